@@ -1,0 +1,87 @@
+"""One exception hierarchy for everything a user can get wrong.
+
+The command line catches :class:`PlausiblyError` only, prints its message and
+exits with :attr:`PlausiblyError.exit_code`; any other exception is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "ContractionTooLarge",
+    "ElicitationError",
+    "PlausiblyError",
+    "Problem",
+    "SamplingError",
+    "ScenarioError",
+    "UnconvergedError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one input: where, what, and how to fix it.
+
+    Parameters
+    ----------
+    file : str
+        The file (or ``"<dict>"`` for in-memory input) the problem is in.
+    key : str
+        Dotted key path inside the file, e.g. ``"edges[3].cause"``; empty for
+        the whole file.
+    message : str
+        What is wrong, quoting the bad value.
+    fix : str
+        What to do about it.
+    """
+
+    file: str
+    key: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.key}" if self.key else self.file
+        return f"{where}: {self.message}\n    fix: {self.fix}"
+
+
+class PlausiblyError(Exception):
+    """Base class: a problem with the user's input or request, not a bug."""
+
+    exit_code = 2
+
+    def __init__(self, message: str = "", problems: Sequence[Problem] = ()) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        if not message:
+            message = "\n".join(str(p) for p in self.problems)
+        super().__init__(message)
+
+    @classmethod
+    def from_problems(cls, problems: Iterable[Problem]) -> PlausiblyError:
+        """Build the error from a list of problems (all reported at once)."""
+        return cls(problems=tuple(problems))
+
+
+class ScenarioError(PlausiblyError):
+    """A scenario file is malformed or inconsistent."""
+
+
+class ElicitationError(PlausiblyError):
+    """A prior-set file is malformed or does not fit its scenario."""
+
+
+class ContractionTooLarge(PlausiblyError):
+    """An exact query would need more memory than the budget allows."""
+
+
+class SamplingError(PlausiblyError):
+    """Sampling could not be done as asked."""
+
+
+class UnconvergedError(SamplingError):
+    """MCMC finished but did not converge (R-hat, ESS or divergences)."""
+
+    exit_code = 3

@@ -1,0 +1,223 @@
+"""Small named validators shared by the scenario and prior-set readers.
+
+Each validator normalises one value, or records a :class:`Problem` that
+quotes what it got and returns ``None``; a reader collects every problem of a
+file before raising, so the user sees all of them at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from plausibly.models.errors import Problem
+
+__all__ = ["Checker", "read_toml", "suggest"]
+
+SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+CITATION = re.compile(r"^#(\d+)(?: (\S.*))?$")
+MAX_FILE_BYTES = 5_000_000
+
+_TYPE_NAMES = {
+    bool: "true/false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "a table",
+}
+
+
+def type_name(value: object) -> str:
+    """Name a TOML value's type the way a TOML user would."""
+    return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def show(value: object, limit: int = 60) -> str:
+    """Quote a value for a message, shortened when long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def suggest(name: str, options: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest option, or ``""``."""
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Read a TOML file, turning every way it can fail into one problem.
+
+    Parameters
+    ----------
+    path : Path
+        The file to read.
+    label : str
+        What the file should be ("scenario", "prior set"), for messages.
+    """
+    name = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        return None, [Problem(name, "", f"cannot read the file ({err.strerror})",
+                              f"check that the path names an existing {label} file")]
+    if path.is_dir():
+        return None, [Problem(name, "", "is a folder, not a file", f"name a {label} .toml file")]
+    if size > MAX_FILE_BYTES:
+        return None, [Problem(name, "", f"is {size:,} bytes; a {label} file is at most "
+                              f"{MAX_FILE_BYTES:,} bytes", f"check that this is really a {label} "
+                              "file (TOML text)")]
+    raw = path.read_bytes()
+    if not raw.strip():
+        return None, [Problem(name, "", "is empty", f"write a {label} in TOML; see the README")]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, [Problem(name, "", f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at "
+                              f"offset {err.start})", "save the file as UTF-8 TOML")]
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as err:
+        return None, [Problem(name, "", f"is not valid TOML: {err}",
+                              "fix the syntax at that line and column")]
+    except RecursionError:
+        return None, [Problem(name, "", "is nested too deeply to be read",
+                              f"a {label} file has at most three levels of tables")]
+
+
+class Checker:
+    """Collect problems for one file while validating its fields."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def add(self, key: str, message: str, fix: str) -> None:
+        """Record one problem at ``key``."""
+        self.problems.append(Problem(self.file, key, message, fix))
+
+    def table(self, data: object, key: str, required: Iterable[str],
+              optional: Iterable[str] = ()) -> dict[str, Any]:
+        """Check that ``data`` is a table with exactly the allowed keys.
+
+        Returns the table (empty when it is not one) so callers can go on.
+        """
+        required, optional = list(required), list(optional)
+        if not isinstance(data, dict):
+            self.add(key, f"must be a table, got {show(data)} ({type_name(data)})",
+                     "write it as a TOML table")
+            return {}
+        allowed = required + optional
+        for name in data:
+            if name not in allowed:
+                self.add(_join(key, name), f"unknown key '{name}'{suggest(name, allowed)}",
+                         f"remove it; allowed keys here: {', '.join(allowed)}")
+        for name in required:
+            if name not in data:
+                self.add(_join(key, name), "is missing", f"add '{name} = ...'")
+        return data
+
+    def string(self, data: Mapping[str, Any], key: str, name: str, *,
+               required: bool = True, snake: bool = False) -> str | None:
+        """A non-empty string (optionally a snake_case id)."""
+        if name not in data:
+            return None  # a missing required key is reported by table()
+        value = data[name]
+        where = _join(key, name)
+        if not isinstance(value, str):
+            self.add(where, f"must be a string, got {show(value)} ({type_name(value)})",
+                     'write it in double quotes')
+            return None
+        if not value.strip():
+            self.add(where, "is empty", "write some text" if not snake else "give an id")
+            return None
+        if snake and not SNAKE.match(value):
+            self.add(where, f"{show(value)} is not a snake_case id",
+                     "use lower-case letters, digits and _, starting with a letter")
+            return None
+        return value
+
+    def snake_id(self, value: str, where: str) -> bool:
+        """Check that a table key is a snake_case id."""
+        if SNAKE.match(value):
+            return True
+        self.add(where, f"{show(value)} is not a snake_case id",
+                 "use lower-case letters, digits and _, starting with a letter")
+        return False
+
+    def integer(self, data: Mapping[str, Any], key: str, name: str, *,
+                low: int | None = None, high: int | None = None) -> int | None:
+        """An integer, optionally within [low, high]."""
+        if name not in data:
+            return None
+        value = data[name]
+        where = _join(key, name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.add(where, f"must be an integer, got {show(value)} ({type_name(value)})",
+                     "write a whole number without quotes")
+            return None
+        if (low is not None and value < low) or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            self.add(where, f"must be {span}, got {value}", "correct the number")
+            return None
+        return value
+
+    def probability(self, value: object, where: str, *, open_interval: bool = False,
+                    allow_bool: bool = True) -> float | None:
+        """A probability: true/false (1/0) or a number in [0, 1] (or (0, 1))."""
+        if isinstance(value, bool):
+            if allow_bool:
+                return 1.0 if value else 0.0
+            self.add(where, f"must be a number in (0, 1), got {show(value)}",
+                     "write a probability such as 0.3")
+            return None
+        if not isinstance(value, int | float):
+            what = "true, false or a number in [0, 1]" if allow_bool else "a number in (0, 1)"
+            self.add(where, f"must be {what}, got {show(value)} ({type_name(value)})",
+                     "write a probability such as 0.3")
+            return None
+        p = float(value)
+        inside = 0.0 < p < 1.0 if open_interval else 0.0 <= p <= 1.0
+        if not inside:
+            span = "(0, 1)" if open_interval else "[0, 1]"
+            self.add(where, f"must be in {span}, got {value}",
+                     "write a probability between 0 and 1" + (" (exclusive)" if open_interval
+                                                              else ""))
+            return None
+        return p
+
+    def citations(self, data: Mapping[str, Any], key: str, name: str, posts: int | None, *,
+                  nonempty: bool) -> tuple[str, ...]:
+        """An array of post citations like ``"#7 Garetor"``."""
+        where = _join(key, name)
+        value = data.get(name, [])
+        if not isinstance(value, list):
+            self.add(where, f"must be an array of posts, got {show(value)} ({type_name(value)})",
+                     'write e.g. ["#7 Garetor"]')
+            return ()
+        if nonempty and not value and name in data:
+            self.add(where, "cites no post", 'cite the post(s) that make the claim, e.g. '
+                     '["#7 Garetor"]')
+        out = []
+        for i, cite in enumerate(value):
+            at = f"{where}[{i}]"
+            match = CITATION.match(cite) if isinstance(cite, str) else None
+            if match is None:
+                self.add(at, f"{show(cite)} is not a post citation",
+                         'write "#N Author", e.g. "#7 Garetor"')
+                continue
+            number = int(match.group(1))
+            if posts is not None and not 1 <= number <= posts:
+                self.add(at, f"post #{number} does not exist: the thread has posts #1..#{posts}",
+                         "check the post number")
+                continue
+            out.append(cite)
+        return tuple(out)
+
+
+def _join(key: str, name: str) -> str:
+    return f"{key}.{name}" if key else name

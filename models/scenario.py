@@ -1,0 +1,403 @@
+"""Scenario files: a causal DAG of binary historical events, read into frozen objects.
+
+A scenario is plain Python: reading one imports neither numpy nor pymc.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from plausibly.models.errors import Problem, ScenarioError
+from plausibly.models.fields import Checker, read_toml, show, suggest
+from plausibly.models.graph import descendants, find_cycle, topological_order
+
+__all__ = [
+    "DataRow",
+    "Edge",
+    "Node",
+    "Pod",
+    "Scenario",
+    "bundled_scenarios",
+    "load_scenario",
+    "parse_scenario",
+    "resolve_scenario_path",
+]
+
+HISTORY_ROW = "history"  # the pod id of the baseline row; reserved
+
+
+@dataclass(frozen=True)
+class Node:
+    """One binary event.
+
+    ``history`` is what happened: 1.0 or 0.0 for a known fact, a probability
+    for a disputed one (virtual evidence), ``None`` when unknown.
+    """
+
+    id: str
+    label: str
+    year: int
+    history: float | None
+    note: str = ""
+
+    @property
+    def history_text(self) -> str:
+        """``true``/``false``/``P=0.8``/``unknown``, for tables."""
+        if self.history is None:
+            return "unknown"
+        if self.history in (0.0, 1.0):
+            return "true" if self.history else "false"
+        return f"P={self.history:g}"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A causal claim: ``cause`` moves the odds of ``effect``."""
+
+    cause: str
+    effect: str
+    claim: str
+    by: tuple[str, ...]
+    disputed_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A point of divergence: an intervention on one or more events.
+
+    ``do`` maps node ids to the probability the POD gives them (1.0/0.0 for a
+    hard intervention).
+    """
+
+    id: str
+    label: str
+    do: Mapping[str, float]
+    by: tuple[str, ...]
+    why: str = ""
+
+    @property
+    def soft(self) -> bool:
+        """Whether any of its settings is a probability strictly between 0 and 1."""
+        return any(0.0 < v < 1.0 for v in self.do.values())
+
+
+@dataclass(frozen=True)
+class DataRow:
+    """Reference-class evidence: ``successes`` of ``trials`` with parents set to ``given``."""
+
+    node: str
+    given: Mapping[str, bool]
+    successes: int
+    trials: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario. Nodes are in time (and topological) order."""
+
+    id: str
+    title: str
+    outcome: str
+    source: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    pods: tuple[Pod, ...]
+    data: tuple[DataRow, ...] = ()
+    posts: int | None = None
+    description: str = ""
+    path: str | None = None
+    parents: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        parents: dict[str, list[str]] = {n.id: [] for n in self.nodes}
+        for e in self.edges:
+            parents[e.effect].append(e.cause)
+        object.__setattr__(self, "parents",
+                           MappingProxyType({k: tuple(v) for k, v in parents.items()}))
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        """Node ids in time order."""
+        return tuple(n.id for n in self.nodes)
+
+    def node(self, node_id: str) -> Node:
+        """The node with this id."""
+        for n in self.nodes:
+            if n.id == node_id:
+                return n
+        raise KeyError(node_id)
+
+    def pod(self, pod_id: str) -> Pod:
+        """The POD with this id; a :class:`ScenarioError` naming the choices otherwise."""
+        for p in self.pods:
+            if p.id == pod_id:
+                return p
+        ids = [p.id for p in self.pods]
+        raise ScenarioError(problems=[Problem(
+            self.path or self.id, f"pods.{pod_id}",
+            f"unknown POD '{pod_id}'{suggest(pod_id, ids)}",
+            f"use one of: {', '.join(ids)}")])
+
+    @property
+    def children(self) -> Mapping[str, tuple[str, ...]]:
+        """Direct effects of each node."""
+        kids: dict[str, list[str]] = {n: [] for n in self.order}
+        for e in self.edges:
+            kids[e.cause].append(e.effect)
+        return {k: tuple(v) for k, v in kids.items()}
+
+    def downstream(self, node_ids: list[str] | tuple[str, ...]) -> set[str]:
+        """The nodes an intervention on ``node_ids`` can change (themselves included)."""
+        return set(node_ids) | descendants(self.children, node_ids)
+
+    def edge(self, cause: str, effect: str) -> Edge:
+        """The edge from ``cause`` to ``effect``."""
+        for e in self.edges:
+            if e.cause == cause and e.effect == effect:
+                return e
+        raise KeyError((cause, effect))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario ids and their files."""
+    root = resources.files("plausibly.models")
+    return {p.name[:-5]: Path(str(p)) for p in root.iterdir()
+            if p.name.endswith(".toml")}
+
+
+def resolve_scenario_path(name: str | Path) -> Path:
+    """A path as given, or the file of a bundled scenario id."""
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    bundled = bundled_scenarios()
+    if str(name) in bundled:
+        return bundled[str(name)]
+    raise ScenarioError(problems=[Problem(
+        str(name), "", f"is neither a file nor a bundled scenario{suggest(str(name), bundled)}",
+        f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
+
+
+def load_scenario(name: str | Path) -> Scenario:
+    """Read and validate a scenario file (or a bundled scenario by id).
+
+    Raises
+    ------
+    ScenarioError
+        With every problem in the file, each naming the key and the fix.
+    """
+    path = resolve_scenario_path(name)
+    data, problems = read_toml(path, "scenario")
+    if data is None:
+        raise ScenarioError(problems=problems)
+    return parse_scenario(data, file=str(path))
+
+
+def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
+    """Validate a scenario given as a mapping (the parsed TOML) and build it.
+
+    Parameters
+    ----------
+    data : Mapping
+        Keys and values exactly as in a scenario TOML file.
+    file : str
+        Where the mapping came from, for messages.
+    """
+    c = Checker(file)
+    top = c.table(dict(data), "", ["id", "title", "outcome", "source", "nodes", "edges", "pods"],
+                  ["posts", "description", "data"])
+    sid = c.string(top, "", "id", snake=True)
+    title = c.string(top, "", "title")
+    source = c.string(top, "", "source")
+    outcome = c.string(top, "", "outcome", snake=True)
+    description = c.string(top, "", "description") or ""
+    posts = c.integer(top, "", "posts", low=1)
+
+    nodes = _read_nodes(c, top.get("nodes", {}))
+    years = {n.id: n.year for n in nodes}
+    edges = _read_edges(c, top.get("edges", []), years, posts)
+    pods = _read_pods(c, top.get("pods", {}), years, posts, outcome)
+    node_ids = list(years)
+    if outcome is not None and nodes and outcome not in years:
+        c.add("outcome", f"'{outcome}' is not a node{suggest(outcome, node_ids)}",
+              "name one of the [nodes.*] tables")
+
+    parents: dict[str, list[str]] = {n: [] for n in years}
+    seen_pairs: set[tuple[str, str]] = set()
+    for i, e in enumerate(edges):
+        if (e.cause, e.effect) in seen_pairs:
+            c.add(f"edges[{i}]", f"repeats the edge {e.cause} -> {e.effect}",
+                  "merge the two claims into one edge (cite all their posts)")
+        seen_pairs.add((e.cause, e.effect))
+        parents[e.effect].append(e.cause)
+    cycle = find_cycle(parents)
+    if cycle is not None:
+        c.add("edges", f"the graph has a cycle: {' -> '.join(cycle)}",
+              "remove or reverse one of these edges; causes must come before effects")
+    data_rows = _read_data(c, top.get("data", []), parents)
+    if c.problems:
+        raise ScenarioError(problems=c.problems)
+
+    order = topological_order({k: tuple(v) for k, v in parents.items()},
+                              {n.id: (n.year, n.id) for n in nodes})
+    by_id = {n.id: n for n in nodes}
+    assert sid and title and outcome and source  # guaranteed when no problems
+    return Scenario(id=sid, title=title, outcome=outcome, source=source,
+                    nodes=tuple(by_id[n] for n in order), edges=tuple(edges), pods=tuple(pods),
+                    data=tuple(data_rows), posts=posts, description=description,
+                    path=None if file == "<dict>" else file)
+
+
+def _read_nodes(c: Checker, table: object) -> list[Node]:
+    nodes: list[Node] = []
+    if not isinstance(table, dict):
+        c.table(table, "nodes", [])
+        return nodes
+    if not table:
+        c.add("nodes", "the scenario has no nodes", "add [nodes.<id>] tables")
+    for nid, raw in table.items():
+        key = f"nodes.{nid}"
+        ok = c.snake_id(nid, key)
+        t = c.table(raw, key, ["label", "year"], ["history", "note"])
+        label = c.string(t, key, "label")
+        year = c.integer(t, key, "year", low=1, high=3000)
+        note = c.string(t, key, "note") or ""
+        history: float | None = None
+        if "history" in t:
+            history = c.probability(t["history"], f"{key}.history")
+        if ok and label is not None and year is not None:
+            nodes.append(Node(nid, label, year, history, note))
+    return nodes
+
+
+def _node_ref(c: Checker, value: object, where: str, years: Mapping[str, int]) -> str | None:
+    if not isinstance(value, str):
+        c.add(where, f"must be a node id, got {show(value)}", "write the id in double quotes")
+        return None
+    if value not in years:
+        if years:  # with no readable nodes every reference would be noise
+            c.add(where, f"unknown node '{value}'{suggest(value, years)}",
+                  "name one of the [nodes.*] tables, or add the node")
+        return None
+    return value
+
+
+def _read_edges(c: Checker, array: object, years: Mapping[str, int],
+                posts: int | None) -> list[Edge]:
+    edges: list[Edge] = []
+    if not isinstance(array, list):
+        c.add("edges", f"must be an array of tables ([[edges]]), got {show(array)}",
+              "write each edge as an [[edges]] table")
+        return edges
+    for i, raw in enumerate(array):
+        key = f"edges[{i}]"
+        t = c.table(raw, key, ["cause", "effect", "claim", "by"], ["disputed_by"])
+        cause = _node_ref(c, t["cause"], f"{key}.cause", years) if "cause" in t else None
+        effect = _node_ref(c, t["effect"], f"{key}.effect", years) if "effect" in t else None
+        claim = c.string(t, key, "claim")
+        by = c.citations(t, key, "by", posts, nonempty=True)
+        disputed = c.citations(t, key, "disputed_by", posts, nonempty=False)
+        if cause and effect:
+            if cause == effect:
+                c.add(key, f"the edge runs from '{cause}' to itself",
+                      "remove it: an event cannot cause itself")
+                continue
+            if years[cause] > years[effect]:
+                c.add(key, f"runs backwards in time: {cause} ({years[cause]}) -> "
+                      f"{effect} ({years[effect]})",
+                      "reverse the edge or correct the years")
+        if cause and effect and claim and by:
+            edges.append(Edge(cause, effect, claim, by, disputed))
+    return edges
+
+
+def _read_pods(c: Checker, table: object, years: Mapping[str, int], posts: int | None,
+               outcome: str | None) -> list[Pod]:
+    pods: list[Pod] = []
+    if not isinstance(table, dict):
+        c.table(table, "pods", [])
+        return pods
+    for pid, raw in table.items():
+        key = f"pods.{pid}"
+        ok = c.snake_id(pid, key)
+        if pid == HISTORY_ROW:
+            c.add(key, "'history' is the name of the baseline row", "choose another POD id")
+            ok = False
+        t = c.table(raw, key, ["label", "do", "by"], ["why"])
+        label = c.string(t, key, "label")
+        by = c.citations(t, key, "by", posts, nonempty=True)
+        why = c.string(t, key, "why") or ""
+        do: dict[str, float] = {}
+        raw_do = t.get("do", {})
+        if not isinstance(raw_do, dict) or (not raw_do and "do" in t):
+            c.add(f"{key}.do", f"must be a non-empty table of node = value, got {show(raw_do)}",
+                  "write e.g. do = { civil_war_severe = false }")
+        else:
+            for node, value in raw_do.items():
+                where = f"{key}.do.{node}"
+                if _node_ref(c, node, where, years) is None:
+                    continue
+                if node == outcome:
+                    c.add(where, "a POD may not set the outcome itself",
+                          "intervene on an earlier event")
+                    continue
+                p = c.probability(value, where)
+                if p is not None:
+                    do[node] = p
+        if ok and label and by and do and len(do) == len(raw_do):
+            pods.append(Pod(pid, label, MappingProxyType(do), by, why))
+    return pods
+
+
+def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]]) -> list[DataRow]:
+    rows: list[DataRow] = []
+    if not isinstance(array, list):
+        c.add("data", f"must be an array of tables ([[data]]), got {show(array)}",
+              "write each row as a [[data]] table")
+        return rows
+    years = {n: 0 for n in parents}
+    for i, raw in enumerate(array):
+        key = f"data[{i}]"
+        t = c.table(raw, key, ["node", "successes", "trials", "note"], ["given"])
+        node = _node_ref(c, t["node"], f"{key}.node", years) if "node" in t else None
+        successes = c.integer(t, key, "successes", low=0)
+        trials = c.integer(t, key, "trials", low=1)
+        note = c.string(t, key, "note")
+        if successes is not None and trials is not None and successes > trials:
+            c.add(f"{key}.successes", f"{successes} successes in {trials} trials",
+                  "successes must not exceed trials")
+            continue
+        given: dict[str, bool] = {}
+        raw_given = t.get("given", {})
+        if not isinstance(raw_given, dict):
+            c.add(f"{key}.given", f"must be a table of cause = true/false, got {show(raw_given)}",
+                  "write e.g. given = { civil_war_severe = true } or given = {}")
+            continue
+        for cause, value in raw_given.items():
+            where = f"{key}.given.{cause}"
+            if node is not None and cause not in parents[node]:
+                c.add(where, f"'{cause}' is not a cause of '{node}'",
+                      f"name a cause of {node}: {', '.join(parents[node]) or 'it has none'}")
+            elif not isinstance(value, bool):
+                c.add(where, f"must be true or false, got {show(value)}", "write true or false")
+            else:
+                given[cause] = value
+        if node is not None and len(given) == len(raw_given):
+            missing = [p for p in parents[node] if p not in given]
+            if missing:
+                c.add(f"{key}.given", f"does not set every cause of '{node}': missing "
+                      f"{', '.join(missing)}", "give the value of each cause the count refers to")
+                continue
+        if node and successes is not None and trials is not None and note:
+            rows.append(DataRow(node, MappingProxyType(given), successes, trials, note))
+    return rows
+

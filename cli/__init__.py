@@ -1,0 +1,3 @@
+"""plausibly.cli: the command line (thin: parse, call one library function, render)."""
+
+__all__: list[str] = []

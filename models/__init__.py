@@ -1,0 +1,48 @@
+"""plausibly.models: scenarios, graph checks, exact queries and the PyMC model.
+
+Names are imported lazily (PEP 562) so that reading and checking a scenario
+does not pay for numpy, let alone pymc: ``plausibly check`` starts fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "PlausiblyError": "errors",
+    "ScenarioError": "errors",
+    "ElicitationError": "errors",
+    "SamplingError": "errors",
+    "UnconvergedError": "errors",
+    "ContractionTooLarge": "errors",
+    "Problem": "errors",
+    "Scenario": "scenario",
+    "Node": "scenario",
+    "Edge": "scenario",
+    "Pod": "scenario",
+    "DataRow": "scenario",
+    "load_scenario": "scenario",
+    "parse_scenario": "scenario",
+    "bundled_scenarios": "scenario",
+    "Network": "contract",
+    "PodAnswer": "contract",
+    "answer_pods": "contract",
+    "interventional": "contract",
+    "counterfactual": "contract",
+    "differs": "contract",
+    "log_likelihood": "contract",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(f"plausibly.models.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'plausibly.models' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

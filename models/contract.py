@@ -22,12 +22,14 @@ rather than carried as an index, which keeps the contractions small.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import opt_einsum
+
 from plausibly.models.errors import ContractionTooLarge, Problem
 from plausibly.models.scenario import Scenario
 
@@ -65,6 +67,9 @@ class Network:
         Index of the outcome event.
     name : str
         The scenario id, for messages.
+    data : tuple
+        Reference-class rows ``(event, parent values, successes, trials)``:
+        binomial evidence on ``P(event | parents)``.
     """
 
     nodes: tuple[str, ...]
@@ -72,6 +77,7 @@ class Network:
     history: tuple[float | None, ...]
     outcome: int
     name: str = "scenario"
+    data: tuple[tuple[int, tuple[float, ...], int, int], ...] = ()
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -87,6 +93,10 @@ class Network:
             history=tuple(n.history for n in scenario.nodes),
             outcome=index[scenario.outcome],
             name=scenario.id,
+            data=tuple(
+                (index[r.node], tuple(float(r.given[p]) for p in scenario.parents[r.node]),
+                 r.successes, r.trials)
+                for r in scenario.data),
         )
 
     @property
@@ -113,7 +123,8 @@ class Network:
 
     def with_history(self, history: Sequence[float | None]) -> Network:
         """The same structure with other evidence (a new object)."""
-        return Network(self.nodes, self.parents, tuple(history), self.outcome, self.name)
+        return Network(self.nodes, self.parents, tuple(history), self.outcome, self.name,
+                       self.data)
 
 
 # --------------------------------------------------------------------------- factors
@@ -460,7 +471,16 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
         else:
             z = xp.einsum(spec, *[t for t, _ in operands], optimize="optimal")
         total = total + xp.log(z)
+    for node, given, k, n in net.data:
+        lo = a[:, node] + (b[:, node, : len(given)] @ np.array(given) if given else 0.0)
+        log_p, log_q = -_softplus(-lo, xp), -_softplus(lo, xp)
+        total = total + (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+                         + k * log_p + (n - k) * log_q)
     return total
+
+
+def _softplus(x: Any, xp: Any) -> Any:
+    return np.logaddexp(0.0, x) if xp is np else xp.softplus(x)
 
 
 # --------------------------------------------------------------------------- all PODs

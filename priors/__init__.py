@@ -1,0 +1,39 @@
+"""plausibly.priors: prior-set files, fitting judgements, pooling.
+
+Names are imported lazily (PEP 562), as in :mod:`plausibly.models`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Judgement": "elicitation",
+    "NodeJudgement": "elicitation",
+    "PriorSet": "elicitation",
+    "load_prior_set": "elicitation",
+    "parse_prior_set": "elicitation",
+    "bundled_prior_sets": "elicitation",
+    "FittedPriors": "fit",
+    "LogitNormal": "fit",
+    "fit_judgement": "fit",
+    "fit_prior_set": "fit",
+    "Evidence": "pool",
+    "log_pool": "pool",
+    "marginal_likelihood": "pool",
+    "posterior_weights": "pool",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(f"plausibly.priors.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'plausibly.priors' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,26 @@
+"""The ``plausibly`` command: one Typer app, commands registered from their modules."""
+
+from __future__ import annotations
+
+import typer
+
+from plausibly.cli import inspect
+
+app = typer.Typer(
+    name="plausibly",
+    help="How plausible is an alternate history? Bayesian counterfactual plausibility for "
+    "causal scenarios drawn from a discussion, with expert prior sets conditioned on what "
+    "actually happened.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+app.command()(inspect.check)
+app.command()(inspect.show)
+app.command()(inspect.graph)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,58 @@
+"""What every command shares: error handling, consoles, scenario resolution."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+
+from plausibly.models.errors import PlausiblyError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SCENARIO = "ussr_1930"
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich console (imported lazily: rich is only needed to render)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def fail(error: PlausiblyError) -> typer.Exit:
+    """Print a user error (every problem) to stderr; return the Exit to raise."""
+    err = console(stderr=True)
+    problems = error.problems or ()
+    if problems:
+        n = len(problems)
+        err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''}", markup=True)
+        for p in problems:
+            err.print(str(p), markup=False)
+    else:
+        err.print(f"[bold red]error:[/] {error}", markup=True)
+    return typer.Exit(error.exit_code)
+
+
+def handles_errors(func: F) -> F:
+    """Turn a :class:`PlausiblyError` into a clean message and its exit status."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PlausiblyError as error:
+            raise fail(error) from None
+        except KeyboardInterrupt:
+            console(stderr=True).print("interrupted; nothing was written")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def is_terminal() -> bool:
+    """Whether stdout is a terminal (progress bars only then)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,102 @@
+"""Find and check input files: scenarios and prior sets, bundled or the user's."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from plausibly.models.errors import PlausiblyError, Problem
+from plausibly.models.fields import read_toml
+from plausibly.models.scenario import (
+    Scenario,
+    bundled_scenarios,
+    load_scenario,
+    parse_scenario,
+)
+from plausibly.priors.elicitation import bundled_prior_sets, parse_prior_set
+from plausibly.priors.fit import fit_prior_set
+
+__all__ = ["CheckResult", "check_files"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What checking one file found."""
+
+    file: str
+    kind: str  # "scenario", "prior set" or "unknown"
+    summary: str = ""
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+    unjudged: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file has no problem."""
+        return not self.problems
+
+
+def _scenario_summary(s: Scenario) -> str:
+    soft = sum(p.soft for p in s.pods)
+    return (f"scenario {s.id}: {len(s.nodes)} events ({s.nodes[0].year}-{s.nodes[-1].year}), "
+            f"{len(s.edges)} edges, {len(s.pods)} PODs ({soft} soft), "
+            f"{len(s.data)} data row{'s' if len(s.data) != 1 else ''}")
+
+
+def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
+    """Check scenario and prior-set files; with none, every bundled file.
+
+    A file with an ``outcome`` key is read as a scenario, one with a
+    ``scenario`` key as a prior set (checked against that scenario: one of
+    the files given, or a bundled one).
+    """
+    if not paths:
+        paths = [*sorted(bundled_scenarios().values()), *sorted(bundled_prior_sets().values())]
+    raw = []
+    for p in paths:
+        data, problems = read_toml(Path(p), "scenario or prior set")
+        raw.append((str(p), data, problems))
+    scenarios: dict[str, Scenario] = {}
+    results: dict[str, CheckResult] = {}
+    for name, data, problems in raw:  # scenarios first: prior sets refer to them
+        if data is not None and "outcome" in data:
+            try:
+                s = parse_scenario(data, file=name)
+            except PlausiblyError as err:
+                results[name] = CheckResult(name, "scenario", problems=err.problems)
+            else:
+                scenarios[s.id] = s
+                results[name] = CheckResult(name, "scenario", _scenario_summary(s))
+        elif data is None:
+            results[name] = CheckResult(name, "unknown", problems=tuple(problems))
+    for name, data, _ in raw:
+        if name in results or data is None:
+            continue
+        if "scenario" not in data:
+            results[name] = CheckResult(name, "unknown", problems=(Problem(
+                name, "", "is neither a scenario (no 'outcome' key) nor a prior set "
+                "(no 'scenario' key)", "see the README for both file formats"),))
+            continue
+        sid = data["scenario"]
+        try:
+            scenario = scenarios.get(sid) if isinstance(sid, str) else None
+            if scenario is None:
+                scenario = load_scenario(sid if isinstance(sid, str) else "?")
+            priors = parse_prior_set(data, scenario, file=name)
+        except PlausiblyError as err:
+            probs = err.problems
+            if not isinstance(sid, str) or (probs and probs[0].file == str(sid)):
+                probs = (Problem(name, "scenario", f"names scenario {sid!r}, which is neither "
+                                 "given here nor bundled", "give its scenario file on the "
+                                 "same command line, or correct the id"),)
+            results[name] = CheckResult(name, "prior set", problems=tuple(probs))
+            continue
+        fitted = fit_prior_set(priors, scenario)
+        unjudged = fitted.unjudged()
+        total = len(fitted.base) + len(fitted.given)
+        results[name] = CheckResult(
+            name, "prior set",
+            f"prior set {priors.id} for {scenario.id}: judges {total - len(unjudged)} of "
+            f"{total} parameters", warnings=tuple(fitted.warnings), unjudged=tuple(unjudged))
+    return [results[str(p)] for p in paths]

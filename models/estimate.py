@@ -1,0 +1,285 @@
+"""From a scenario and fitted priors to posterior plausibility draws, with diagnostics.
+
+One MCMC run per prior set answers every POD: PODs are not evidence, so they
+do not change the posterior over parameters; each posterior draw is pushed
+through the exact queries of :mod:`plausibly.models.contract` at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from plausibly.models.contract import Network, answer_pods
+from plausibly.models.scenario import Scenario
+
+__all__ = [
+    "QUERIES",
+    "Diagnostics",
+    "Run",
+    "Settings",
+    "Summary",
+    "estimate",
+    "summarize",
+]
+
+QUERIES = ("interventional", "counterfactual", "rewrite")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Sampling settings; the same settings and seed give the same numbers."""
+
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    seed: int = 20171107  # the day of October, new style
+    progress: bool = False
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Convergence of one run; ``exact`` when every parameter was fixed."""
+
+    r_hat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+    exact: bool = False
+
+    R_HAT_MAX = 1.01
+    ESS_MIN = 400
+
+    @property
+    def converged(self) -> bool:
+        """R-hat <= 1.01, bulk and tail ESS >= 400 and no divergence (or exact)."""
+        return self.exact or (self.r_hat_max <= self.R_HAT_MAX
+                              and self.ess_bulk_min >= self.ESS_MIN
+                              and self.ess_tail_min >= self.ESS_MIN
+                              and self.divergences == 0)
+
+    def problems(self) -> list[str]:
+        """Each failed criterion, in words."""
+        out = []
+        if self.exact:
+            return out
+        if not self.r_hat_max <= self.R_HAT_MAX:
+            out.append(f"max R-hat {self.r_hat_max:.3f} > {self.R_HAT_MAX}")
+        if not self.ess_bulk_min >= self.ESS_MIN:
+            out.append(f"min bulk ESS {self.ess_bulk_min:.0f} < {self.ESS_MIN}")
+        if not self.ess_tail_min >= self.ESS_MIN:
+            out.append(f"min tail ESS {self.ess_tail_min:.0f} < {self.ESS_MIN}")
+        if self.divergences:
+            out.append(f"{self.divergences} divergent transitions")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (DESIGN.md's keys first)."""
+        return {"r_hat_max": _round(self.r_hat_max), "ess_bulk_min": _round(self.ess_bulk_min, 0),
+                "divergences": int(self.divergences), "ess_tail_min": _round(self.ess_tail_min, 0),
+                "exact": self.exact, "converged": self.converged}
+
+
+def _round(x: float, digits: int = 6) -> float | int | None:
+    if not math.isfinite(x):
+        return None
+    return round(x) if digits == 0 else round(float(x), digits)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Mean, standard deviation and highest-density interval of some draws."""
+
+    mean: float
+    sd: float
+    hdi: tuple[float, float]
+
+    @classmethod
+    def of(cls, draws: np.ndarray, hdi_prob: float) -> Summary:
+        """Summarise draws of shape ``(chain, draw)`` (or flat)."""
+        flat = np.asarray(draws, dtype=float).ravel()
+        lo, hi = _hdi(flat, hdi_prob)
+        return cls(float(flat.mean()), float(flat.std(ddof=1)) if flat.size > 1 else 0.0,
+                   (lo, hi))
+
+    def to_dict(self, digits: int = 6) -> dict[str, Any]:
+        """JSON-ready dict as in DESIGN.md."""
+        return {"mean": round(self.mean, digits), "sd": round(self.sd, digits),
+                "hdi": [round(self.hdi[0], digits), round(self.hdi[1], digits)]}
+
+    def __str__(self) -> str:
+        return f"{self.mean:.3f} [{self.hdi[0]:.3f}, {self.hdi[1]:.3f}]"
+
+
+def _hdi(x: np.ndarray, prob: float) -> tuple[float, float]:
+    """Narrowest interval holding ``prob`` of the draws (unimodal; as arviz.hdi)."""
+    x = np.sort(x)
+    n = x.size
+    if n == 1:
+        return float(x[0]), float(x[0])
+    k = math.floor(prob * n)
+    if k >= n:
+        return float(x[0]), float(x[-1])
+    widths = x[k:] - x[: n - k]
+    i = int(np.argmin(widths))
+    return float(x[i]), float(x[i + k])
+
+
+@dataclass(frozen=True)
+class Run:
+    """One prior set's posterior plausibility draws for every POD.
+
+    ``draws`` is an :class:`xarray.Dataset` with ``plausibility`` (dims chain,
+    draw, pod, query) and ``differs`` (chain, draw, pod, event): the
+    probability that each event turns out otherwise than in history.
+    """
+
+    scenario: Scenario
+    priors: str
+    name: str
+    draws: xr.Dataset
+    diagnostics: Diagnostics
+    seed: int
+    idata: Any = None  # arviz InferenceData of the parameters (None when exact)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pods(self) -> list[str]:
+        """POD ids, the "history" baseline first."""
+        return [str(p) for p in self.draws["pod"].values]
+
+
+def _diagnostics(idata: Any, values: xr.Dataset) -> Diagnostics:
+    import arviz as az
+
+    post = idata.posterior[["z"]]
+    checked = xr.merge([post, values], compat="override", join="override")
+    rhat = az.rhat(checked)
+    bulk = az.ess(checked, method="bulk")
+    tail = az.ess(checked, method="tail")
+
+    def extreme(ds: xr.Dataset, fn: Any) -> float:
+        vals = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
+        vals = vals[np.isfinite(vals)]  # constant quantities have no R-hat / ESS
+        return float(fn(vals)) if vals.size else float("nan")
+
+    divergences = int(idata.sample_stats["diverging"].sum()) if "diverging" in \
+        idata.sample_stats else 0
+    return Diagnostics(extreme(rhat, np.max), extreme(bulk, np.min), extreme(tail, np.min),
+                       divergences)
+
+
+def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
+             settings: Settings | None = None) -> Run:
+    """Sample the posterior given history and answer every POD for every draw.
+
+    Parameters
+    ----------
+    scenario : Scenario
+    fitted : FittedPriors
+        From :func:`plausibly.priors.fit_prior_set` (or a pool).
+    pods : sequence of str, optional
+        POD ids to answer (all by default). The "history" row is always added.
+    settings : Settings, optional
+
+    Returns
+    -------
+    Run
+        With diagnostics; nothing is raised for an unconverged run — the
+        caller decides (the CLI exits 3 unless ``--allow-unconverged``).
+    """
+    from plausibly.models.pymc_model import parameter_layout, sample_posterior
+
+    settings = settings or Settings()
+    chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
+    net = Network.from_scenario(scenario)
+    layout = parameter_layout(fitted.arrays(scenario.order, scenario.parents, net.max_parents),
+                              scenario.order, scenario.parents)
+    if layout.free.size == 0:
+        idata = None
+        a, b = layout.to_ab(np.zeros((1, 0)))
+        chains, draws = 1, 1
+    else:
+        idata = sample_posterior(net, layout, draws=settings.draws, tune=settings.tune,
+                                 chains=settings.chains, seed=settings.seed,
+                                 progress=settings.progress)
+        z = idata.posterior["z"].values  # (chain, draw, param)
+        chains, draws = z.shape[:2]
+        a, b = layout.to_ab(z.reshape(chains * draws, -1))
+    answers = answer_pods(net, a, b, {p.id: p.do for p in chosen})
+    pod_ids = list(answers)
+    plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual,
+                                answers[p].rewrite], axis=-1) for p in pod_ids], axis=1)
+    differs = np.stack([answers[p].differs for p in pod_ids], axis=1)
+    ds = xr.Dataset(
+        {"plausibility": (("chain", "draw", "pod", "query"),
+                          plaus.reshape(chains, draws, len(pod_ids), len(QUERIES))),
+         "differs": (("chain", "draw", "pod", "event"),
+                     differs.reshape(chains, draws, len(pod_ids), net.size))},
+        coords={"chain": np.arange(chains), "draw": np.arange(draws), "pod": pod_ids,
+                "query": list(QUERIES), "event": list(scenario.order)})
+    if idata is None:
+        diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
+    else:
+        values = xr.Dataset({f"{q}__{p}": ds["plausibility"].sel(pod=p, query=q)
+                             .drop_vars(["pod", "query"])
+                             for p in pod_ids for q in QUERIES})
+        diag = _diagnostics(idata, values)
+    return Run(scenario, fitted.priors, fitted.name, ds, diag, settings.seed, idata)
+
+
+def file_sha256(path: str | None) -> str:
+    """Hex digest of a file ('' when there is no file)."""
+    if not path:
+        return ""
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PodResult:
+    """Summaries for one (prior set, POD) pair."""
+
+    priors: str
+    pod: str
+    interventional: Summary
+    counterfactual: Summary
+    rewrite: Summary
+    events: dict[str, tuple[float | None, Summary]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of DESIGN.md."""
+        return {
+            "priors": self.priors, "pod": self.pod,
+            "interventional": self.interventional.to_dict(),
+            "counterfactual": self.counterfactual.to_dict(),
+            "rewrite": self.rewrite.to_dict(),
+            "events": {e: {"history": _history_json(h), "p_differs": s.to_dict()}
+                       for e, (h, s) in self.events.items()},
+        }
+
+
+def _history_json(h: float | None) -> bool | float | None:
+    if h is None:
+        return None
+    return bool(h) if h in (0.0, 1.0) else h
+
+
+def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
+              hdi_prob: float = 0.94) -> list[PodResult]:
+    """Summaries per POD (the "history" row first) from a draws dataset."""
+    out = []
+    plaus = draws["plausibility"].values
+    differs = draws["differs"].values
+    for k, pod in enumerate(draws["pod"].values):
+        s = [Summary.of(plaus[:, :, k, q], hdi_prob) for q in range(len(QUERIES))]
+        events = {e: (scenario.node(e).history, Summary.of(differs[:, :, k, j], hdi_prob))
+                  for j, e in enumerate(scenario.order) if e != scenario.outcome}
+        out.append(PodResult(priors, str(pod), s[0], s[1], s[2], events))
+    return out

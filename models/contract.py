@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import opt_einsum
+from scipy.special import expit
 
 from plausibly.models.errors import ContractionTooLarge, Problem
 from plausibly.models.scenario import Scenario
@@ -159,7 +160,7 @@ class _Factor:
 def _sigmoid(x: Any, xp: Any) -> Any:
     """Logistic function without overflow (numpy) or through PyTensor."""
     if xp is np:
-        return np.exp(-np.logaddexp(0.0, -x))
+        return expit(x)
     return xp.sigmoid(x)
 
 
@@ -281,9 +282,24 @@ def _evidence(net: Network) -> tuple[dict[int, int], dict[int, float]]:
 _PATHS: dict[str, tuple[list[tuple[int, ...]], int]] = {}
 
 
+Cache = dict[tuple[_Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
+
+
+def _cached_table(f: _Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
+                  cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
+    """:func:`_table`, remembered for the same factor, evidence and parameters."""
+    if cache is None:
+        return _table(f, a, b, fixed)
+    key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
+    if key not in cache:
+        cache[key] = _table(f, a, b, fixed)
+    return cache[key]
+
+
 def _contract(net: Network, factors: list[_Factor], a: np.ndarray, b: np.ndarray,
               fixed: Mapping[int, int], soft: Mapping[int, float],
-              output: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+              output: tuple[int, ...], cache: Cache | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """Contract the factors to the ``output`` variables.
 
     Returns ``(log_scale, table)`` with ``table`` of shape ``(S, 2, ...)``:
@@ -293,7 +309,7 @@ def _contract(net: Network, factors: list[_Factor], a: np.ndarray, b: np.ndarray
     log_scale = np.zeros(a.shape[0])
     operands: list[tuple[Any, tuple[int, ...]]] = []
     for f in factors:
-        t, idx = _table(f, a, b, fixed)
+        t, idx = _cached_table(f, a, b, fixed, cache)
         if len(idx) == 1:
             log_scale = log_scale + np.log(t)
         else:
@@ -322,7 +338,7 @@ def _einsum(net: Network, operands: list[tuple[Any, tuple[int, ...]]],
     spec = _spec(indices, out)
     if spec not in _PATHS:
         shapes = [tuple(1 if v == BATCH else 2 for v in idx) for idx in indices]
-        path, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto-hq")
+        path, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto")
         per_draw = int(info.largest_intermediate) * 8
         if per_draw > MEMORY_BUDGET:
             raise ContractionTooLarge(problems=[Problem(
@@ -361,7 +377,7 @@ def _do(net: Network, do: Mapping[str, float] | Mapping[int, float]) -> dict[int
 
 def interventional(net: Network, a: np.ndarray, b: np.ndarray,
                    do: Mapping[Any, float] | None = None,
-                   target: str | int | None = None) -> np.ndarray:
+                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
     """P(target = 1 | do(POD)) in the model's own world, for every draw.
 
     Parameters
@@ -384,12 +400,12 @@ def interventional(net: Network, a: np.ndarray, b: np.ndarray,
     t = net.outcome if target is None else net.index(target)
     dov = _do(net, do or {})
     factors = _relevant(_mutilated(net, dov), {_fvar(t)})
-    _, table = _contract(net, factors, a, b, {}, {}, (_fvar(t),))
+    _, table = _contract(net, factors, a, b, {}, {}, (_fvar(t),), cache)
     return np.asarray(table[:, 1] / table.sum(axis=1))
 
 
 def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, float],
-                    node: int) -> np.ndarray:
+                    node: int, cache: Cache | None = None) -> np.ndarray:
     """P(X_f, X_cf | history) as an ``(S, 2, 2)`` table (factual, counterfactual)."""
     factors, cvar = _twin(net, dov)
     hard, soft = _evidence(net)
@@ -397,7 +413,7 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
     needed = set(hard) | set(soft) | {fv, cv}
     factors = _relevant(factors, needed)
     out = (fv, cv) if cv != fv else (fv,)
-    _, table = _contract(net, factors, a, b, hard, soft, out)
+    _, table = _contract(net, factors, a, b, hard, soft, out, cache)
     # put fixed variables back as axes of length 2 (zero where not observed)
     full = np.zeros((a.shape[0], 2, 2))
     table = table / table.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * (table.ndim - 1)]
@@ -428,7 +444,7 @@ def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
 
 
 def differs(net: Network, a: np.ndarray, b: np.ndarray,
-            do: Mapping[Any, float] | None = None) -> np.ndarray:
+            do: Mapping[Any, float] | None = None, cache: Cache | None = None) -> np.ndarray:
     """P(X* != X | history) for every event under the POD, shape ``(S, N)``.
 
     Events the POD cannot reach never differ (they share their noise and
@@ -439,7 +455,7 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     dov = _do(net, do or {})
     out = np.zeros(a.shape[:2])
     for i in sorted(net.downstream(list(dov))):
-        pair = _posterior_pair(net, a, b, dov, i)
+        pair = _posterior_pair(net, a, b, dov, i, cache)
         out[:, i] = pair[:, 0, 1] + pair[:, 1, 0]
     return out
 
@@ -508,11 +524,14 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
     """
     a, b = _params(net, a, b)
     results: dict[str, PodAnswer] = {}
+    cache: Cache = {}  # factor tables shared by every query below (same parameters)
     for pid, do in {"history": {}, **pods}.items():
-        dif = differs(net, a, b, do)
+        dov = _do(net, do)
+        dif = differs(net, a, b, dov, cache)
+        t = net.outcome
         results[pid] = PodAnswer(
-            interventional=interventional(net, a, b, do),
-            counterfactual=counterfactual(net, a, b, do),
+            interventional=interventional(net, a, b, dov, cache=cache),
+            counterfactual=_posterior_pair(net, a, b, dov, t, cache)[:, :, 1].sum(axis=1),
             differs=dif,
             rewrite=np.delete(dif, net.outcome, axis=1).sum(axis=1),
         )

@@ -1,0 +1,198 @@
+"""Exact queries against independent references: brute force, pgmpy, closed forms."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import reference as ref
+
+from plausibly.models import contract as C
+from plausibly.models.contract import Network
+from plausibly.models.errors import ContractionTooLarge
+from plausibly.models.scenario import load_scenario
+
+TOL = 1e-9
+
+
+def random_cases(seed: int, n_cases: int, max_nodes: int = 6):
+    rng = np.random.default_rng(seed)
+    for _ in range(n_cases):
+        net = ref.random_network(rng, int(rng.integers(2, max_nodes + 1)))
+        a, b = ref.random_parameters(rng, net)
+        node = int(rng.integers(0, net.size - 1))
+        value = float(rng.choice([0.0, 1.0, round(float(rng.random()), 3)]))
+        yield net, a, b, {node: value}
+
+
+@pytest.mark.parametrize("case", range(25))
+def test_interventional_and_counterfactual_match_brute_force(case):
+    net, a, b, do = list(random_cases(case, 1))[0]
+    assert C.interventional(net, a, b, do)[0] == pytest.approx(ref.interventional(net, a, b, do),
+                                                               abs=TOL)
+    pairs = ref.counterfactual_pairs(net, a, b, do)
+    assert C.counterfactual(net, a, b, do)[0] == pytest.approx(pairs[net.outcome, :, 1].sum(),
+                                                               abs=TOL)
+    np.testing.assert_allclose(C.differs(net, a, b, do)[0], pairs[:, 0, 1] + pairs[:, 1, 0],
+                               atol=TOL)
+
+
+@pytest.mark.parametrize("case", range(10))
+def test_log_likelihood_matches_brute_force(case):
+    net, a, b, _ = list(random_cases(100 + case, 1))[0]
+    expected = math.log(sum(w * ref._evidence_weight(net, s) for s, w in ref.joint(net, a, b)))
+    assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
+
+
+def test_reference_class_data_adds_a_binomial_term():
+    net = Network(("x",), ((),), (1.0,), 0, data=((0, (), 3, 10),))
+    a, b = np.array([0.4]), np.zeros((1, 1))
+    p = 1 / (1 + math.exp(-0.4))
+    expected = math.log(p) + math.log(math.comb(10, 3) * p**3 * (1 - p) ** 7)
+    assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
+
+
+# --------------------------------------------------------------------------- pgmpy
+
+
+def pgmpy_model(net: Network, a, b):
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
+    model = DiscreteBayesianNetwork()
+    model.add_nodes_from(net.nodes)
+    model.add_edges_from([(net.nodes[p], net.nodes[i]) for i in range(net.size)
+                          for p in net.parents[i]])
+    for i, name in enumerate(net.nodes):
+        ps = net.parents[i]
+        # pgmpy orders evidence columns with the first parent varying slowest
+        cols = []
+        for k in range(2 ** len(ps)):
+            bits = [(k >> (len(ps) - 1 - j)) & 1 for j in range(len(ps))]
+            z = a[i] + sum(b[i, j] * bits[j] for j in range(len(ps)))
+            cols.append(1 / (1 + math.exp(-z)))
+        cols = np.array(cols)
+        model.add_cpds(TabularCPD(name, 2, np.vstack([1 - cols, cols]),
+                                 evidence=[net.nodes[p] for p in ps] or None,
+                                 evidence_card=[2] * len(ps) or None))
+    model.check_model()
+    return model
+
+
+@pytest.mark.parametrize("case", range(24))
+def test_do_queries_match_pgmpy(case):
+    from pgmpy.inference import CausalInference
+
+    rng = np.random.default_rng(1000 + case)
+    net = ref.random_network(rng, int(rng.integers(3, 8)), max_parents=3, density=0.6)
+    a, b = ref.random_parameters(rng, net)
+    node = int(rng.integers(0, net.size - 1))
+    value = int(rng.integers(0, 2))
+    model = pgmpy_model(net, a, b)
+    expected = CausalInference(model).query(
+        variables=[net.nodes[net.outcome]], do={net.nodes[node]: value},
+        show_progress=False).values[1]
+    assert C.interventional(net, a, b, {node: float(value)})[0] == pytest.approx(expected,
+                                                                                 abs=TOL)
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+def test_single_node_closed_form():
+    # X = 1[U < p] happened = 0; under do*(q) the chance X* = 1 is (q - p) / (1 - p)
+    p, q = 0.3, 0.55
+    lp = math.log(p / (1 - p))
+    one = Network(("w", "x"), ((), ()), (None, 0.0), 1)
+    a1 = np.array([0.0, lp])
+    b1 = np.zeros((2, 1))
+    assert C.counterfactual(one, a1, b1, {"x": q})[0] == pytest.approx((q - p) / (1 - p),
+                                                                       abs=TOL)
+
+
+def test_chain_by_hand():
+    # A -> B -> C, all happened (1). do(A=0). With p_B(a) and p_C(b):
+    # P(B*=1 | B=1) = min(p_B(1), p_B(0)) / p_B(1), and C* follows the same rule.
+    pa, pb1, pb0, pc1, pc0 = 0.6, 0.8, 0.2, 0.9, 0.3
+    lg = lambda p: math.log(p / (1 - p))  # noqa: E731
+    net = Network(("a", "b", "c"), ((), (0,), (1,)), (1.0, 1.0, 1.0), 2)
+    a = np.array([lg(pa), lg(pb0), lg(pc0)])
+    b = np.array([[0.0], [lg(pb1) - lg(pb0)], [lg(pc1) - lg(pc0)]])
+    b_keeps = min(pb1, pb0) / pb1
+    c_if_b = 1.0  # C*'s parent unchanged: C* = C = 1
+    c_if_not_b = min(pc1, pc0) / pc1
+    expected = b_keeps * c_if_b + (1 - b_keeps) * c_if_not_b
+    assert C.counterfactual(net, a, b, {"a": 0.0})[0] == pytest.approx(expected, abs=TOL)
+
+
+def test_firing_squad():
+    # Pearl (2000) 7.1.2, with near-deterministic mechanisms: the prisoner is dead;
+    # had A not fired, he would still be dead (B fired), with certainty.
+    s = load_scenario("tests/data/firing_squad.toml")
+    net = Network.from_scenario(s)
+    big = 30.0
+    idx = {n: i for i, n in enumerate(net.nodes)}
+    a = np.full(net.size, -big)
+    a[idx["court_order"]] = 0.0  # the court orders with probability 1/2
+    b = np.zeros((net.size, net.max_parents))
+    for i in range(net.size):
+        b[i, : len(net.parents[i])] = 2 * big  # death is an OR of the shots
+    assert C.counterfactual(net, a, b, {"rifleman_a": 0.0})[0] == pytest.approx(1.0, abs=1e-9)
+    # interventionally, do(A = 0) leaves death to the court: P = 1/2
+    assert C.interventional(net, a, b, {"rifleman_a": 0.0})[0] == pytest.approx(0.5, abs=1e-9)
+    # had the court not ordered, nobody would have fired: the prisoner lives
+    assert C.counterfactual(net, a, b, {"court_order": 0.0})[0] == pytest.approx(0.0, abs=1e-9)
+    # only A changes under do(A=0): rewrite counts exactly one event
+    dif = C.differs(net, a, b, {"rifleman_a": 0.0})[0]
+    assert dif[idx["rifleman_a"]] == pytest.approx(1.0) and dif.sum() == pytest.approx(1.0)
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+def test_invariants_on_random_networks():
+    for net, a, b, do in random_cases(7, 30):
+        node = next(iter(do))
+        # do() on a node returns its set value as that node's probability
+        assert C.interventional(net, a, b, do, target=node)[0] == pytest.approx(do[node])
+        for q in (C.interventional(net, a, b, do), C.counterfactual(net, a, b, do)):
+            assert 0.0 <= q[0] <= 1.0
+        # a POD that sets a hard fact to what happened changes nothing
+        h = net.history[node]
+        if h in (0.0, 1.0):
+            same = C.counterfactual(net, a, b, {node: h})[0]
+            assert same == pytest.approx(C.counterfactual(net, a, b)[0], abs=TOL)
+            assert C.differs(net, a, b, {node: h}).sum() == pytest.approx(0.0, abs=TOL)
+
+
+def test_batched_equals_looped():
+    rng = np.random.default_rng(3)
+    net = ref.random_network(rng, 7)
+    draws = [ref.random_parameters(rng, net) for _ in range(5)]
+    a = np.stack([d[0] for d in draws])
+    b = np.stack([d[1] for d in draws])
+    do = {2: 0.0}
+    for fn in (C.interventional, C.counterfactual):
+        batched = fn(net, a, b, do)
+        looped = [fn(net, a[k], b[k], do)[0] for k in range(5)]
+        np.testing.assert_allclose(batched, looped, atol=1e-12)
+    answers = C.answer_pods(net, a, b, {"p": do})
+    np.testing.assert_allclose(answers["p"].counterfactual, C.counterfactual(net, a, b, do),
+                               atol=1e-12)
+
+
+def test_contraction_over_budget_fails_fast(monkeypatch):
+    rng = np.random.default_rng(0)
+    n = 12
+    parents = tuple(tuple(range(max(0, i - 6), i)) for i in range(n))
+    net = Network(tuple(f"x{i}" for i in range(n)), parents, (None,) * n, n - 1, name="dense")
+    a = rng.normal(size=n)
+    b = rng.normal(size=(n, 6))
+    monkeypatch.setattr(C, "MEMORY_BUDGET", 64)
+    C._PATHS.clear()
+    with pytest.raises(ContractionTooLarge) as err:
+        C.interventional(net, a, b, {})
+    C._PATHS.clear()
+    assert str(err.value).startswith("dense: an exact query needs ")
+    assert "fix: give events fewer causes" in str(err.value)

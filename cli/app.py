@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plausibly.cli import inspect
+from plausibly.cli import estimate, inspect
 
 app = typer.Typer(
     name="plausibly",
@@ -19,6 +19,8 @@ app = typer.Typer(
 app.command()(inspect.check)
 app.command()(inspect.show)
 app.command()(inspect.graph)
+app.command()(estimate.estimate)
+app.command()(estimate.compare)
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ def console(stderr: bool = False) -> Any:
     """A rich console (imported lazily: rich is only needed to render)."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    width = None if sys.stdout.isatty() else 150
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
 
 
 def fail(error: PlausiblyError) -> typer.Exit:

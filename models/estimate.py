@@ -66,7 +66,7 @@ class Diagnostics:
 
     def problems(self) -> list[str]:
         """Each failed criterion, in words."""
-        out = []
+        out: list[str] = []
         if self.exact:
             return out
         if not self.r_hat_max <= self.R_HAT_MAX:
@@ -283,3 +283,26 @@ def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
                   for j, e in enumerate(scenario.order) if e != scenario.outcome}
         out.append(PodResult(priors, str(pod), s[0], s[1], s[2], events))
     return out
+
+
+def report(scenario: Scenario, hdi_prob: float, results: Sequence[PodResult],
+           diagnostics: dict[str, Diagnostics], **extra: Any) -> dict[str, Any]:
+    """The ``--format json`` object of DESIGN.md (extra top-level keys appended)."""
+    return {"scenario": scenario.id, "outcome": scenario.outcome, "hdi_prob": hdi_prob,
+            "results": [r.to_dict() for r in results],
+            "diagnostics": {k: d.to_dict() for k, d in diagnostics.items()}, **extra}
+
+
+CSV_HEADER = ("priors", "pod", "quantity", "mean", "sd", "hdi_low", "hdi_high")
+
+
+def csv_rows(results: Sequence[PodResult]) -> list[tuple[Any, ...]]:
+    """Flat rows for ``--format csv``: one per (prior set, POD, quantity)."""
+    rows = []
+    for r in results:
+        for name in QUERIES:
+            s = getattr(r, name)
+            rows.append((r.priors, r.pod, name, s.mean, s.sd, *s.hdi))
+        for event, (_, s) in r.events.items():
+            rows.append((r.priors, r.pod, f"p_differs:{event}", s.mean, s.sd, *s.hdi))
+    return rows

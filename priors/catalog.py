@@ -14,10 +14,10 @@ from plausibly.models.scenario import (
     load_scenario,
     parse_scenario,
 )
-from plausibly.priors.elicitation import bundled_prior_sets, parse_prior_set
-from plausibly.priors.fit import fit_prior_set
+from plausibly.priors.elicitation import PriorSet, bundled_prior_sets, parse_prior_set
+from plausibly.priors.fit import FittedPriors, fit_prior_set
 
-__all__ = ["CheckResult", "check_files"]
+__all__ = ["CheckResult", "check_files", "load_prior_sets"]
 
 
 @dataclass(frozen=True)
@@ -100,3 +100,40 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
             f"prior set {priors.id} for {scenario.id}: judges {total - len(unjudged)} of "
             f"{total} parameters", warnings=tuple(fitted.warnings), unjudged=tuple(unjudged))
     return [results[str(p)] for p in paths]
+
+
+def load_prior_sets(scenario: Scenario, names: Sequence[str | Path] | None = None
+                    ) -> list[tuple[PriorSet, FittedPriors]]:
+    """Read and fit prior sets for ``scenario``; by default every bundled set for it.
+
+    Problems in all the files are collected and raised together.
+    """
+    from plausibly.models.errors import ElicitationError
+    from plausibly.priors.elicitation import load_prior_set
+
+    if not names:
+        names = []
+        for path in sorted(bundled_prior_sets().values()):
+            data, _ = read_toml(path, "prior set")
+            if data is not None and data.get("scenario") == scenario.id:
+                names.append(path)
+        if not names:
+            raise ElicitationError(problems=[Problem(
+                scenario.path or scenario.id, "", "no bundled prior set is for this scenario",
+                "name prior-set files with -p (write one with 'plausibly elicit')")])
+    out: list[tuple[PriorSet, FittedPriors]] = []
+    problems: list[Problem] = []
+    for name in names:
+        try:
+            ps = load_prior_set(name, scenario)
+        except PlausiblyError as err:
+            problems.extend(err.problems)
+            continue
+        out.append((ps, fit_prior_set(ps, scenario)))
+    ids = [ps.id for ps, _ in out]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        problems.append(Problem(str(dup), "id", f"two prior sets have the id '{dup}'",
+                                "give each prior set its own id"))
+    if problems:
+        raise ElicitationError(problems=problems)
+    return out

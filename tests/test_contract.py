@@ -28,7 +28,7 @@ def random_cases(seed: int, n_cases: int, max_nodes: int = 6):
 
 @pytest.mark.parametrize("case", range(25))
 def test_interventional_and_counterfactual_match_brute_force(case):
-    net, a, b, do = list(random_cases(case, 1))[0]
+    net, a, b, do = next(iter(random_cases(case, 1)))
     assert C.interventional(net, a, b, do)[0] == pytest.approx(ref.interventional(net, a, b, do),
                                                                abs=TOL)
     pairs = ref.counterfactual_pairs(net, a, b, do)
@@ -40,7 +40,7 @@ def test_interventional_and_counterfactual_match_brute_force(case):
 
 @pytest.mark.parametrize("case", range(10))
 def test_log_likelihood_matches_brute_force(case):
-    net, a, b, _ = list(random_cases(100 + case, 1))[0]
+    net, a, b, _ = next(iter(random_cases(100 + case, 1)))
     expected = math.log(sum(w * ref._evidence_weight(net, s) for s, w in ref.joint(net, a, b)))
     assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
 

@@ -1,0 +1,250 @@
+"""Commands that sample: estimate, compare, explain, sensitivity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from plausibly.cli import options as o
+from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
+from plausibly.cli.inspect import ScenarioArg
+
+
+def _settings(draws: int, tune: int, chains: int, seed: int) -> Any:
+    from plausibly.models.estimate import Settings
+
+    return Settings(draws=draws, tune=tune, chains=chains, seed=seed, progress=is_terminal())
+
+
+def _say(message: str) -> None:
+    """Progress to stderr, on a terminal only."""
+    if sys.stderr.isatty():
+        console(stderr=True).print(message, markup=False)
+
+
+def _emit(fmt: o.Format, payload: dict[str, Any], rows: list[tuple[Any, ...]],
+          table: Any) -> None:
+    from plausibly.models.estimate import CSV_HEADER
+
+    if fmt is o.Format.json:
+        typer.echo(json.dumps(payload, indent=1, allow_nan=False))
+    elif fmt is o.Format.csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        writer.writerows(rows)
+        typer.echo(buf.getvalue(), nl=False)
+    else:
+        table()
+
+
+def _check_converged(diagnostics: dict[str, Any], allow: bool) -> None:
+    bad = {k: d.problems() for k, d in diagnostics.items() if not d.converged}
+    if not bad:
+        return
+    err = console(stderr=True)
+    for k, problems in bad.items():
+        err.print(f"[bold red]UNCONVERGED[/] {k}: " + "; ".join(problems))
+    if allow:
+        err.print("continuing because of --allow-unconverged: treat these numbers with care")
+        return
+    err.print("the numbers above are not trustworthy: raise --draws/--tune, or pass "
+              "--allow-unconverged to accept them (exit 3)")
+    raise typer.Exit(3)
+
+
+def _diag_text(d: Any) -> str:
+    if d.exact:
+        return "exact (every parameter fixed: nothing to sample)"
+    return (f"R-hat max {d.r_hat_max:.3f}, bulk ESS min {d.ess_bulk_min:.0f}, "
+            f"tail ESS min {d.ess_tail_min:.0f}, divergences {d.divergences}")
+
+
+@handles_errors
+def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
+             priors: Annotated[str | None, typer.Option(
+                 "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
+             pod: o.Pods = None, output: o.OutputNc = None, force: o.Force = False,
+             fmt: o.FormatOpt = o.Format.table,
+             from_run: Annotated[Path | None, typer.Option(
+                 "--from", help="Re-render a saved run.nc instead of sampling.")] = None,
+             draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
+             seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+             allow_unconverged: o.AllowUnconverged = False) -> None:
+    """Posterior plausibility of the outcome under every POD, for one prior set.
+
+    One MCMC run conditioned on history answers every POD: interventional
+    (the POD in the model's own world) and counterfactual (the POD applied
+    to real history, keeping its luck), plus the rewrite (how many events
+    change). The "history" row is the baseline.
+    """
+    from plausibly.models.estimate import csv_rows, report, summarize
+    from plausibly.models.estimate import estimate as run_estimate
+    from plausibly.models.scenario import load_scenario
+    from plausibly.models.store import load_run, save_run
+    from plausibly.priors.catalog import load_prior_sets
+
+    if from_run is not None:
+        run = load_run(from_run)
+        s = run.scenario
+        priors_path = None
+    else:
+        s = load_scenario(scenario)
+        if priors is None:
+            sets = load_prior_sets(s)
+            if len(sets) > 1:
+                ids = ", ".join(ps.id for ps, _ in sets)
+                raise _usage(f"estimate takes one prior set: add -p with one of {ids} "
+                             "(or use 'plausibly compare' for all)")
+        else:
+            sets = load_prior_sets(s, [priors])
+        ps, fitted = sets[0]
+        if pod:
+            for p in pod:
+                s.pod(p)
+        _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
+        run = run_estimate(s, fitted, pod, _settings(draws, tune, chains, seed))
+        priors_path = ps.path
+        if output is not None:
+            save_run(run, output, force=force, priors_path=priors_path)
+    results = summarize(s, run.priors, run.draws, hdi_prob)
+    if pod and from_run is not None:
+        keep = {"history", *pod}
+        results = [r for r in results if r.pod in keep]
+    diagnostics = {run.priors: run.diagnostics}
+
+    def table() -> None:
+        from rich.table import Table
+
+        out = console()
+        base = results[0]
+        t = Table(title=f"{s.title} — prior set {run.priors} ({run.name}); "
+                  f"mean [{hdi_prob:.0%} HDI]", title_justify="left")
+        for col in ("POD", "interventional", "Δ vs history", "counterfactual", "rewrite"):
+            t.add_column(col, justify="left" if col == "POD" else "right")
+        for r in results:
+            delta = r.interventional.mean - base.interventional.mean
+            t.add_row(r.pod, str(r.interventional), f"{delta:+.3f}", str(r.counterfactual),
+                      f"{r.rewrite.mean:.2f}")
+        out.print(t)
+        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+        if output is not None and from_run is None:
+            out.print(f"saved the run to {output}", markup=False)
+
+    _emit(fmt, report(s, hdi_prob, results, diagnostics), csv_rows(results), table)
+    _check_converged(diagnostics, allow_unconverged)
+
+
+def _usage(message: str) -> typer.Exit:
+    from plausibly.cli.common import fail
+    from plausibly.models.errors import PlausiblyError
+
+    return fail(PlausiblyError(message))
+
+
+@handles_errors
+def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
+            pool: Annotated[str, typer.Option(
+                help="linear: mixture weighted by each set's marginal likelihood of history; "
+                "log: closed-form logarithmic pool of the priors.")] = "linear",
+            weight: Annotated[list[float] | None, typer.Option(
+                help="Prior weight of each set, in -p order (repeatable); equal by default."
+            )] = None,
+            extremize: Annotated[float, typer.Option(
+                help="Log pool only: multiply pooled log-odds by this factor (1 = none).")] = 1.0,
+            pod: o.Pods = None, fmt: o.FormatOpt = o.Format.table,
+            plot: Annotated[Path | None, typer.Option(
+                help="Also write a forest plot (.png or .svg).")] = None,
+            force: o.Force = False,
+            draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
+            seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+            allow_unconverged: o.AllowUnconverged = False) -> None:
+    """Every POD under every prior set, side by side, ranked by the pooled counterfactual.
+
+    Each set's posterior weight says how well it predicted real history
+    (prior weight x marginal likelihood of history, normalised; with a
+    Monte Carlo standard error).
+    """
+    from plausibly.models.estimate import csv_rows, report, summarize
+    from plausibly.models.scenario import load_scenario
+    from plausibly.priors.catalog import load_prior_sets
+    from plausibly.priors.compare import compare as run_compare
+
+    if pool not in ("linear", "log"):
+        raise _usage(f"--pool must be linear or log, got {pool!r}")
+    s = load_scenario(scenario)
+    if pod:
+        for p in pod:
+            s.pod(p)
+    sets = load_prior_sets(s, priors)
+    if plot is not None:
+        from plausibly.models.writing import check_writable
+
+        check_writable(plot, force, {".png", ".svg"})
+    result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
+                         extremize=extremize, pods=pod,
+                         settings=_settings(draws, tune, chains, seed),
+                         on_start=lambda pid, k, n: _say(f"sampling {pid} ({k}/{n})"))
+    per_set = {r.priors: summarize(s, r.priors, r.draws, hdi_prob) for r in result.runs}
+    pooled = summarize(s, result.pooled.priors, result.pooled.draws, hdi_prob)
+    order = sorted(range(1, len(pooled)), key=lambda k: -pooled[k].counterfactual.mean)
+    order = [0, *order]
+    results = [rows[k] for k in order for rows in [*per_set.values(), pooled]]
+    diagnostics = {r.priors: r.diagnostics for r in result.runs}
+    if pool == "log":
+        diagnostics[result.pooled.priors] = result.pooled.diagnostics
+    weights = {e.priors: {"prior": round(float(w), 6), "posterior": round(float(p), 6),
+                          "posterior_se": round(float(se), 6),
+                          "log_evidence": round(e.log_z, 6), "log_evidence_se": round(
+                              e.se_log_z, 6)}
+               for e, w, p, se in zip(result.evidence, result.prior_weights,
+                                      result.posterior_weights, result.posterior_weights_se,
+                                      strict=True)}
+    if plot is not None:
+        from plausibly.models.plots import forest_plot
+        from plausibly.models.writing import write_atomic
+
+        write_atomic(plot, forest_plot(s, [*per_set.values(), pooled], hdi_prob,
+                                       plot.suffix[1:]))
+
+    def table() -> None:
+        from rich.table import Table
+
+        out = console()
+        t = Table(title=f"{s.title}: counterfactual P({s.outcome}) mean [{hdi_prob:.0%} HDI], "
+                  f"ranked by the {pool} pool", title_justify="left")
+        t.add_column("POD")
+        for pid in per_set:
+            t.add_column(pid, justify="right")
+        t.add_column(f"{pool} pool", justify="right", style="bold")
+        t.add_column("rewrite", justify="right")
+        for k in order:
+            cells = [str(rows[k].counterfactual) for rows in per_set.values()]
+            t.add_row(pooled[k].pod, *cells, str(pooled[k].counterfactual),
+                      f"{pooled[k].rewrite.mean:.2f}")
+        out.print(t)
+        w = Table(title="Prior sets: weight from history (how unsurprising real history was)",
+                  title_justify="left")
+        for col in ("prior set", "prior weight", "log evidence", "posterior weight",
+                    "diagnostics"):
+            w.add_column(col, justify="left" if col in ("prior set", "diagnostics") else "right")
+        for r, (pid, v) in zip(result.runs, weights.items(), strict=True):
+            w.add_row(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± "
+                      f"{v['log_evidence_se']:.2f}", f"{v['posterior']:.3f} ± "
+                      f"{v['posterior_se']:.3f}", _diag_text(r.diagnostics))
+        out.print(w)
+        if pool == "log":
+            out.print(f"log pool run: {_diag_text(result.pooled.diagnostics)}", markup=False)
+        if plot is not None:
+            out.print(f"wrote {plot}", markup=False)
+
+    payload = report(s, hdi_prob, results, diagnostics, pool=pool, weights=weights,
+                     ranking=[pooled[k].pod for k in order[1:]])
+    _emit(fmt, payload, csv_rows(results), table)
+    _check_converged(diagnostics, allow_unconverged)

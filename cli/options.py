@@ -1,0 +1,38 @@
+"""Options shared by the commands that sample."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+Draws = Annotated[int, typer.Option(min=10, help="Posterior draws per chain.")]
+Tune = Annotated[int, typer.Option(min=0, help="Tuning (warm-up) steps per chain.")]
+Chains = Annotated[int, typer.Option(min=1, help="Independent chains (run on up to 2 cores).")]
+Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")]
+HdiProb = Annotated[float, typer.Option(
+    "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]
+AllowUnconverged = Annotated[bool, typer.Option(
+    "--allow-unconverged",
+    help="Exit 0 even if R-hat > 1.01, ESS < 400 or divergences (still reported).")]
+Pods = Annotated[list[str] | None, typer.Option(
+    "--pod", help="Answer only this POD (repeatable); all by default.")]
+Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
+PriorsOpt = Annotated[list[str] | None, typer.Option(
+    "--priors", "-p", help="A prior-set .toml file or bundled id (repeatable). "
+    "Default: every bundled prior set.")]
+
+
+class Format(StrEnum):
+    """Output formats."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+OutputNc = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Save the run as ArviZ InferenceData (.nc).")]

@@ -1,0 +1,108 @@
+"""Compare prior sets on one scenario: a run per set, and the pool of them.
+
+Linear pool: a mixture of the sets' posteriors with weights proportional to
+prior weight times marginal likelihood of history (see
+:mod:`plausibly.priors.pool`); its draws are a seeded, weight-proportional
+subsample of the sets' draws. Log pool: one more run with the pooled prior.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from plausibly.models.contract import Network
+from plausibly.models.estimate import Run, Settings, estimate
+from plausibly.models.scenario import Scenario
+from plausibly.priors.fit import FittedPriors
+from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
+
+__all__ = ["Comparison", "compare", "mixture_draws"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Runs per prior set, the pooled draws, and each set's weight from history."""
+
+    scenario: Scenario
+    runs: tuple[Run, ...]
+    pool: str  # "linear" or "log"
+    pooled: Run
+    prior_weights: np.ndarray
+    evidence: tuple[Evidence, ...]
+    posterior_weights: np.ndarray
+    posterior_weights_se: np.ndarray
+
+
+def mixture_draws(runs: Sequence[Run], weights: np.ndarray, seed: int) -> xr.Dataset:
+    """A linear-pool sample: from each run, a share of draws proportional to its weight.
+
+    The pooled sample has as many draws as one run (flattened into one chain);
+    shares are rounded by largest remainder, and draws are picked without
+    replacement by a generator seeded with ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    flat = [r.draws.stack(sample=("chain", "draw")) for r in runs]
+    total = min(int(f.sizes["sample"]) for f in flat)
+    exact = weights * total
+    counts = np.floor(exact).astype(int)
+    for k in np.argsort(-(exact - counts))[: total - counts.sum()]:
+        counts[k] += 1
+    parts = []
+    for f, n in zip(flat, counts, strict=True):
+        if n:
+            pick = np.sort(rng.choice(int(f.sizes["sample"]), size=n, replace=False))
+            parts.append(f.isel(sample=pick).drop_vars(["sample", "chain", "draw"]))
+    pooled = xr.concat(parts, dim="sample")
+    pooled = pooled.rename({"sample": "draw"}).expand_dims(chain=[0])
+    pooled = pooled.assign_coords(draw=np.arange(pooled.sizes["draw"]))
+    return pooled.transpose("chain", "draw", ...)
+
+
+def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "linear",
+            weights: Sequence[float] | None = None, extremize: float = 1.0,
+            pods: Sequence[str] | None = None, settings: Settings | None = None,
+            evidence_draws: int = 20_000,
+            on_start: Callable[[str, int, int], None] | None = None) -> Comparison:
+    """Run every prior set and pool them.
+
+    Parameters
+    ----------
+    on_start : callable, optional
+        Called as ``on_start(prior_id, k, n)`` before each run (for progress).
+    """
+    from plausibly.models.estimate import Diagnostics
+    from plausibly.priors.pool import normalise_weights
+
+    settings = settings or Settings()
+    w = normalise_weights(weights, len(sets))
+    net = Network.from_scenario(scenario)
+    runs = []
+    n = len(sets) + (pool == "log")
+    for k, fitted in enumerate(sets):
+        if on_start:
+            on_start(fitted.priors, k + 1, n)
+        runs.append(estimate(scenario, fitted, pods, settings))
+    evidence = tuple(marginal_likelihood(f, net, scenario.order, dict(scenario.parents),
+                                         draws=evidence_draws, seed=settings.seed)
+                     for f in sets)
+    post, se = posterior_weights(evidence, w)
+    if pool == "log":
+        pooled_priors = log_pool(sets, w, extremize)
+        if on_start:
+            on_start(pooled_priors.priors, n, n)
+        pooled = estimate(scenario, pooled_priors, pods, settings)
+    else:
+        draws = mixture_draws(runs, post, settings.seed)
+        diag = runs[0].diagnostics
+        worst = Diagnostics(max(r.diagnostics.r_hat_max for r in runs),
+                            min(r.diagnostics.ess_bulk_min for r in runs),
+                            min(r.diagnostics.ess_tail_min for r in runs),
+                            sum(r.diagnostics.divergences for r in runs),
+                            all(r.diagnostics.exact for r in runs)) if runs else diag
+        pooled = Run(scenario, "linear_pool", "linear pool of " + " + ".join(
+            f.priors for f in sets), draws, worst, settings.seed)
+    return Comparison(scenario, tuple(runs), pool, pooled, w, evidence, post, se)

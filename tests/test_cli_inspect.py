@@ -1,0 +1,80 @@
+"""check, show, graph through the command line: exit codes and whole messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from plausibly.cli.app import app
+
+DATA = Path(__file__).parent / "data"
+runner = CliRunner()
+
+
+def test_check_bundled_files():
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output
+    assert "ok  " in result.output and "ussr_1930: 22 events" in result.output.replace("\n", " ")
+    assert result.output.rstrip().splitlines()[-1].endswith("0 with problems")
+
+
+def test_check_reports_every_file_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('id = "bad"\ntitle = "x"\noutcome = "nope"\nsource = "s"\npods = {}\n'
+                   '[nodes.a]\nlabel = "A"\nyear = 1\n')
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    result = runner.invoke(app, ["check", str(DATA / "firing_squad.toml"), str(bad), str(empty)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error {bad}: 2 problems\n"
+        f"{bad}: edges: is missing\n    fix: add 'edges = ...'\n"
+        f"{bad}: outcome: 'nope' is not a node\n    fix: name one of the [nodes.*] tables\n"
+        f"error {empty}: 1 problem\n"
+        f"{empty}: is empty\n    fix: write a scenario or prior set in TOML; see the README\n")
+    assert "checked 3 files: 1 ok, 2 with problems" in result.stdout
+
+
+def test_show_lists_events_claims_and_pods():
+    result = runner.invoke(app, ["show", str(DATA / "firing_squad.toml")])
+    assert result.exit_code == 0
+    out = result.stdout[result.stdout.index("Events"):]
+    assert out.index("court_order") < out.index("rifleman_a") < out.index("death")
+    assert "captain -> rifleman_a" in out and "a_half_hearted" in out
+    assert "A's resolve is shaken" in out
+
+
+def test_graph_dot_svg_png(tmp_path):
+    dot = runner.invoke(app, ["graph", str(DATA / "firing_squad.toml")])
+    assert dot.stdout.startswith('digraph "firing_squad" {') and "rifleman_a -> death" in dot.stdout
+    svg, png = tmp_path / "g.svg", tmp_path / "g.png"
+    assert runner.invoke(app, ["graph", "ussr_1930", "-o", str(svg)]).exit_code == 0
+    assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    assert runner.invoke(app, ["graph", "-o", str(png)]).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = runner.invoke(app, ["graph", "-o", str(png)])
+    assert again.exit_code == 2
+    assert again.stderr == (f"error: 1 problem\n{png}: exists already\n"
+                            "    fix: choose another name, or add --force to overwrite it\n")
+    assert runner.invoke(app, ["graph", "-o", str(png), "--force"]).exit_code == 0
+
+
+def test_unknown_scenario_is_a_clean_error():
+    result = runner.invoke(app, ["show", "nowhere"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith("error: 1 problem\nnowhere: is neither a file nor a bundled")
+
+
+def test_light_commands_do_not_import_pymc():
+    code = ("import sys\nfrom typer.testing import CliRunner\nfrom plausibly.cli.app import app\n"
+            "CliRunner().invoke(app, ['check'])\nCliRunner().invoke(app, ['show'])\n"
+            "CliRunner().invoke(app, ['graph'])\n"
+            "print(sorted(m for m in ('pymc', 'pytensor', 'arviz', 'networkx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -21,6 +21,8 @@ app.command()(inspect.show)
 app.command()(inspect.graph)
 app.command()(estimate.estimate)
 app.command()(estimate.compare)
+app.command()(estimate.sensitivity)
+app.command()(estimate.explain)
 
 
 def main() -> None:

@@ -88,7 +88,6 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
     from plausibly.models.estimate import estimate as run_estimate
     from plausibly.models.scenario import load_scenario
     from plausibly.models.store import load_run, save_run
-    from plausibly.priors.catalog import load_prior_sets
 
     if from_run is not None:
         run = load_run(from_run)
@@ -96,15 +95,7 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
         priors_path = None
     else:
         s = load_scenario(scenario)
-        if priors is None:
-            sets = load_prior_sets(s)
-            if len(sets) > 1:
-                ids = ", ".join(ps.id for ps, _ in sets)
-                raise _usage(f"estimate takes one prior set: add -p with one of {ids} "
-                             "(or use 'plausibly compare' for all)")
-        else:
-            sets = load_prior_sets(s, [priors])
-        ps, fitted = sets[0]
+        ps, fitted = _one_prior_set(s, priors)
         if pod:
             for p in pod:
                 s.pod(p)
@@ -248,3 +239,133 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
                      ranking=[pooled[k].pod for k in order[1:]])
     _emit(fmt, payload, csv_rows(results), table)
     _check_converged(diagnostics, allow_unconverged)
+
+
+def _one_prior_set(s: Any, priors: str | None) -> Any:
+    from plausibly.priors.catalog import load_prior_sets
+
+    if priors is None:
+        sets = load_prior_sets(s)
+        if len(sets) > 1:
+            ids = ", ".join(ps.id for ps, _ in sets)
+            raise _usage(f"this command takes one prior set: add -p with one of {ids}")
+    else:
+        sets = load_prior_sets(s, [priors])
+    return sets[0]
+
+
+@handles_errors
+def explain(args: Annotated[list[str], typer.Argument(
+                metavar="[SCENARIO] POD",
+                help="The POD whose alternate history to tell, after an optional scenario "
+                "file or bundled id (default ussr_1930).")],
+            priors: Annotated[str | None, typer.Option(
+                "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
+            fmt: o.FormatOpt = o.Format.table,
+            draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
+            seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+            allow_unconverged: o.AllowUnconverged = False) -> None:
+    """The counterfactual timeline: every event in time order, and how likely it changes.
+
+    For each event: what happened, and the posterior probability (mean and
+    HDI) that under the POD it turns out otherwise. The links that carry the
+    effect light up; the ones that break stay near zero.
+    """
+    from plausibly.models.estimate import csv_rows, report, summarize
+    from plausibly.models.estimate import estimate as run_estimate
+    from plausibly.models.scenario import load_scenario
+
+    if len(args) > 2:
+        raise _usage(f"explain takes [SCENARIO] POD, got {len(args)} arguments: "
+                     + " ".join(args))
+    scenario, pod = (args[0], args[1]) if len(args) == 2 else (DEFAULT_SCENARIO, args[0])
+    s = load_scenario(scenario)
+    chosen = s.pod(pod)
+    ps, fitted = _one_prior_set(s, priors)
+    _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
+    run = run_estimate(s, fitted, [pod], _settings(draws, tune, chains, seed))
+    results = summarize(s, run.priors, run.draws, hdi_prob)
+    r = results[1]
+    diagnostics = {run.priors: run.diagnostics}
+
+    def table() -> None:
+        from rich.table import Table
+
+        out = console()
+        out.print(f"[bold]{chosen.label}[/] ({pod}, proposed by {', '.join(chosen.by)}) — "
+                  f"prior set {run.priors}")
+        t = Table(title=f"The alternate timeline: P(event differs from history) mean "
+                  f"[{hdi_prob:.0%} HDI]", title_justify="left")
+        for col in ("year", "event", "history", "differs", ""):
+            t.add_column(col, justify="right" if col in ("year", "differs") else "left")
+        for n in s.nodes:
+            if n.id == s.outcome:
+                continue
+            _h, summ = r.events[n.id]
+            mark = "POD" if n.id in chosen.do else ("#" * round(10 * summ.mean))
+            t.add_row(str(n.year), n.label, n.history_text, str(summ), mark)
+        out.print(t)
+        out.print(f"outcome {s.outcome}: counterfactual {r.counterfactual} "
+                  f"(interventional {r.interventional}); expected events rewritten "
+                  f"{r.rewrite.mean:.2f}", markup=False)
+        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+
+    _emit(fmt, report(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
+    _check_converged(diagnostics, allow_unconverged)
+
+
+@handles_errors
+def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
+                priors: Annotated[str | None, typer.Option(
+                    "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
+                top: Annotated[int, typer.Option(
+                    help="How many PODs (by counterfactual mean) to explain.")] = 5,
+                fmt: o.FormatOpt = o.Format.table,
+                draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
+                seed: o.Seed = 20171107,
+                allow_unconverged: o.AllowUnconverged = False) -> None:
+    """Which judgements drive each answer: prior/likelihood power-scaling and rank correlations.
+
+    Prior sensitivity above 0.05 means the answer is shaped by the prior set
+    rather than by history; the drivers are the judgements whose posterior
+    draws move most with the answer.
+    """
+    from plausibly.models.estimate import estimate as run_estimate
+    from plausibly.models.estimate import layout_of
+    from plausibly.models.scenario import load_scenario
+    from plausibly.models.sensitivity import sensitivity as run_sensitivity
+
+    s = load_scenario(scenario)
+    ps, fitted = _one_prior_set(s, priors)
+    _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
+    run = run_estimate(s, fitted, None, _settings(draws, tune, chains, seed))
+    found = sorted(run_sensitivity(run, layout_of(s, fitted)), key=lambda x: -x.mean)
+    payload = {"scenario": s.id, "priors": run.priors, "pods": [
+        {"pod": f.pod, "counterfactual_mean": round(f.mean, 6), "prior_sensitivity": round(
+            f.prior, 6), "likelihood_sensitivity": round(f.likelihood, 6),
+         "drivers": [{"parameter": d.parameter, "judgement": str(d),
+                      "spearman": round(d.correlation, 4)} for d in f.drivers]}
+        for f in found], "diagnostics": {run.priors: run.diagnostics.to_dict()}}
+    rows = [(run.priors, f.pod, "prior_sensitivity", f.prior, "", "", "") for f in found]
+
+    def table() -> None:
+        from rich.table import Table
+
+        out = console()
+        t = Table(title=f"Sensitivity of each POD's counterfactual plausibility "
+                  f"(prior set {run.priors})", title_justify="left")
+        for col in ("POD", "mean", "prior psens", "likelihood psens", "main drivers"):
+            t.add_column(col, justify="left" if col in ("POD", "main drivers") else "right")
+        for f in found:
+            t.add_row(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
+                                                                  else ""),
+                      f"{f.likelihood:.3f}",
+                      "; ".join(f"{d} ({d.correlation:+.2f})" for d in f.drivers))
+        out.print(t)
+        out.print("* prior sensitivity > 0.05: the prior set, not history, shapes this answer")
+        for f in found[:top]:
+            out.print("- " + f.sentence(), markup=False)
+        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+
+    _emit(fmt, payload, rows, table)
+    _check_converged({run.priors: run.diagnostics}, allow_unconverged)

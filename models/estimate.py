@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,9 +161,13 @@ def _diagnostics(idata: Any, values: xr.Dataset) -> Diagnostics:
 
     post = idata.posterior[["z"]]
     checked = xr.merge([post, values], compat="override", join="override")
-    rhat = az.rhat(checked)
-    bulk = az.ess(checked, method="bulk")
-    tail = az.ess(checked, method="tail")
+    with warnings.catch_warnings():
+        # a quantity that is constant across draws (e.g. an event the POD cannot
+        # reach) has no R-hat or ESS: arviz divides 0 by 0; it is skipped below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        rhat = az.rhat(checked)
+        bulk = az.ess(checked, method="bulk")
+        tail = az.ess(checked, method="tail")
 
     def extreme(ds: xr.Dataset, fn: Any) -> float:
         vals = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
@@ -194,13 +199,12 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
         With diagnostics; nothing is raised for an unconverged run — the
         caller decides (the CLI exits 3 unless ``--allow-unconverged``).
     """
-    from plausibly.models.pymc_model import parameter_layout, sample_posterior
+    from plausibly.models.pymc_model import sample_posterior
 
     settings = settings or Settings()
     chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
     net = Network.from_scenario(scenario)
-    layout = parameter_layout(fitted.arrays(scenario.order, scenario.parents, net.max_parents),
-                              scenario.order, scenario.parents)
+    layout = layout_of(scenario, fitted)
     if layout.free.size == 0:
         idata = None
         a, b = layout.to_ab(np.zeros((1, 0)))
@@ -232,6 +236,15 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
                              for p in pod_ids for q in QUERIES})
         diag = _diagnostics(idata, values)
     return Run(scenario, fitted.priors, fitted.name, ds, diag, settings.seed, idata)
+
+
+def layout_of(scenario: Scenario, fitted: Any) -> Any:
+    """The :class:`ParameterLayout` of a scenario under fitted priors."""
+    from plausibly.models.pymc_model import parameter_layout
+
+    width = max([len(p) for p in scenario.parents.values()] + [1])
+    return parameter_layout(fitted.arrays(scenario.order, scenario.parents, width),
+                            scenario.order, scenario.parents)
 
 
 def file_sha256(path: str | None) -> str:

@@ -461,23 +461,39 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
 
 
 def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
-    """Log P(history | a, b): the factual network with history as evidence.
+    """Log P(history, data | a, b): the factual network with history as evidence.
 
-    With ``xp=pytensor.tensor`` and symbolic ``a``, ``b`` of shape
-    ``(1, N)``, ``(1, N, K)`` this builds the PyTensor graph NUTS uses; with
+    Events whose value and causes are all known are Bernoulli observations;
+    they and the reference-class rows (binomial) form one vectorised term.
+    Only events touching unknown or soft history need a contraction. With
+    ``xp=pytensor.tensor`` and symbolic ``a``, ``b`` of shape ``(1, N)``,
+    ``(1, N, K)`` this builds the (small) PyTensor graph NUTS uses; with
     numpy arrays it evaluates every draw at once.
     """
     hard, soft = _evidence(net)
-    needed = set(hard) | set(soft)
-    factors = _relevant(_mutilated(net, {}), needed)
-    total = 0.0 * a[:, 0]
+    factors = _relevant(_mutilated(net, {}), set(hard) | set(soft))
+    rows: list[tuple[int, tuple[float, ...], int, int]] = []
     operands: list[tuple[Any, tuple[int, ...]]] = []
     for f in factors:
-        t, idx = _table(f, a, b, hard, xp)
-        if len(idx) == 1:
-            total = total + xp.log(t)
+        if all(v in hard for v in f.inputs + f.out):
+            rows.append((f.node, tuple(float(hard[v]) for v in f.inputs), hard[f.out[0]], 1))
         else:
-            operands.append((t, idx))
+            operands.append(_table(f, a, b, hard, xp))
+    rows.extend(net.data)
+    total = 0.0 * a[:, 0]
+    if rows:
+        width = b.shape[2] if xp is np else net.max_parents
+        nodes = np.array([r[0] for r in rows])
+        given = np.zeros((len(rows), width))
+        for m, r in enumerate(rows):
+            given[m, : len(r[1])] = r[1]
+        k = np.array([r[2] for r in rows], dtype=float)
+        n = np.array([r[3] for r in rows], dtype=float)
+        logits = a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
+        log_p, log_q = -_softplus(-logits, xp), -_softplus(logits, xp)
+        const = sum(math.lgamma(r[3] + 1) - math.lgamma(r[2] + 1) - math.lgamma(r[3] - r[2] + 1)
+                    for r in rows)
+        total = total + const + (k * log_p + (n - k) * log_q).sum(axis=1)
     for v, h in soft.items():
         operands.append((np.array([1.0 - h, h]), (v,)))
     if operands:
@@ -487,11 +503,6 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
         else:
             z = xp.einsum(spec, *[t for t, _ in operands], optimize="optimal")
         total = total + xp.log(z)
-    for node, given, k, n in net.data:
-        lo = a[:, node] + (b[:, node, : len(given)] @ np.array(given) if given else 0.0)
-        log_p, log_q = -_softplus(-lo, xp), -_softplus(lo, xp)
-        total = total + (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
-                         + k * log_p + (n - k) * log_q)
     return total
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plausibly.cli import estimate, inspect
+from plausibly.cli import elicit, estimate, inspect
 
 app = typer.Typer(
     name="plausibly",
@@ -23,6 +23,7 @@ app.command()(estimate.estimate)
 app.command()(estimate.compare)
 app.command()(estimate.sensitivity)
 app.command()(estimate.explain)
+app.command()(elicit.elicit)
 
 
 def main() -> None:

@@ -20,8 +20,10 @@ def console(stderr: bool = False) -> Any:
     """A rich console (imported lazily: rich is only needed to render)."""
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else 150
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=width)
+    terminal = (sys.stderr if stderr else sys.stdout).isatty()
+    # piped or captured: tables 150 wide, and messages never broken mid-line
+    return Console(stderr=stderr, highlight=False, soft_wrap=not terminal,
+                   width=None if terminal else 150)
 
 
 def fail(error: PlausiblyError) -> typer.Exit:
@@ -48,7 +50,8 @@ def handles_errors(func: F) -> F:
         except PlausiblyError as error:
             raise fail(error) from None
         except KeyboardInterrupt:
-            console(stderr=True).print("interrupted; nothing was written")
+            console(stderr=True).print(
+                "interrupted (output files are written whole or not at all)")
             raise typer.Exit(130) from None
 
     return wrapper  # type: ignore[return-value]

@@ -21,6 +21,7 @@ rather than carried as an index, which keeps the contractions small.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -279,21 +280,35 @@ def _evidence(net: Network) -> tuple[dict[int, int], dict[int, float]]:
 
 # --------------------------------------------------------------------------- contraction
 
-_PATHS: dict[str, tuple[list[tuple[int, ...]], int]] = {}
+_PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 
-
+#: Factor tables computed for one set of parameters ``(a, b)``, keyed by factor
+#: and evidence. Valid only while ``a`` and ``b`` stay the same: a cache is made
+#: inside :func:`answer_pods` for one batch of draws and dropped after it.
 Cache = dict[tuple[_Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
 
 
 def _cached_table(f: _Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
                   cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
-    """:func:`_table`, remembered for the same factor, evidence and parameters."""
-    if cache is None:
-        return _table(f, a, b, fixed)
+    """:func:`_table` with the draw axis moved last (contiguous), remembered per evidence.
+
+    With the draws innermost, numpy's einsum loops run over thousands of
+    draws instead of axes of length 2: ten times faster on the bundled
+    scenario.
+    """
     key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
-    if key not in cache:
-        cache[key] = _table(f, a, b, fixed)
+    if cache is None or key not in cache:
+        t, idx = _table(f, a, b, fixed)
+        found = (np.ascontiguousarray(np.moveaxis(t, 0, -1)), idx)
+        if cache is None:
+            return found
+        cache[key] = found
     return cache[key]
+
+
+def _free(f: _Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
+    """The factor's variables left as table axes (the order :func:`_table` uses)."""
+    return tuple(v for v in dict.fromkeys(f.inputs + f.out) if v not in fixed)
 
 
 def _contract(net: Network, factors: list[_Factor], a: np.ndarray, b: np.ndarray,
@@ -304,24 +319,36 @@ def _contract(net: Network, factors: list[_Factor], a: np.ndarray, b: np.ndarray
 
     Returns ``(log_scale, table)`` with ``table`` of shape ``(S, 2, ...)``:
     the factors with no free variable are multiplied out in log space
-    (``log_scale``, shape ``(S,)``); the rest are contracted.
+    (``log_scale``, shape ``(S,)``); the rest are contracted. The size of the
+    contraction is checked against :data:`MEMORY_BUDGET` before any table
+    is built.
     """
-    log_scale = np.zeros(a.shape[0])
-    operands: list[tuple[Any, tuple[int, ...]]] = []
-    for f in factors:
-        t, idx = _cached_table(f, a, b, fixed, cache)
-        if len(idx) == 1:
-            log_scale = log_scale + np.log(t)
-        else:
-            operands.append((t, idx))
-    for v, h in soft.items():
-        if v in fixed:
-            continue
-        operands.append((np.array([1.0 - h, h]), (v,)))
     free_out = tuple(v for v in output if v not in fixed)
-    if not operands:  # everything observed: the factors were all scalars per draw
+    tabled = [f for f in factors if _free(f, fixed)]
+    indices = [_free(f, fixed) for f in tabled]
+    indices += [(v,) for v in soft if v not in fixed]
+    batched = [True] * len(tabled) + [False] * (len(indices) - len(tabled))
+    if indices:
+        spec, path, per_draw = _plan(net, indices, batched, free_out)
+    log_scale = np.zeros(a.shape[0])
+    for f in factors:
+        if not _free(f, fixed):
+            t, _ = _cached_table(f, a, b, fixed, cache)
+            log_scale = log_scale + np.log(t)
+    if not indices:  # everything observed: the factors were all scalars per draw
         return log_scale, np.ones((a.shape[0],) + (2,) * len(free_out))
-    return log_scale, _einsum(net, operands, (BATCH, *free_out), a.shape[0])
+    # the draw axis goes last: numpy's inner loops then run over the draws
+    tensors = [_cached_table(f, a, b, fixed, cache)[0] for f in tabled]
+    tensors += [np.array([1.0 - h, h]) for v, h in soft.items() if v not in fixed]
+    draws = a.shape[0]
+    chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
+    pieces = []
+    for start in range(0, draws, chunk):
+        part = [t[..., start:start + chunk] if bt else t
+                for t, bt in zip(tensors, batched, strict=True)]
+        pieces.append(_expression(spec, path, tuple(t.shape for t in part))(*part))
+    table = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
+    return log_scale, np.moveaxis(table, -1, 0)
 
 
 def _spec(indices: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> str:
@@ -332,29 +359,45 @@ def _spec(indices: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> str:
         sym[v] for v in out)
 
 
-def _einsum(net: Network, operands: list[tuple[Any, tuple[int, ...]]],
-            out: tuple[int, ...], draws: int) -> np.ndarray:
-    indices = [idx for _, idx in operands]
-    spec = _spec(indices, out)
+@functools.lru_cache(maxsize=4096)
+def _expression(spec: str, path: tuple[Any, ...], shapes: tuple[tuple[int, ...], ...]) -> Any:
+    """A compiled opt_einsum expression for these exact shapes (the path is reused)."""
+    return opt_einsum.contract_expression(spec, *shapes, optimize=list(path))
+
+
+def _plan(net: Network, indices: list[tuple[int, ...]], batched: list[bool],
+          out: tuple[int, ...]) -> tuple[str, tuple[Any, ...], int]:
+    """Einsum string (draw axis last), contraction path and bytes per draw; cached.
+
+    Soft-evidence vectors (one index) carry no draw axis; factor tables do.
+
+    Raises
+    ------
+    ContractionTooLarge
+        When an input table or the largest intermediate exceeds the budget.
+    """
+    with_batch = [(*idx, BATCH) if bt else idx
+                  for idx, bt in zip(indices, batched, strict=True)]
+    spec = _spec(with_batch, (*out, BATCH))
     if spec not in _PATHS:
-        shapes = [tuple(1 if v == BATCH else 2 for v in idx) for idx in indices]
-        path, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto")
-        per_draw = int(info.largest_intermediate) * 8
+        shapes = [tuple(1 if v == BATCH else 2 for v in idx) for idx in with_batch]
+        biggest_input = max(2 ** (len(idx) - (BATCH in idx)) for idx in with_batch)
+        if biggest_input * 8 <= MEMORY_BUDGET:
+            steps, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto")
+            path = tuple(steps)
+            per_draw = max(int(info.largest_intermediate), biggest_input) * 8
+        else:
+            path, per_draw = (), biggest_input * 8
         if per_draw > MEMORY_BUDGET:
             raise ContractionTooLarge(problems=[Problem(
                 net.name, "",
                 f"an exact query needs {per_draw / 2**30:.1f} GiB per draw for its largest "
-                f"intermediate table (budget {MEMORY_BUDGET / 2**30:.1f} GiB)",
+                f"table (budget {MEMORY_BUDGET / 2**30:.1f} GiB)",
                 "give events fewer causes, or split densely connected events, so that the "
                 "graph has a smaller treewidth")])
         _PATHS[spec] = (path, per_draw)
     path, per_draw = _PATHS[spec]
-    chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
-    pieces = []
-    for start in range(0, draws, chunk):
-        tensors = [t[start:start + chunk] if BATCH in idx else t for t, idx in operands]
-        pieces.append(opt_einsum.contract(spec, *tensors, optimize=path))
-    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=0)
+    return spec, path, per_draw
 
 
 def _params(net: Network, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -177,11 +177,11 @@ def bundled_scenarios() -> dict[str, Path]:
 def resolve_scenario_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled scenario id."""
     path = Path(name)
+    bundled = bundled_scenarios()
+    if str(name) in bundled:  # a bare id names the bundled file, even beside a same-named file
+        return bundled[str(name)]
     if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
         return path
-    bundled = bundled_scenarios()
-    if str(name) in bundled:
-        return bundled[str(name)]
     raise ScenarioError(problems=[Problem(
         str(name), "", f"is neither a file nor a bundled scenario{suggest(str(name), bundled)}",
         f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])

@@ -46,8 +46,8 @@ class Judgement:
     def as_toml(self) -> str:
         """The value as it is written in a file."""
         if self.fixed:
-            return f"{self.median:g}"
-        return f"[{self.low:g}, {self.median:g}, {self.high:g}]"
+            return repr(self.median)
+        return f"[{self.low!r}, {self.median!r}, {self.high!r}]"
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,11 @@ def bundled_prior_sets() -> dict[str, Path]:
 def resolve_prior_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled prior set id."""
     path = Path(name)
+    bundled = bundled_prior_sets()
+    if str(name) in bundled:  # a bare id names the bundled file, even beside a same-named file
+        return bundled[str(name)]
     if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
         return path
-    bundled = bundled_prior_sets()
-    if str(name) in bundled:
-        return bundled[str(name)]
     raise ElicitationError(problems=[Problem(
         str(name), "", f"is neither a file nor a bundled prior set{suggest(str(name), bundled)}",
         f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])

@@ -93,7 +93,7 @@ def fit_judgement(j: Judgement, interval: float, source: str = "judged",
                    f"lopsided on the log-odds scale (the {side} tail is "
                    f"{max(lower, upper) / min(lower, upper):.1f} times the other); the fit "
                    f"keeps the median {j.median:g} and the interval's log-odds width, so its "
-                   f"{interval:.0%} interval is [{lo:.3g}, {hi:.3g}]")
+                   f"{100 * interval:g}% interval is [{lo:.3g}, {hi:.3g}]")
     return LogitNormal(fitted.mu, fitted.sigma, source, warning)
 
 

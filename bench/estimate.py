@@ -1,0 +1,91 @@
+"""Benchmark: `plausibly compare` over all bundled prior sets and PODs.
+
+Prints wall times cold (an empty PyTensor compile cache, a fresh process) and
+warm (same cache, fresh process), ESS per second, and — in this process — the
+ratio against the naive approach: a fresh MCMC run per POD per prior set
+(model built and compiled anew each time). The naive arm is sampled on a few
+(prior set, POD) pairs and extrapolated; the output says from how many.
+
+Run: ``uv run python bench/estimate.py [--naive-samples 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+
+def timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "plausibly.cli", *args], env=env,
+                         capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if out.returncode not in (0, 3):
+        sys.exit(f"command failed ({out.returncode}): {out.stderr}")
+    return wall, json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--naive-samples", type=int, default=3)
+    opts = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+
+    cache = tempfile.mkdtemp(prefix="pytensor-bench-")
+    env = {**os.environ, "PYTENSOR_FLAGS": f"compiledir={cache}"}
+    args = ["compare", "--format", "json", "--allow-unconverged"]
+    cold, result = timed_cli(args, env)
+    warm, _ = timed_cli(args, env)
+    diags = result["diagnostics"]
+    n_sets = len(diags)
+    n_pods = len(result["ranking"])
+    ess = sum(d["ess_bulk_min"] for d in diags.values())
+    print(f"\ncompare: {n_sets} prior sets x {n_pods} PODs (+ history), 2 chains x 1000 draws")
+    print(f"  cold (empty compile cache, new process): {cold:6.1f} s   target < 30 s")
+    print(f"  warm (compile cache kept, new process):  {warm:6.1f} s   target < 10 s")
+    print(f"  min bulk ESS per set, summed / warm wall: {ess / warm:6.0f} ESS/s")
+    worst = max(d["r_hat_max"] for d in diags.values())
+    print(f"  max R-hat {worst:.3f}, min bulk ESS "
+          f"{min(d['ess_bulk_min'] for d in diags.values())}, divergences "
+          f"{sum(d['divergences'] for d in diags.values())}")
+
+    # ------------------------------------------------------------ same process
+    warnings.simplefilter("ignore")
+    from plausibly.models import pymc_model
+    from plausibly.models.estimate import Settings, estimate
+    from plausibly.models.scenario import load_scenario
+    from plausibly.priors.catalog import load_prior_sets
+    from plausibly.priors.compare import compare
+
+    s = load_scenario("ussr_1930")
+    sets = [f for _, f in load_prior_sets(s)]
+    settings = Settings()
+    estimate(s, sets[0], settings=Settings(draws=50, tune=50))  # imports and first compile
+    start = time.perf_counter()
+    compare(s, sets, settings=settings)
+    ours = time.perf_counter() - start
+
+    pairs = [(f, p.id) for f in sets for p in s.pods]
+    step = max(1, len(pairs) // opts.naive_samples)
+    sample = pairs[::step][: opts.naive_samples]
+    start = time.perf_counter()
+    for fitted, pod in sample:
+        pymc_model._COMPILED.clear()  # naive: a fresh model and sampler for each
+        estimate(s, fitted, [pod], settings)
+    per_pair = (time.perf_counter() - start) / len(sample)
+    naive = per_pair * len(pairs)
+    print("\nsame process (imports done):")
+    print(f"  ours: one run per prior set, every POD exact from its draws: {ours:6.1f} s")
+    print(f"  naive: fresh MCMC per (prior set, POD): {per_pair:.1f} s each x {len(pairs)} "
+          f"= {naive:6.1f} s (extrapolated from {len(sample)})")
+    print(f"  ratio naive / ours: {naive / ours:6.1f}x   target >= 10x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,485 @@
+"""elicit: the interactive session through the command line, and the prior-set writer."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from plausibly.cli.app import app
+from plausibly.models.scenario import load_scenario
+from plausibly.priors.elicitation import (
+    Judgement,
+    NodeJudgement,
+    PriorSet,
+    bundled_prior_sets,
+    load_prior_set,
+    parse_prior_set,
+)
+from plausibly.priors.session import BadAnswer, read_answer
+from plausibly.priors.writer import dumps_prior_set, read_comments, toml_string
+
+DATA = Path(__file__).parent / "data"
+runner = CliRunner()
+
+#: A whole session on the firing squad: id, name, summary, then per event its
+#: base, its causes alone, and a why (Enter keeps the offered default).
+FULL = [
+    "pearl", "Pearl's reader", "A disciplined squad.",
+    "0.9 0.95 0.99", "Courts in this story order it.",                   # court_order
+    "0.01, 0.02, 0.05", "0.9 0.97 0.995", 'He "always" obeys.',           # captain
+    "0.001 0.01 0.05", "0.95", "",                                        # rifleman_a
+    "[0.001, 0.01, 0.05]", "0.9 0.97 0.99", "",                           # rifleman_b
+    "0.001 0.005 0.02", "0.8 0.9 0.95", "0.8 0.9 0.95", "Either shot kills.",  # death
+]
+DEFAULT_WHY = "Judged by Pearl's reader in an elicitation session."
+EXPECTED = {
+    "id": "pearl", "name": "Pearl's reader", "scenario": "firing_squad",
+    "summary": "A disciplined squad.", "interval": 0.9,
+    "nodes": {
+        "court_order": {"base": [0.9, 0.95, 0.99], "why": "Courts in this story order it."},
+        "captain": {"base": [0.01, 0.02, 0.05], "given": {"court_order": [0.9, 0.97, 0.995]},
+                    "why": 'He "always" obeys.'},
+        "rifleman_a": {"base": [0.001, 0.01, 0.05], "given": {"captain": 0.95},
+                       "why": DEFAULT_WHY},
+        "rifleman_b": {"base": [0.001, 0.01, 0.05], "given": {"captain": [0.9, 0.97, 0.99]},
+                       "why": DEFAULT_WHY},
+        "death": {"base": [0.001, 0.005, 0.02],
+                  "given": {"rifleman_a": [0.8, 0.9, 0.95], "rifleman_b": [0.8, 0.9, 0.95]},
+                  "why": "Either shot kills."},
+    },
+}
+
+
+@pytest.fixture
+def scen(tmp_path, monkeypatch):
+    """The scenario, copied to a temporary folder that is also the working folder.
+
+    Paths are relative so that error messages stay short: on stderr, rich wraps
+    lines at 150 characters when it is not writing to a terminal.
+    """
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(DATA / "firing_squad.toml", tmp_path / "firing_squad.toml")
+    return Path("firing_squad.toml")
+
+
+def elicit(scen, out, answers, *extra):
+    """Run a session with these lines as input (input ends after the last one)."""
+    text = "".join(f"{a}\n" for a in answers)
+    return runner.invoke(app, ["elicit", str(scen), "-o", str(out), *extra], input=text)
+
+
+def lines(result):
+    return result.output.splitlines()
+
+
+def expected(scen, data, path):
+    return parse_prior_set(data, load_scenario(scen), file=str(path))
+
+
+# ------------------------------------------------------------------ whole sessions
+
+
+def test_full_session_writes_the_answers_and_the_file_checks(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, FULL)
+    assert result.exit_code == 0, result.output
+    assert load_prior_set(out, load_scenario(scen)) == expected(scen, EXPECTED, out)
+    assert lines(result)[-2:] == [f"saved {out}: judges 10 of 10 parameters",
+                                  f"check it with: plausibly check {scen} {out}"]
+    check = runner.invoke(app, ["check", str(scen), str(out)])
+    assert check.exit_code == 0, check.output
+    assert f"ok  {out}: prior set pearl for firing_squad: judges 10 of 10 parameters" in (
+        lines(check))
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary file
+
+
+def test_session_speaks_plain_words_and_gives_feedback(scen, tmp_path):
+    result = elicit(scen, Path("me.toml"), FULL)
+    got = lines(result)
+    assert got[:5] == [
+        "Scenario firing_squad: Pearl's firing squad. 5 events to judge, in time order.",
+        "Give each chance as three numbers, low median high (e.g. 0.1 0.3 0.6):",
+        "your best guess, and a range you are 90% sure of. One number fixes a chance exactly.",
+        "At any question: Enter keeps the value in [brackets], s skips, q saves and quits.",
+        "Each answer is saved to me.toml at once.",
+    ]
+    assert "Prior set id (snake_case) [me]: pearl" in got
+    start = got.index('Event 1 of 5: "The court orders the execution" (court_order, 1)')
+    assert got[start:start + 5] == [
+        'Event 1 of 5: "The court orders the execution" (court_order, 1)',
+        'How likely is "The court orders the execution"?',
+        "chance (low median high): 0.9 0.95 0.99",
+        "  fitted: median 0.95, 90% interval 0.851 to 0.984",
+        "  warning: court_order.base: the judged interval [0.9, 0.95, 0.99] is lopsided on the "
+        "log-odds scale (the upper tail is 2.2 times the other); the fit keeps the median 0.95 "
+        "and the interval's log-odds width, so its 90% interval is [0.851, 0.984]",
+    ]
+    captain = got.index('Event 2 of 5: "The captain signals" (captain, 2)')
+    assert got[captain + 1:captain + 8] == [
+        'If "The court orders the execution" did not happen, how likely is '
+        '"The captain signals"?',
+        "chance (low median high): 0.01, 0.02, 0.05",
+        "  fitted: median 0.02, 90% interval 0.00886 to 0.0445",
+        'If "The court orders the execution" happened, how likely is "The captain signals"?',
+        "  claim: The captain signals when the court orders it. (#1 Pearl)",
+        "chance (low median high): 0.9 0.97 0.995",
+        "  fitted: median 0.97, 90% interval 0.873 to 0.993",
+    ]
+    # odds(0.97) / odds(0.02) = (0.97 / 0.03) / (0.02 / 0.98) = 1584.3
+    assert got[captain + 8] == (
+        '  "The court orders the execution" alone makes "The captain signals" 1,584 times '
+        "likelier in odds than without it (median 0.97 against 0.02)")
+    assert "  fixed: exactly 0.95, no uncertainty" in got
+    assert ('If none of "Rifleman A fires", "Rifleman B fires" happened, how likely is '
+            '"The prisoner dies"?') in got
+    assert ('If only "Rifleman A fires" happened (not "Rifleman B fires"), how likely is '
+            '"The prisoner dies"?') in got
+    # odds(0.9) / odds(0.005) = 9 / (0.005 / 0.995) = 1791
+    assert ('  "Rifleman A fires" alone makes "The prisoner dies" 1,791 times likelier in odds '
+            "than with none of its causes (median 0.9 against 0.005)") in got
+    assert ('Why these chances for "Rifleman A fires"? (your reasons, the posts) '
+            f"[{DEFAULT_WHY}]: ") in got
+
+
+def test_odds_feedback_for_an_inhibitor_and_without_a_base(scen, tmp_path):
+    answers = ["", "", "", "s", "s", "0.5", "q"]  # court_order skipped; captain's base too
+    result = elicit(scen, Path("me.toml"), answers)
+    got = lines(result)
+    assert ('  no base chance is judged for "The captain signals", so the change in odds '
+            "cannot be shown") in got
+    result = elicit(scen, Path("me2.toml"), ["", "", "", "s", "0.5", "0.2", "q"])
+    # odds(0.5) / odds(0.2) = 1 / 0.25 = 4
+    assert ('  "The court orders the execution" alone makes "The captain signals" 4 times less '
+            "likely in odds than without it (median 0.2 against 0.5)") in lines(result)
+
+
+def test_bad_answers_are_asked_again_with_the_reason(scen, tmp_path):
+    out = Path("me.toml")
+    bad = ["abc", "0.3 0.2", "0.3 0.2 0.5", "0 0.5 0.9", "30", "1.5", "nan", "0.3 0.3 0.3", ""]
+    result = elicit(scen, out, ["", "", "", *bad, "0.2 0.3 0.4", "q"])
+    assert result.exit_code == 0, result.output
+    warnings = [x for x in lines(result) if x.startswith("  warning:")]
+    assert warnings == [
+        '  warning: cannot read "abc" as a number: type chances such as 0.1 0.3 0.6',
+        '  warning: "0.3 0.2" has 2 numbers: type three (low median high) or one (a fixed '
+        "chance)",
+        '  warning: "0.3 0.2 0.5" is not increasing: type the lowest plausible chance, then your '
+        "best guess, then the highest",
+        "  warning: 0 is not a chance strictly between 0 and 1: for almost never type e.g. 0.01",
+        "  warning: 30 is not a chance strictly between 0 and 1: for 30% type 0.3",
+        "  warning: 1.5 is not a chance strictly between 0 and 1: for almost certain type e.g. "
+        "0.99",
+        "  warning: nan is not a chance strictly between 0 and 1: type a number such as 0.3",
+        '  warning: "0.3 0.3 0.3" is three times the same chance: for a fixed chance type one '
+        "number",
+        "  warning: no answer: type three chances (e.g. 0.1 0.3 0.6) or one, s to skip or q to "
+        "save and quit",
+    ]
+    assert lines(result).count("chance (low median high): ") == 1  # the empty answer
+    saved = load_prior_set(out, load_scenario(scen))
+    assert saved.nodes["court_order"].base == Judgement(0.3, 0.2, 0.4)
+
+
+def test_a_bad_id_is_asked_again(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, ["My Priors", "my_priors", "", "", "0.5", "q"])
+    assert '  warning: "My Priors" is not a snake_case id: use lower-case letters, digits and _, ' \
+        "starting with a letter" in lines(result)
+    assert load_prior_set(out, load_scenario(scen)).id == "my_priors"
+
+
+def test_skip_leaves_parameters_unjudged(scen, tmp_path):
+    out = Path("me.toml")
+    answers = ["", "", "",
+               "s",                      # court_order: nothing judged, so no why asked
+               "0.01 0.02 0.05", "s", "",  # captain: base only
+               "s", "s",                 # rifleman_a
+               "s", "s",                 # rifleman_b
+               "s", "0.8 0.9 0.95", "s", "A's shot."]
+    result = elicit(scen, out, answers)
+    assert result.exit_code == 0, result.output
+    saved = load_prior_set(out, load_scenario(scen))
+    assert list(saved.nodes) == ["captain", "death"]
+    assert saved.nodes["captain"] == NodeJudgement(
+        "captain", Judgement(0.02, 0.01, 0.05), MappingProxyType({}),
+        "Judged by Me in an elicitation session.")
+    assert saved.nodes["death"] == NodeJudgement(
+        "death", None, MappingProxyType({"rifleman_a": Judgement(0.9, 0.8, 0.95)}), "A's shot.")
+    assert lines(result)[-3:] == [
+        f"saved {out}: judges 2 of 10 parameters",
+        "unjudged (8, default prior): court_order.base, rifleman_a.base, rifleman_b.base, "
+        "death.base, captain.given.court_order, rifleman_a.given.captain, "
+        "rifleman_b.given.captain, death.given.rifleman_b",
+        f"check it with: plausibly check {scen} {out}",
+    ]
+
+
+def test_q_saves_and_quits(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, ["", "", "", "0.5", "Why not.", "0.1 0.2 0.3", "q", "0.4"])
+    assert result.exit_code == 0, result.output
+    saved = load_prior_set(out, load_scenario(scen))
+    assert {k: (v.base, dict(v.given), v.why) for k, v in saved.nodes.items()} == {
+        "court_order": (Judgement(0.5), {}, "Why not."),
+        "captain": (Judgement(0.2, 0.1, 0.3), {}, "Judged by Me in an elicitation session."),
+    }
+    assert lines(result)[-4:] == [
+        "quit: the answers so far are kept",
+        f"saved {out}: judges 2 of 10 parameters",
+        "unjudged (8, default prior): rifleman_a.base, rifleman_b.base, death.base, "
+        "captain.given.court_order, rifleman_a.given.captain, rifleman_b.given.captain, "
+        "death.given.rifleman_a, death.given.rifleman_b",
+        f"to go on, run: plausibly elicit {scen} -o {out}",
+    ]
+
+
+def test_q_at_a_why_keeps_the_default_why(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, ["", "Ann", "", "0.5", "q"])
+    assert result.exit_code == 0, result.output
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].why == (
+        "Judged by Ann in an elicitation session.")
+
+
+def test_end_of_input_mid_way_saves(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, ["", "", "", "0.5", "", "0.1 0.2 0.3"])
+    assert result.exit_code == 0, result.output
+    saved = load_prior_set(out, load_scenario(scen))
+    assert list(saved.nodes) == ["court_order", "captain"]
+    assert saved.nodes["captain"].base == Judgement(0.2, 0.1, 0.3)
+    assert lines(result)[-4] == "input ended or interrupted: the answers so far are kept"
+    assert lines(result)[-3] == f"saved {out}: judges 2 of 10 parameters"
+
+
+def test_end_of_input_before_any_judgement_writes_nothing(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, ["pearl"])
+    assert result.exit_code == 0, result.output
+    assert not out.exists()
+    assert lines(result)[-3:] == [
+        "input ended or interrupted: the answers so far are kept",
+        f"nothing judged, so {out} was not written",
+        f"to go on, run: plausibly elicit {scen} -o {out}",
+    ]
+
+
+def test_ctrl_c_saves(scen, tmp_path, monkeypatch):
+    script = iter(["", "", "", "0.5", "", "0.1 0.2 0.3"])
+
+    def prompt(text, **kwargs):
+        for answer in script:
+            return answer
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    out = Path("me.toml")
+    result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_prior_set(out, load_scenario(scen)).nodes["captain"].base == (
+        Judgement(0.2, 0.1, 0.3))
+    assert "input ended or interrupted: the answers so far are kept" in lines(result)
+
+
+# ------------------------------------------------------------------ resuming
+
+
+def test_resume_offers_the_saved_answers_and_enter_keeps_them(scen, tmp_path):
+    out = Path("me.toml")
+    assert elicit(scen, out, FULL).exit_code == 0
+    before = out.read_bytes()
+    result = elicit(scen, out, [""] * 40)
+    assert result.exit_code == 0, result.output
+    got = lines(result)
+    assert got[0] == f"Resuming {out}: its answers are offered as defaults."
+    assert "Prior set id (snake_case) [pearl]: " in got
+    assert "Summary (one sentence) [A disciplined squad.]: " in got
+    assert "chance (low median high) [0.9 0.95 0.99]: " in got
+    assert "chance (low median high) [0.95]: " in got
+    assert ('Why these chances for "The captain signals"? (your reasons, the posts) '
+            '[He "always" obeys.]: ') in got
+    assert got[-2:] == [f"no changes: {out} is as it was",
+                        f"check it with: plausibly check {scen} {out}"]
+    assert out.read_bytes() == before
+
+
+def test_resume_changes_one_answer_and_keeps_the_rest(scen, tmp_path):
+    out = Path("me.toml")
+    assert elicit(scen, out, FULL).exit_code == 0
+    result = elicit(scen, out, ["", "", "", "", "", "", "0.5 0.8 0.9", "q"])
+    assert result.exit_code == 0, result.output
+    want = {**EXPECTED, "nodes": {**EXPECTED["nodes"], "captain": {
+        **EXPECTED["nodes"]["captain"], "given": {"court_order": [0.5, 0.8, 0.9]}}}}
+    assert load_prior_set(out, load_scenario(scen)) == expected(scen, want, out)
+
+
+def test_resume_keeps_comments_where_it_can(scen, tmp_path):
+    out = Path("me.toml")
+    out.write_text(
+        '# My priors.\n#\n# Read the squad as disciplined.\n\nid = "mine"\nname = "Me"\n'
+        'scenario = "firing_squad"  # the textbook one\nsummary = "S."\n\n'
+        '# the first order\n\n[nodes.court_order]\nbase = 0.5\n'
+        'why = """Courts\n# not a comment\norder."""\n'
+        "# the signal\n[nodes.captain]\nbase = [0.1, 0.2, 0.3]\nwhy = 'Q.'\n# trailing\n")
+    result = elicit(scen, out, ["", "", "", "", "", "", "0.4", "q"])
+    assert result.exit_code == 0, result.output
+    assert lines(result)[1] == (
+        f"  warning: 2 comment line(s) of {out} are neither in its opening block nor just "
+        "above a [nodes.*] table; they are not kept when it is saved")
+    assert out.read_text() == (
+        '# My priors.\n#\n# Read the squad as disciplined.\n\nid = "mine"\nname = "Me"\n'
+        'scenario = "firing_squad"\nsummary = "S."\ninterval = 0.9\n\n'
+        '# the first order\n[nodes.court_order]\nbase = 0.5\n'
+        'why = """Courts\n# not a comment\norder."""\n\n'
+        "# the signal\n[nodes.captain]\nbase = [0.1, 0.2, 0.3]\ngiven.court_order = 0.4\n"
+        'why = "Q."\n')
+
+
+def test_only_walks_the_named_events_and_keeps_the_others(scen, tmp_path):
+    out = Path("me.toml")
+    assert elicit(scen, out, FULL).exit_code == 0
+    result = elicit(scen, out, ["", "", "", "0.2", "s", "",  # captain first: time order
+                                "0.5", "s", "s", ""], "--only", "death,captain")
+    assert result.exit_code == 0, result.output
+    assert [x for x in lines(result) if x.startswith("Event")] == [
+        'Event 1 of 2: "The captain signals" (captain, 2)',
+        'Event 2 of 2: "The prisoner dies" (death, 4)']
+    want = {**EXPECTED, "nodes": {
+        **EXPECTED["nodes"],
+        "captain": {**EXPECTED["nodes"]["captain"], "base": 0.2},
+        "death": {**EXPECTED["nodes"]["death"], "base": 0.5}}}
+    assert load_prior_set(out, load_scenario(scen)) == expected(scen, want, out)
+
+
+def test_only_an_unknown_event_is_a_clean_error(scen, tmp_path):
+    out = Path("me.toml")
+    result = elicit(scen, out, [], "--only", "death", "--only", "captian")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: 1 problem\n{scen}: nodes.captian: unknown event 'captian' (did you mean "
+        "'captain'?)\n    fix: use one of: court_order, captain, rifleman_a, rifleman_b, death\n")
+    assert not out.exists()
+
+
+def test_an_existing_file_that_is_not_a_prior_set_is_refused_and_left_alone(scen, tmp_path):
+    out = Path("notes.toml")
+    out.write_text("hello = 1\n")
+    result = elicit(scen, out, FULL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: 6 problems\n"
+        f"{out}: exists and is not a valid prior set for scenario 'firing_squad', so elicit "
+        "will neither resume nor overwrite it\n"
+        "    fix: choose another output file with -o (or fix this one: the problems follow)\n"
+        f"{out}: hello: unknown key 'hello'\n"
+        "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, "
+        "interval, default, nodes\n"
+        f"{out}: id: is missing\n    fix: add 'id = ...'\n"
+        f"{out}: name: is missing\n    fix: add 'name = ...'\n"
+        f"{out}: scenario: is missing\n    fix: add 'scenario = ...'\n"
+        f"{out}: summary: is missing\n    fix: add 'summary = ...'\n")
+    assert out.read_text() == "hello = 1\n"
+
+
+def test_a_prior_set_for_another_scenario_is_refused(scen, tmp_path):
+    out = Path("other.toml")
+    shutil.copy(bundled_prior_sets()["contingency"], out)
+    before = out.read_bytes()
+    result = elicit(scen, out, FULL)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1:4] == [
+        f"{out}: exists and is not a valid prior set for scenario 'firing_squad', so elicit "
+        "will neither resume nor overwrite it",
+        "    fix: choose another output file with -o (or fix this one: the problems follow)",
+        f"{out}: scenario: this prior set is for scenario 'ussr_1930', not 'firing_squad'",
+    ]
+    assert out.read_bytes() == before
+
+
+def test_output_must_be_a_toml_file_in_an_existing_folder(scen, tmp_path):
+    out = Path("nowhere") / "me.txt"
+    result = elicit(scen, out, FULL)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: 2 problems\n{out}: unknown output type '.txt'\n    fix: use one of: .toml\n"
+        f"{out}: its folder {out.parent} does not exist\n    fix: create the folder first\n")
+
+
+# ------------------------------------------------------------------ the writer
+
+
+def test_writer_round_trip_with_awkward_strings(scen):
+    scenario = load_scenario(scen)
+    whys = {
+        "court_order": 'Line one.\nLine "two" with a backslash \\ and a tab\t.\n',
+        "captain": "\nStarts with a newline, ends with a quote\"",
+        "rifleman_a": "x" * 300 + " " + "word " * 60 + "  double  spaces\r\nCRLF \x01 ctrl",
+        "rifleman_b": "'''literal''' \"\"\"basic\"\"\" \\\n# not a comment",
+        "death": "ünïcödé — “quotes” \u2028 and \x7f",
+    }
+    nodes = {
+        "court_order": NodeJudgement("court_order", Judgement(0.1 + 0.2), {}, whys["court_order"]),
+        "captain": NodeJudgement("captain", Judgement(1 / 3, 1e-7, 0.999999),
+                                 {"court_order": Judgement(0.97, 0.9, 0.995)}, whys["captain"]),
+        "rifleman_a": NodeJudgement("rifleman_a", None, {"captain": Judgement(0.95)},
+                                    whys["rifleman_a"]),
+        "rifleman_b": NodeJudgement("rifleman_b", Judgement(0.5), {}, whys["rifleman_b"]),
+        "death": NodeJudgement("death", None, {"rifleman_b": Judgement(0.9, 0.8, 0.95),
+                                               "rifleman_a": Judgement(0.9, 0.8, 0.95)},
+                               whys["death"]),
+    }
+    ps = PriorSet(id="awkward", name='The "awkward" squad', scenario="firing_squad",
+                  summary="A summary\nover two lines.", based_on=tuple(f"#{i} Poster {i}"
+                                                                   for i in range(1, 30)),
+                  interval=0.8, nodes=nodes, default_base=Judgement(0.5, 0.05, 0.95),
+                  default_given=Judgement(0.4))
+    text = dumps_prior_set(ps)
+    back = parse_prior_set(tomllib.loads(text), scenario)
+    assert back == ps
+    assert {k: v.why for k, v in back.nodes.items()} == whys
+    assert max(len(x) for x in text.splitlines() if "x" * 300 not in x) < 100
+
+
+def test_writer_round_trips_every_bundled_prior_set():
+    scenario = load_scenario("ussr_1930")
+    for path in bundled_prior_sets().values():
+        ps = load_prior_set(path, scenario)
+        comments = read_comments(path.read_text())
+        text = dumps_prior_set(ps, comments)
+        assert parse_prior_set(tomllib.loads(text), scenario, file=str(path)) == ps
+        assert text.startswith(comments.header + "\n\nid = ")
+        assert comments.dropped == 0
+
+
+@settings(max_examples=300, database=None, deadline=None)
+@given(st.text(alphabet=st.one_of(st.sampled_from(' \t\n\r"\\\'#x'), st.characters())))
+def test_toml_string_reads_back_exactly(text):
+    assert tomllib.loads(f"x = {toml_string(text, width=8)}\n")["x"] == text
+
+
+def test_read_comments_finds_only_real_comments():
+    text = ('# head\n\nid = "a#b"  # inline\nwhy = """\n# text\n"""\n'
+            "why2 = '''x # y'''\n# lost\nk = 1\n\n# kept\n\n[nodes.x]\n")
+    c = read_comments(text)
+    assert (c.header, dict(c.before), c.dropped) == ("# head", {"x": "# kept"}, 2)
+
+
+def test_read_answer_forms():
+    assert read_answer("0.1 0.3 0.6") == Judgement(0.3, 0.1, 0.6)
+    assert read_answer(" 0.1, 0.3,0.6 ") == Judgement(0.3, 0.1, 0.6)
+    assert read_answer("[0.1, 0.3, 0.6]") == Judgement(0.3, 0.1, 0.6)
+    assert read_answer("0.25") == Judgement(0.25)
+    with pytest.raises(BadAnswer, match=r"^\"0.1 0.2 0.3 0.4\" has 4 numbers: type three "
+                       r"\(low median high\) or one \(a fixed chance\)$"):
+        read_answer("0.1 0.2 0.3 0.4")
+    with pytest.raises(BadAnswer, match=r"^inf is not a chance strictly between 0 and 1: for "
+                       r"almost certain type e.g. 0.99$"):
+        read_answer("inf")

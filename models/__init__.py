@@ -32,8 +32,21 @@ _EXPORTS = {
     "counterfactual": "contract",
     "differs": "contract",
     "log_likelihood": "contract",
+    "Settings": "estimate",
+    "Run": "estimate",
+    "Diagnostics": "estimate",
+    "Summary": "estimate",
+    "PodResult": "estimate",
+    "summarize": "estimate",
+    "layout_of": "estimate",
+    "save_run": "store",
+    "load_run": "store",
+    "build_model": "pymc_model",
 }
 
+# Functions named like their module (estimate, sensitivity, compare) are not
+# exported here: once the submodule is imported, Python binds the package
+# attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
 

@@ -80,6 +80,15 @@ class Diagnostics:
             out.append(f"{self.divergences} divergent transitions")
         return out
 
+    def __str__(self) -> str:
+        if self.exact:
+            return "exact (every parameter fixed: nothing to sample)"
+        verdict = "converged" if self.converged else "NOT converged: " + "; ".join(
+            self.problems())
+        return (f"R-hat max {self.r_hat_max:.3f}, bulk ESS min {self.ess_bulk_min:.0f}, "
+                f"tail ESS min {self.ess_tail_min:.0f}, divergences {self.divergences} "
+                f"({verdict})")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (DESIGN.md's keys first)."""
         return {"r_hat_max": _round(self.r_hat_max), "ess_bulk_min": _round(self.ess_bulk_min, 0),
@@ -138,7 +147,11 @@ class Run:
 
     ``draws`` is an :class:`xarray.Dataset` with ``plausibility`` (dims chain,
     draw, pod, query) and ``differs`` (chain, draw, pod, event): the
-    probability that each event turns out otherwise than in history.
+    probability that each event turns out otherwise than in history; and the
+    mechanism of every draw, ``a`` (chain, draw, event: the log-odds of the
+    event with none of its causes) and ``b`` (chain, draw, event, cause_slot:
+    the log odds ratio of each cause, named by the coordinate ``cause``;
+    slots past an event's causes hold 0 and cause "").
     """
 
     scenario: Scenario
@@ -155,9 +168,25 @@ class Run:
         """POD ids, the "history" baseline first."""
         return [str(p) for p in self.draws["pod"].values]
 
+    def summarize(self, hdi_prob: float = 0.94) -> list[PodResult]:
+        """Per-POD summaries (see :func:`summarize`)."""
+        return summarize(self.scenario, self.priors, self.draws, hdi_prob)
+
+
+def arviz() -> Any:
+    """Import arviz without its FutureWarning about the coming 1.0 refactor.
+
+    The warning is addressed to library authors (we pin arviz < 1), not to
+    someone reading plausibly's output.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+        import arviz as az
+    return az
+
 
 def _diagnostics(idata: Any, values: xr.Dataset) -> Diagnostics:
-    import arviz as az
+    az = arviz()
 
     post = idata.posterior[["z"]]
     checked = xr.merge([post, values], compat="override", join="override")
@@ -221,13 +250,20 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
     plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual,
                                 answers[p].rewrite], axis=-1) for p in pod_ids], axis=1)
     differs = np.stack([answers[p].differs for p in pod_ids], axis=1)
+    width = b.shape[2]
+    causes = [[*scenario.parents[x], *[""] * (width - len(scenario.parents[x]))]
+              for x in scenario.order]
     ds = xr.Dataset(
         {"plausibility": (("chain", "draw", "pod", "query"),
                           plaus.reshape(chains, draws, len(pod_ids), len(QUERIES))),
          "differs": (("chain", "draw", "pod", "event"),
-                     differs.reshape(chains, draws, len(pod_ids), net.size))},
+                     differs.reshape(chains, draws, len(pod_ids), net.size)),
+         "a": (("chain", "draw", "event"), a.reshape(chains, draws, net.size)),
+         "b": (("chain", "draw", "event", "cause_slot"),
+               b.reshape(chains, draws, net.size, width))},
         coords={"chain": np.arange(chains), "draw": np.arange(draws), "pod": pod_ids,
-                "query": list(QUERIES), "event": list(scenario.order)})
+                "query": list(QUERIES), "event": list(scenario.order),
+                "cause_slot": np.arange(width), "cause": (("event", "cause_slot"), causes)})
     if idata is None:
         diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
     else:

@@ -87,7 +87,9 @@ def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 def sensitivity(run: Run, layout: ParameterLayout, top: int = 3) -> list[PodSensitivity]:
     """Power-scaling and driver analysis for every POD of a sampled run."""
-    import arviz as az
+    from plausibly.models.estimate import arviz
+
+    az = arviz()
 
     if run.idata is None:
         return []

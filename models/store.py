@@ -31,7 +31,9 @@ GROUP = "plausibility"
 def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | None = None
              ) -> None:
     """Write a run atomically; refuse to overwrite without ``force``."""
-    import arviz as az
+    from plausibly.models.estimate import arviz
+
+    az = arviz()
     import xarray as xr
 
     check_writable(path, force, {".nc"})
@@ -70,7 +72,9 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
 
 def load_run(path: Path) -> Run:
     """Read a run written by :func:`save_run` (no sampling)."""
-    import arviz as az
+    from plausibly.models.estimate import arviz
+
+    az = arviz()
 
     problem = None
     try:

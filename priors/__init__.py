@@ -23,8 +23,14 @@ _EXPORTS = {
     "log_pool": "pool",
     "marginal_likelihood": "pool",
     "posterior_weights": "pool",
+    "Comparison": "compare",
+    "load_prior_sets": "catalog",
+    "check_files": "catalog",
 }
 
+# Functions named like their module (estimate, sensitivity, compare) are not
+# exported here: once the submodule is imported, Python binds the package
+# attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
 

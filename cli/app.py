@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from plausibly.cli import elicit, estimate, inspect
+from plausibly.cli import elicit, estimate, inspect, report
 
 app = typer.Typer(
     name="plausibly",
@@ -24,6 +24,7 @@ app.command()(estimate.compare)
 app.command()(estimate.sensitivity)
 app.command()(estimate.explain)
 app.command()(elicit.elicit)
+app.command()(report.report)
 
 
 def main() -> None:

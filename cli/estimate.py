@@ -74,6 +74,8 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
              fmt: o.FormatOpt = o.Format.table,
              from_run: Annotated[Path | None, typer.Option(
                  "--from", help="Re-render a saved run.nc instead of sampling.")] = None,
+             plot: Annotated[Path | None, typer.Option(
+                 help="Also write each POD's posterior density (.png or .svg).")] = None,
              draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
              seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
              allow_unconverged: o.AllowUnconverged = False) -> None:
@@ -89,6 +91,10 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
     from plausibly.models.scenario import load_scenario
     from plausibly.models.store import load_run, save_run
 
+    if plot is not None:
+        from plausibly.models.writing import check_writable
+
+        check_writable(plot, force, {".png", ".svg"})
     if from_run is not None:
         run = load_run(from_run)
         s = run.scenario
@@ -109,6 +115,12 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
         keep = {"history", *pod}
         results = [r for r in results if r.pod in keep]
     diagnostics = {run.priors: run.diagnostics}
+    if plot is not None:
+        from plausibly.models.plots import density_plot
+        from plausibly.models.writing import write_atomic
+
+        write_atomic(plot, density_plot(run, hdi_prob, plot.suffix[1:].lower(),
+                                        [r.pod for r in results]))
 
     def table() -> None:
         from rich.table import Table
@@ -127,6 +139,8 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
         out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
         if output is not None and from_run is None:
             out.print(f"saved the run to {output}", markup=False)
+        if plot is not None:
+            out.print(f"wrote {plot}", markup=False)
 
     _emit(fmt, report(s, hdi_prob, results, diagnostics), csv_rows(results), table)
     _check_converged(diagnostics, allow_unconverged)
@@ -208,15 +222,16 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         from rich.table import Table
 
         out = console()
-        t = Table(title=f"{s.title}: counterfactual P({s.outcome}) mean [{hdi_prob:.0%} HDI], "
-                  f"ranked by the {pool} pool", title_justify="left")
+        t = Table(title=f"{s.title}: counterfactual P({s.outcome}) given real history, "
+                  f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} HDI. "
+                  "Ranked by the pool.", title_justify="left")
         t.add_column("POD")
         for pid in per_set:
             t.add_column(pid, justify="right")
         t.add_column(f"{pool} pool", justify="right", style="bold")
         t.add_column("rewrite", justify="right")
         for k in order:
-            cells = [str(rows[k].counterfactual) for rows in per_set.values()]
+            cells = [f"{rows[k].counterfactual.mean:.3f}" for rows in per_set.values()]
             t.add_row(pooled[k].pod, *cells, str(pooled[k].counterfactual),
                       f"{pooled[k].rewrite.mean:.2f}")
         out.print(t)

@@ -102,23 +102,33 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
               "--output", "-o", help="Write DOT (.dot/.gv), SVG (.svg) or PNG (.png); "
               "without it, DOT goes to stdout.")] = None,
           force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+          run: Annotated[Path | None, typer.Option(
+              "--run", help="A run.nc saved by 'estimate -o': arrows show each cause's "
+              "posterior median effect (its scenario replaces SCENARIO).")] = None,
+          pod: Annotated[str | None, typer.Option(
+              "--pod", help="Mark only this POD; with --run, outline each event by its "
+              "chance of differing from history under it.")] = None,
           ) -> None:
     """Draw the causal graph: events laid out by year, PODs marked.
 
     DOT needs nothing else (render it with Graphviz if you have it); SVG and
     PNG are drawn with matplotlib, no system package required.
     """
-    from plausibly.models.drawing import draw_graph, to_dot
+    from plausibly.models.drawing import Overlay, render_graph, run_overlay
     from plausibly.models.scenario import load_scenario
     from plausibly.models.writing import check_writable, write_atomic
 
-    s = load_scenario(scenario)
+    if run is not None:
+        from plausibly.models.store import load_run
+
+        saved = load_run(run)
+        s, overlay = saved.scenario, run_overlay(saved, pod, file=str(run))
+    else:
+        s = load_scenario(scenario)
+        overlay = Overlay(pod=s.pod(pod).id if pod else None)
     if output is None:
-        typer.echo(to_dot(s), nl=False)
+        typer.echo(render_graph(s, "dot", overlay).decode(), nl=False)
         return
     check_writable(output, force, {".dot", ".gv", ".svg", ".png"})
-    if output.suffix in (".dot", ".gv"):
-        write_atomic(output, to_dot(s).encode())
-    else:
-        write_atomic(output, draw_graph(s, output.suffix[1:]))
+    write_atomic(output, render_graph(s, output.suffix[1:], overlay))
     console().print(f"wrote {output}", markup=False)

@@ -55,7 +55,7 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     groups: dict[str, xr.Dataset] = {}
     if run.idata is not None:
         groups = {g: run.idata[g] for g in run.idata.groups()}
-    idata = az.InferenceData(**groups)  # type: ignore[arg-type]
+    idata = az.InferenceData(**groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "plausibility" is not a standard group
         idata.add_groups({GROUP: ds})

@@ -1,0 +1,305 @@
+"""The HTML report: its sections, tables and pictures, offline, escaped; the command."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from plausibly.cli.app import app
+from plausibly.models.estimate import Diagnostics, Settings
+from plausibly.models.report import ASSUMPTIONS, ReportRequest, build_report, render_report
+from plausibly.models.scenario import load_scenario
+from plausibly.priors.catalog import load_prior_sets
+from plausibly.priors.compare import compare
+
+DATA = Path(__file__).parent / "data"
+SQUAD = str(DATA / "firing_squad.toml")
+FIXED = str(DATA / "firing_squad_fixed.toml")
+JUDGED = str(DATA / "firing_squad_priors.toml")
+SECTIONS = ["question", "graph", "ranking", "pods", "claims", "prior-sets", "diagnostics",
+            "assumptions", "reproduce"]
+runner = CliRunner()
+
+
+class Page(HTMLParser):
+    """What the tests look at: tags, attributes, sections, tables and text."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str, str]] = []  # (tag, name, value)
+        self.sections: list[str] = []
+        self.tables: list[list[list[str]]] = []
+        self.chunks: list[str] = []
+        self._cell: list[str] | None = None
+        self._svg = 0
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend((tag, k, v or "") for k, v in attrs)
+        if tag == "svg":
+            self._svg += 1
+        if tag == "section":
+            self.sections.append(dict(attrs).get("id", ""))
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self._svg -= 1
+        if tag in ("td", "th") and self._cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._svg:
+            return
+        self.chunks.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+    @property
+    def text(self) -> str:
+        return " ".join(" ".join(self.chunks).split())
+
+    def table(self, first_header: str) -> list[list[str]]:
+        return next(t for t in self.tables if t and t[0] and t[0][0] == first_header)
+
+
+@pytest.fixture
+def second_fixed(tmp_path) -> str:
+    """Another fixed prior set: a court that rarely orders executions."""
+    text = Path(FIXED).read_text().replace('id = "squad_fixed"', 'id = "lenient"').replace(
+        "[nodes.court_order]\nbase = 0.5", "[nodes.court_order]\nbase = 0.1").replace(
+        'summary = "Near-deterministic mechanisms with a fair court."',
+        'summary = "A lenient court <rarely> orders & executes."')
+    path = tmp_path / "lenient.toml"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture
+def report_file(tmp_path, second_fixed) -> Path:
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-p", second_fixed, "-o",
+                                 str(out), "--hdi-prob", "0.9"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {out}\n"
+    return out
+
+
+def sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_the_report_has_every_section_and_is_offline(report_file):
+    page = Page(report_file.read_text("utf-8"))
+    assert page.sections == SECTIONS
+    assert page.tags.count("svg") == 2  # the graph and the forest plot
+    for forbidden in ("script", "link", "img", "iframe", "object", "embed"):
+        assert forbidden not in page.tags
+    for tag, name, value in page.attrs:
+        if name in ("src", "href", "xlink:href", "action", "srcset", "data"):
+            assert not value.lower().startswith(("http:", "https:", "//")), (tag, name, value)
+            # in-page references, or inline data (the colour bar is a data: PNG)
+            assert value.startswith(("#", "data:image/png;base64,")), (tag, name, value)
+        assert "url(http" not in value.replace(" ", "").lower()
+    text = report_file.read_text("utf-8")
+    assert "http://" not in text and "https://" not in text
+    assert "@import" not in text
+    ids = [v for _, name, v in page.attrs if name == "id"]
+    assert len(ids) == len(set(ids))  # the two pictures' ids do not clash
+
+
+def test_the_report_tells_the_question_the_ranking_and_the_sources(report_file,
+                                                                     second_fixed):
+    page = Page(report_file.read_text("utf-8"))
+    s = load_scenario(SQUAD)
+    text = page.text
+    assert page.tags.count("h1") == 1 and "Pearl's firing squad" in text
+    assert "The prisoner dies" in text and s.description in text
+    ranking = page.table("rank")
+    assert ranking[0] == ["rank", "POD", "squad_fixed", "lenient", "linear pool", "90% HDI",
+                          "rewrite"]
+    assert len(ranking) == 1 + 1 + len(s.pods)  # header, history, one row per POD
+    assert ranking[1][0] == "-" and ranking[1][1].startswith("history")
+    assert [row[0] for row in ranking[2:]] == ["1", "2"]
+    pool = [float(row[4]) for row in ranking[2:]]
+    assert pool == sorted(pool, reverse=True)
+    for p in s.pods:
+        assert f"{p.label} {p.id}" in text and "#1 Pearl" in text
+    assert "A soft POD: A's resolve is shaken, not removed." in text
+    claims = page.table("cause → effect")
+    assert len(claims) == 1 + len(s.edges)
+    assert claims[1][:4] == ["court_order → captain",
+                             "The captain signals when the court orders it.", "#1 Pearl", "-"]
+    sets = page.table("id")
+    assert [row[0] for row in sets[1:]] == ["squad_fixed", "lenient"]
+    assert sets[2][2] == "A lenient court <rarely> orders & executes."  # escaped, read back
+    assert sum(float(row[7].split(" ± ")[0]) for row in sets[1:]) == pytest.approx(1, abs=2e-3)
+    diagnostics = page.table("run")
+    assert diagnostics[1:] == [["squad_fixed", "exact", "-", "-", "-",
+                                "yes (nothing to sample)"],
+                               ["lenient", "exact", "-", "-", "-", "yes (nothing to sample)"]]
+    for head, body in ASSUMPTIONS:
+        assert head in text and body in text
+    assert "comonotone" in text and "logistic independent causal influence" in text
+
+
+def test_the_report_says_how_to_reproduce_it(report_file, second_fixed):
+    page = Page(report_file.read_text("utf-8"))
+    assert (f"plausibly report {SQUAD} -p {FIXED} -p {second_fixed} --pool linear --draws 1000 "
+            f"--tune 1000 --chains 2 --seed 20171107 --hdi-prob 0.9 -o {report_file}"
+            ) in page.text
+    files = page.table("input")
+    assert files[1:] == [["scenario", "firing_squad", SQUAD, sha256(SQUAD)],
+                         ["prior set", "squad_fixed", FIXED, sha256(FIXED)],
+                         ["prior set", "lenient", second_fixed, sha256(second_fixed)]]
+    packages = dict(page.table("package")[1:])
+    assert packages["plausibly"] == version("plausibly")
+    assert packages["pymc"] == version("pymc")
+
+
+def test_text_from_files_is_escaped(tmp_path):
+    evil = tmp_path / "evil.toml"
+    evil.write_text(Path(SQUAD).read_text().replace(
+        'title = "Pearl\'s firing squad"',
+        'title = "Squad <script>alert(1)</script> & <a href=\\"https://x.example\\">co</a>"'
+    ).replace('claim = "A\'s shot kills."', 'claim = "A\'s shot <b>kills</b>."'))
+    out = tmp_path / "r.html"
+    result = runner.invoke(app, ["report", str(evil), "-p", FIXED, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = Page(out.read_text("utf-8"))
+    assert "script" not in page.tags and "a" not in page.tags and "b" not in page.tags
+    assert 'Squad <script>alert(1)</script> & <a href="https://x.example">co</a>' in page.text
+    assert "A's shot <b>kills</b>." in page.text
+
+
+def test_same_inputs_same_bytes(tmp_path, report_file, second_fixed):
+    again = tmp_path / "again.html"
+    runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-p", second_fixed, "-o", str(again),
+                        "--hdi-prob", "0.9"])
+    assert again.read_text().replace(str(again), "X") == \
+        report_file.read_text().replace(str(report_file), "X")
+
+
+def test_log_pool_and_chosen_pods(tmp_path, second_fixed):
+    out = tmp_path / "log.html"
+    result = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-p", second_fixed, "--pool",
+                                 "log", "--pod", "a_refrains", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = Page(out.read_text("utf-8"))
+    assert [row[0] for row in page.table("run")[1:]] == ["squad_fixed", "lenient", "log_pool"]
+    assert "The log pool does not use these weights" in page.text
+    assert len(page.table("rank")) == 3  # header, history, a_refrains
+    assert "Not asked in this report (see --pod)." in page.text
+    assert "--pool log --pod a_refrains" in page.text
+
+
+def test_bad_requests_exit_2(tmp_path, report_file):
+    again = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-o", str(report_file)])
+    assert again.exit_code == 2
+    assert again.stderr == (f"error: 1 problem\n{report_file}: exists already\n"
+                            "    fix: choose another name, or add --force to overwrite it\n")
+    forced = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-o", str(report_file),
+                                 "--force"])
+    assert forced.exit_code == 0
+    txt = tmp_path / "r.txt"
+    wrong = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "-o", str(txt)])
+    assert wrong.exit_code == 2
+    assert wrong.stderr == (f"error: 1 problem\n{txt}: unknown output type '.txt'\n"
+                            "    fix: use one of: .htm, .html\n")
+    out = tmp_path / "r.html"
+    pod = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "--pod", "a_refrain", "-o",
+                              str(out)])
+    assert pod.exit_code == 2
+    assert pod.stderr == (
+        f"error: 1 problem\n{SQUAD}: pods.a_refrain: unknown POD 'a_refrain' (did you mean "
+        "'a_refrains'?)\n    fix: use one of: a_refrains, a_half_hearted\n")
+    pool = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "--pool", "geometric", "-o",
+                               str(out)])
+    assert pool.exit_code == 2
+    assert pool.stderr == ("error: 1 problem\n--pool: unknown pool 'geometric'\n"
+                           "    fix: use linear or log\n")
+    weights = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "--weight", "1", "--weight",
+                                  "2", "-o", str(out)])
+    assert weights.exit_code == 2
+    assert weights.stderr == ("error: 1 problem\n--weight: 2 weights for 1 prior sets\n"
+                              "    fix: give one --weight per -p, in the same order, or none\n")
+    assert not out.exists()
+    for r in (again, wrong, pod, pool, weights):
+        assert "Traceback" not in r.output
+
+
+def test_an_unconverged_comparison_is_flagged_at_the_top(second_fixed):
+    s = load_scenario(SQUAD)
+    sets = load_prior_sets(s, [FIXED, second_fixed])
+    c = compare(s, [f for _, f in sets])
+    bad = Diagnostics(1.05, 120.0, 80.0, 3)
+    c = dataclasses.replace(c, runs=(dataclasses.replace(c.runs[0], diagnostics=bad),
+                                     *c.runs[1:]))
+    page = Page(render_report(c, sets, ReportRequest(scenario=SQUAD)))
+    warning = page.text[page.text.index("Sampling did not converge"):]
+    assert warning.startswith("Sampling did not converge (squad_fixed: max R-hat 1.050 > 1.01, "
+                              "min bulk ESS 120 < 400, min tail ESS 80 < 400, 3 divergent "
+                              "transitions). The numbers below are not trustworthy")
+    assert page.table("run")[1][5].startswith("NO: max R-hat 1.050 > 1.01")
+
+
+def test_build_report_returns_the_comparison_and_its_diagnostics():
+    report = build_report(ReportRequest(scenario=SQUAD, priors=(FIXED,),
+                                        settings=Settings(seed=3)))
+    assert report.converged and list(report.diagnostics) == ["squad_fixed"]
+    assert report.comparison.scenario.id == "firing_squad"
+    assert "--seed 3" in report.html
+
+
+@pytest.mark.slow
+def test_unconverged_sampling_writes_the_report_and_exits_3(tmp_path):
+    out = tmp_path / "r.html"
+    args = ["report", SQUAD, "-p", JUDGED, "--draws", "100", "--tune", "100", "--chains", "1",
+            "--seed", "2", "-o", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 3
+    assert "UNCONVERGED squad: " in result.stderr
+    assert result.stderr.rstrip().endswith("pass --allow-unconverged to accept the numbers "
+                                           "(exit 3)")
+    page = Page(out.read_text("utf-8"))
+    assert page.text.index("Sampling did not converge") < page.text.index("The question")
+    allowed = runner.invoke(app, [*args, "--force", "--allow-unconverged"])
+    assert allowed.exit_code == 0, allowed.output
+
+
+def test_chromium_renders_the_report(tmp_path, report_file):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium binary on PATH")
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2000",
+         f"--screenshot={shot}", report_file.resolve().as_uri()],
+        capture_output=True, timeout=120, check=True)
+    import matplotlib.image
+
+    pixels = np.asarray(matplotlib.image.imread(str(shot)), dtype=float)[..., :3]
+    assert pixels.shape[0] >= 1000 and pixels.shape[1] >= 1000
+    assert pixels.std() > 0.05  # not a blank page
+    dark = (pixels.mean(axis=-1) < 0.5).mean()
+    assert 0.005 < dark < 0.5  # text and pictures on a light page

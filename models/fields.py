@@ -19,7 +19,7 @@ from plausibly.models.errors import Problem
 __all__ = ["Checker", "read_toml", "suggest"]
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-CITATION = re.compile(r"^#(\d+)(?: (\S.*))?$")
+CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
 MAX_FILE_BYTES = 5_000_000
 
 _TYPE_NAMES = {
@@ -39,7 +39,10 @@ def type_name(value: object) -> str:
 
 def show(value: object, limit: int = 60) -> str:
     """Quote a value for a message, shortened when long."""
-    text = repr(value)
+    try:
+        text = repr(value)
+    except RecursionError:  # a table or array nested thousands of levels deep
+        text = "{...}" if isinstance(value, dict) else "[...]"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -84,6 +87,9 @@ def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Probl
     except tomllib.TOMLDecodeError as err:
         return None, [Problem(name, "", f"is not valid TOML: {err}",
                               "fix the syntax at that line and column")]
+    except ValueError:  # tomllib lets int()'s limit on the digits of a number through
+        return None, [Problem(name, "", "has a number too long to read (over 4,300 digits)",
+                              "shorten the number: years, counts and post numbers are small")]
     except RecursionError:
         return None, [Problem(name, "", "is nested too deeply to be read",
                               f"a {label} file has at most three levels of tables")]
@@ -162,7 +168,7 @@ class Checker:
             return None
         if (low is not None and value < low) or (high is not None and value > high):
             span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            self.add(where, f"must be {span}, got {value}", "correct the number")
+            self.add(where, f"must be {span}, got {show(value)}", "correct the number")
             return None
         return value
 
@@ -180,15 +186,15 @@ class Checker:
             self.add(where, f"must be {what}, got {show(value)} ({type_name(value)})",
                      "write a probability such as 0.3")
             return None
-        p = float(value)
-        inside = 0.0 < p < 1.0 if open_interval else 0.0 <= p <= 1.0
+        # compare before converting: float() overflows on a huge TOML integer
+        inside = 0.0 < value < 1.0 if open_interval else 0.0 <= value <= 1.0
         if not inside:
             span = "(0, 1)" if open_interval else "[0, 1]"
-            self.add(where, f"must be in {span}, got {value}",
+            self.add(where, f"must be in {span}, got {show(value)}",
                      "write a probability between 0 and 1" + (" (exclusive)" if open_interval
                                                               else ""))
             return None
-        return p
+        return float(value)
 
     def citations(self, data: Mapping[str, Any], key: str, name: str, posts: int | None, *,
                   nonempty: bool) -> tuple[str, ...]:

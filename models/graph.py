@@ -21,8 +21,8 @@ def find_cycle(parents: Mapping[str, Iterable[str]]) -> list[str] | None:
     try:
         sorter.prepare()
     except graphlib.CycleError as err:
-        cycle = list(err.args[1])  # graphlib reports it effect-first; show it cause-first
-        return cycle[::-1]
+        # graphlib lists each node before the one that depends on it: cause-first
+        return list(err.args[1])
     return None
 
 

@@ -222,12 +222,16 @@ def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
     description = c.string(top, "", "description") or ""
     posts = c.integer(top, "", "posts", low=1)
 
-    nodes = _read_nodes(c, top.get("nodes", {}))
+    nodes = _read_nodes(c, top["nodes"]) if "nodes" in top else []  # missing: told once
     years = {n.id: n.year for n in nodes}
-    edges = _read_edges(c, top.get("edges", []), years, posts)
-    pods = _read_pods(c, top.get("pods", {}), years, posts, outcome)
+    # a node with problems of its own is still declared: a reference to it is not "unknown"
+    raw_nodes = top.get("nodes")
+    declared: dict[str, int | None] = {
+        **dict.fromkeys(raw_nodes if isinstance(raw_nodes, dict) else ()), **years}
+    edges = _read_edges(c, top.get("edges", []), declared, posts)
+    pods = _read_pods(c, top.get("pods", {}), declared, posts, outcome)
     node_ids = list(years)
-    if outcome is not None and nodes and outcome not in years:
+    if outcome is not None and declared and outcome not in declared:
         c.add("outcome", f"'{outcome}' is not a node{suggest(outcome, node_ids)}",
               "name one of the [nodes.*] tables")
 
@@ -243,7 +247,7 @@ def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
     if cycle is not None:
         c.add("edges", f"the graph has a cycle: {' -> '.join(cycle)}",
               "remove or reverse one of these edges; causes must come before effects")
-    data_rows = _read_data(c, top.get("data", []), parents)
+    data_rows = _read_data(c, top.get("data", []), parents, declared)
     if c.problems:
         raise ScenarioError(problems=c.problems)
 
@@ -279,7 +283,13 @@ def _read_nodes(c: Checker, table: object) -> list[Node]:
     return nodes
 
 
-def _node_ref(c: Checker, value: object, where: str, years: Mapping[str, int]) -> str | None:
+def _node_ref(c: Checker, value: object, where: str,
+              years: Mapping[str, int | None]) -> str | None:
+    """A reference to a declared node; ``None`` (said once) if it is not one.
+
+    ``years[x]`` is ``None`` for a node that has problems of its own (they are
+    reported at the node), so that a reference to it is not called unknown.
+    """
     if not isinstance(value, str):
         c.add(where, f"must be a node id, got {show(value)}", "write the id in double quotes")
         return None
@@ -288,10 +298,10 @@ def _node_ref(c: Checker, value: object, where: str, years: Mapping[str, int]) -
             c.add(where, f"unknown node '{value}'{suggest(value, years)}",
                   "name one of the [nodes.*] tables, or add the node")
         return None
-    return value
+    return value if years[value] is not None else None
 
 
-def _read_edges(c: Checker, array: object, years: Mapping[str, int],
+def _read_edges(c: Checker, array: object, years: Mapping[str, int | None],
                 posts: int | None) -> list[Edge]:
     edges: list[Edge] = []
     if not isinstance(array, list):
@@ -311,16 +321,17 @@ def _read_edges(c: Checker, array: object, years: Mapping[str, int],
                 c.add(key, f"the edge runs from '{cause}' to itself",
                       "remove it: an event cannot cause itself")
                 continue
-            if years[cause] > years[effect]:
-                c.add(key, f"runs backwards in time: {cause} ({years[cause]}) -> "
-                      f"{effect} ({years[effect]})",
+            year_c, year_e = years[cause], years[effect]  # never None: see _node_ref
+            if year_c is not None and year_e is not None and year_c > year_e:
+                c.add(key, f"runs backwards in time: {cause} ({year_c}) -> "
+                      f"{effect} ({year_e})",
                       "reverse the edge or correct the years")
         if cause and effect and claim and by:
             edges.append(Edge(cause, effect, claim, by, disputed))
     return edges
 
 
-def _read_pods(c: Checker, table: object, years: Mapping[str, int], posts: int | None,
+def _read_pods(c: Checker, table: object, years: Mapping[str, int | None], posts: int | None,
                outcome: str | None) -> list[Pod]:
     pods: list[Pod] = []
     if not isinstance(table, dict):
@@ -358,19 +369,19 @@ def _read_pods(c: Checker, table: object, years: Mapping[str, int], posts: int |
     return pods
 
 
-def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]]) -> list[DataRow]:
+def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]],
+               years: Mapping[str, int | None]) -> list[DataRow]:
     rows: list[DataRow] = []
     if not isinstance(array, list):
         c.add("data", f"must be an array of tables ([[data]]), got {show(array)}",
               "write each row as a [[data]] table")
         return rows
-    years = {n: 0 for n in parents}
     for i, raw in enumerate(array):
         key = f"data[{i}]"
         t = c.table(raw, key, ["node", "successes", "trials", "note"], ["given"])
         node = _node_ref(c, t["node"], f"{key}.node", years) if "node" in t else None
         successes = c.integer(t, key, "successes", low=0)
-        trials = c.integer(t, key, "trials", low=1)
+        trials = c.integer(t, key, "trials", low=1, high=10**9)  # lgamma needs a float
         note = c.string(t, key, "note")
         if successes is not None and trials is not None and successes > trials:
             c.add(f"{key}.successes", f"{successes} successes in {trials} trials",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plausibly.models.errors import PlausiblyError, Problem
-from plausibly.models.fields import read_toml
+from plausibly.models.fields import SNAKE, read_toml, show
 from plausibly.models.scenario import (
     Scenario,
     bundled_scenarios,
@@ -58,6 +58,7 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
         data, problems = read_toml(Path(p), "scenario or prior set")
         raw.append((str(p), data, problems))
     scenarios: dict[str, Scenario] = {}
+    broken: set[str] = set()  # ids of scenarios given here that have problems
     results: dict[str, CheckResult] = {}
     for name, data, problems in raw:  # scenarios first: prior sets refer to them
         if data is not None and "outcome" in data:
@@ -65,6 +66,8 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
                 s = parse_scenario(data, file=name)
             except PlausiblyError as err:
                 results[name] = CheckResult(name, "scenario", problems=err.problems)
+                if isinstance(data.get("id"), str):
+                    broken.add(data["id"])
             else:
                 scenarios[s.id] = s
                 results[name] = CheckResult(name, "scenario", _scenario_summary(s))
@@ -79,18 +82,26 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
                 "(no 'scenario' key)", "see the README for both file formats"),))
             continue
         sid = data["scenario"]
+        problem = None
+        if not isinstance(sid, str) or not SNAKE.match(sid):
+            problem = Problem(name, "scenario", f"must be a scenario id, got {show(sid)}",
+                              'write the id of the scenario, e.g. scenario = "ussr_1930"')
+        elif sid in broken:
+            problem = Problem(name, "scenario", f"names scenario '{sid}', given on this command "
+                              "line but with problems of its own (above)",
+                              "fix the scenario first; then this prior set is checked")
+        elif sid not in scenarios and sid not in bundled_scenarios():
+            problem = Problem(name, "scenario", f"names scenario '{sid}', which is neither "
+                              "given here nor bundled", "give its scenario file on the same "
+                              "command line, or correct the id")
+        if problem is not None:
+            results[name] = CheckResult(name, "prior set", problems=(problem,))
+            continue
         try:
-            scenario = scenarios.get(sid) if isinstance(sid, str) else None
-            if scenario is None:
-                scenario = load_scenario(sid if isinstance(sid, str) else "?")
+            scenario = scenarios.get(sid) or load_scenario(sid)
             priors = parse_prior_set(data, scenario, file=name)
         except PlausiblyError as err:
-            probs = err.problems
-            if not isinstance(sid, str) or (probs and probs[0].file == str(sid)):
-                probs = (Problem(name, "scenario", f"names scenario {sid!r}, which is neither "
-                                 "given here nor bundled", "give its scenario file on the "
-                                 "same command line, or correct the id"),)
-            results[name] = CheckResult(name, "prior set", problems=tuple(probs))
+            results[name] = CheckResult(name, "prior set", problems=err.problems)
             continue
         fitted = fit_prior_set(priors, scenario)
         unjudged = fitted.unjudged()

@@ -149,6 +149,11 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
     interval = 0.9
     if "interval" in top:
         got = c.probability(top["interval"], "interval", open_interval=True, allow_bool=False)
+        if got is not None and not 0.5 < (1.0 + got) / 2.0 < 1.0:
+            # the fit divides by Phi^-1((1 + interval) / 2), which is then 0 or undefined
+            c.add("interval", f"is too close to 0 or 1 to fit a prior, got {got!r}",
+                  "use a central mass such as 0.5, 0.8 or 0.9")
+            got = None
         interval = got if got is not None else interval
     if sid is not None and sid != scenario.id:
         c.add("scenario", f"this prior set is for scenario '{sid}', not '{scenario.id}'",
@@ -191,7 +196,8 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
             j = _judgement(c, value, where)
             if j is not None:
                 given[cause] = j
-        if "base" not in t and not raw_given:
+        # (a node or a given that is not a table has been reported as such already)
+        if isinstance(raw, dict) and "base" not in t and not t.get("given"):
             c.add(key, "judges nothing", "add base = [...] and/or given.<cause> = [...]")
         if why is not None:
             nodes[node] = NodeJudgement(node, base, MappingProxyType(given), why)

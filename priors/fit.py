@@ -89,9 +89,12 @@ def fit_judgement(j: Judgement, interval: float, source: str = "judged",
     if max(lower, upper) > LOPSIDED * min(lower, upper):
         lo, hi = fitted.interval(interval)
         side = "upper" if upper > lower else "lower"
+        # a tail can round to zero width on the log-odds scale (e.g. low 1e-300, median
+        # the next float up)
+        ratio = max(lower, upper) / min(lower, upper) if min(lower, upper) > 0 else math.inf
         warning = (f"{name}: the judged interval [{j.low:g}, {j.median:g}, {j.high:g}] is "
                    f"lopsided on the log-odds scale (the {side} tail is "
-                   f"{max(lower, upper) / min(lower, upper):.1f} times the other); the fit "
+                   f"{ratio:.1f} times the other); the fit "
                    f"keeps the median {j.median:g} and the interval's log-odds width, so its "
                    f"{100 * interval:g}% interval is [{lo:.3g}, {hi:.3g}]")
     return LogitNormal(fitted.mu, fitted.sigma, source, warning)

@@ -60,8 +60,10 @@ def _pool_one(params: Sequence[LogitNormal], w: np.ndarray, d: float) -> LogitNo
         # weighted mean (the limit of equally tight Normals)
         total = sum(wk for wk, _ in fixed)
         return LogitNormal(d * sum(wk * mu for wk, mu in fixed) / total, 0.0, "pooled")
-    precision = sum(wk / p.sigma**2 for wk, p in zip(w, params, strict=True))
-    mean = sum(wk * p.mu / p.sigma**2 for wk, p in zip(w, params, strict=True)) / precision
+    # a set of weight 0 drops out (it may be a point mass: 0 / 0)
+    live = [(wk, p) for wk, p in zip(w, params, strict=True) if wk > 0]
+    precision = sum(wk / p.sigma**2 for wk, p in live)
+    mean = sum(wk * p.mu / p.sigma**2 for wk, p in live) / precision
     return LogitNormal(d * mean, 1.0 / math.sqrt(precision), "pooled")
 
 
@@ -71,9 +73,9 @@ def log_pool(sets: Sequence[FittedPriors], weights: Sequence[float] | None = Non
     if not sets:
         raise ElicitationError(problems=[Problem("-p", "", "no prior set to pool",
                                                  "name at least one prior set")])
-    if not extremize > 0:
+    if not (extremize > 0 and math.isfinite(extremize)):
         raise ElicitationError(problems=[Problem(
-            "--extremize", "", f"must be positive, got {extremize}",
+            "--extremize", "", f"must be a finite positive number, got {extremize}",
             "use 1 for no extremizing, or a value such as 1.5")])
     w = normalise_weights(weights, len(sets))
     base = {x: _pool_one([s.base[x] for s in sets], w, extremize) for x in sets[0].base}

@@ -121,7 +121,7 @@ def sample_posterior(net: Network, layout: ParameterLayout, *, draws: int, tune:
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=UserWarning)
         pm.set_data({"mu": layout.mu, "sigma_free": layout.sigma[layout.free]})
-        idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=1, step=step,
+        idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=min(chains, 2), step=step,
                           random_seed=seed, progressbar=progress,
                           compute_convergence_checks=False, idata_kwargs={"log_likelihood": False})
     return idata

@@ -106,9 +106,9 @@ def sample_posterior(net: Network, layout: ParameterLayout, *, draws: int, tune:
 
     The model is compiled once per process for each network and fixed/free
     pattern; a new prior set only swaps the ``pm.Data`` hyperparameters.
-    Chains run one after the other in this process: with the compiled step
-    reused this is faster than starting worker processes, and the draws do
-    not depend on what was sampled before (the step's tuning is reset).
+    The chains run on up to two cores (PyMC seeds each chain, so the draws
+    are the same as sequential ones), and they do not depend on what was
+    sampled before in the process (the step's tuning is reset).
     """
     import pymc as pm
 

@@ -155,14 +155,9 @@ def _usage(message: str) -> typer.Exit:
 
 @handles_errors
 def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
-            pool: Annotated[str, typer.Option(
-                help="linear: mixture weighted by each set's marginal likelihood of history; "
-                "log: closed-form logarithmic pool of the priors.")] = "linear",
-            weight: Annotated[list[float] | None, typer.Option(
-                help="Prior weight of each set, in -p order (repeatable); equal by default."
-            )] = None,
-            extremize: Annotated[float, typer.Option(
-                help="Log pool only: multiply pooled log-odds by this factor (1 = none).")] = 1.0,
+            pool: o.PoolOpt = o.Pool.linear,
+            weight: o.Weights = None,
+            extremize: o.Extremize = 1.0,
             pod: o.Pods = None, fmt: o.FormatOpt = o.Format.table,
             plot: Annotated[Path | None, typer.Option(
                 help="Also write a forest plot (.png or .svg).")] = None,
@@ -181,8 +176,6 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     from plausibly.priors.catalog import load_prior_sets
     from plausibly.priors.compare import compare as run_compare
 
-    if pool not in ("linear", "log"):
-        raise _usage(f"--pool must be linear or log, got {pool!r}")
     s = load_scenario(scenario)
     if pod:
         for p in pod:

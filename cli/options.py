@@ -33,6 +33,20 @@ class Format(StrEnum):
     csv = "csv"
 
 
+class Pool(StrEnum):
+    """Pooling rules."""
+
+    linear = "linear"
+    log = "log"
+
+
+PoolOpt = Annotated[Pool, typer.Option(
+    help="linear: mixture weighted by each set's marginal likelihood of history; "
+    "log: closed-form logarithmic pool of the priors.")]
+Weights = Annotated[list[float] | None, typer.Option(
+    "--weight", help="Prior weight of each set, in -p order (repeatable); equal by default.")]
+Extremize = Annotated[float, typer.Option(
+    help="Log pool only: multiply pooled log-odds by this factor (1 = none).")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
 OutputNc = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Save the run as ArviZ InferenceData (.nc).")]

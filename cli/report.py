@@ -17,14 +17,9 @@ from plausibly.cli.inspect import ScenarioArg
 def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
            output: Annotated[Path, typer.Option(
                "--output", "-o", help="The HTML file to write.")] = Path("report.html"),
-           pool: Annotated[str, typer.Option(
-               help="linear: mixture weighted by each set's marginal likelihood of history; "
-               "log: closed-form logarithmic pool of the priors.")] = "linear",
-           weight: Annotated[list[float] | None, typer.Option(
-               help="Prior weight of each set, in -p order (repeatable); equal by default."
-           )] = None,
-           extremize: Annotated[float, typer.Option(
-               help="Log pool only: multiply pooled log-odds by this factor (1 = none).")] = 1.0,
+           pool: o.PoolOpt = o.Pool.linear,
+           weight: o.Weights = None,
+           extremize: o.Extremize = 1.0,
            pod: o.Pods = None, force: o.Force = False,
            draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
            seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,

@@ -16,7 +16,7 @@ from typing import Any
 
 from plausibly.models.errors import Problem
 
-__all__ = ["Checker", "read_toml", "suggest"]
+__all__ = ["Checker", "bundled_path", "read_toml", "suggest"]
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
@@ -50,6 +50,21 @@ def suggest(name: str, options: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest option, or ``""``."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def bundled_path(name: str | Path, bundled: Mapping[str, Path]) -> Path | None:
+    """The file ``name`` names: a bundled one for a bare id, else the path as given.
+
+    A bare id wins over a same-named file in the current folder. Returns
+    ``None`` when ``name`` is neither an existing path, a ``.toml`` path nor a
+    bundled id (the caller says what was expected).
+    """
+    if str(name) in bundled:
+        return bundled[str(name)]
+    path = Path(name)
+    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+        return path
+    return None
 
 
 def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from plausibly.models.errors import Problem, ScenarioError
-from plausibly.models.fields import Checker, read_toml, show, suggest
+from plausibly.models.fields import Checker, bundled_path, read_toml, show, suggest
 from plausibly.models.graph import descendants, find_cycle, topological_order
 
 __all__ = [
@@ -176,11 +176,9 @@ def bundled_scenarios() -> dict[str, Path]:
 
 def resolve_scenario_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled scenario id."""
-    path = Path(name)
     bundled = bundled_scenarios()
-    if str(name) in bundled:  # a bare id names the bundled file, even beside a same-named file
-        return bundled[str(name)]
-    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+    path = bundled_path(name, bundled)
+    if path is not None:
         return path
     raise ScenarioError(problems=[Problem(
         str(name), "", f"is neither a file nor a bundled scenario{suggest(str(name), bundled)}",

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from plausibly.models.errors import ElicitationError, Problem
-from plausibly.models.fields import Checker, read_toml, show, suggest
+from plausibly.models.fields import Checker, bundled_path, read_toml, show, suggest
 from plausibly.models.scenario import Scenario
 
 __all__ = [
@@ -84,11 +84,9 @@ def bundled_prior_sets() -> dict[str, Path]:
 
 def resolve_prior_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled prior set id."""
-    path = Path(name)
     bundled = bundled_prior_sets()
-    if str(name) in bundled:  # a bare id names the bundled file, even beside a same-named file
-        return bundled[str(name)]
-    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
+    path = bundled_path(name, bundled)
+    if path is not None:
         return path
     raise ElicitationError(problems=[Problem(
         str(name), "", f"is neither a file nor a bundled prior set{suggest(str(name), bundled)}",

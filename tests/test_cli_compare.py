@@ -82,7 +82,8 @@ def test_compare_table_and_bad_pool():
     assert "Prior sets: weight from history" in result.stdout
     bad = runner.invoke(app, ["compare", SQUAD, "-p", FIXED, "--pool", "mean"])
     assert bad.exit_code == 2
-    assert bad.stderr == "error: --pool must be linear or log, got 'mean'\n"
+    assert bad.stderr.startswith("Usage: plausibly compare [OPTIONS] [scenario]\n")
+    assert "Invalid value for '--pool'" in bad.stderr and "'linear'" in bad.stderr
 
 
 def test_explain_tells_the_timeline():

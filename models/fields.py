@@ -7,6 +7,7 @@ file before raising, so the user sees all of them at once.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
 import tomllib
@@ -23,6 +24,9 @@ CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
 MAX_FILE_BYTES = 5_000_000
 
 _TYPE_NAMES = {
+    datetime.date: "a date",
+    datetime.datetime: "a date and time",
+    datetime.time: "a time",
     bool: "true/false",
     int: "an integer",
     float: "a number",
@@ -40,7 +44,8 @@ def type_name(value: object) -> str:
 def show(value: object, limit: int = 60) -> str:
     """Quote a value for a message, shortened when long."""
     try:
-        text = repr(value)
+        text = (f'"{value.isoformat()}"' if isinstance(value, datetime.date | datetime.time)
+                else repr(value))
     except RecursionError:  # a table or array nested thousands of levels deep
         text = "{...}" if isinstance(value, dict) else "[...]"
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -93,7 +98,7 @@ def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Probl
     if not raw.strip():
         return None, [Problem(name, "", "is empty", f"write a {label} in TOML; see the README")]
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark, if any, is dropped
     except UnicodeDecodeError as err:
         return None, [Problem(name, "", f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at "
                               f"offset {err.start})", "save the file as UTF-8 TOML")]
@@ -107,7 +112,8 @@ def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Probl
                               "shorten the number: years, counts and post numbers are small")]
     except RecursionError:
         return None, [Problem(name, "", "is nested too deeply to be read",
-                              f"a {label} file has at most three levels of tables")]
+                              f"flatten it: a {label} file needs no more than four levels "
+                              "of tables")]
 
 
 class Checker:
@@ -227,8 +233,9 @@ class Checker:
         for i, cite in enumerate(value):
             at = f"{where}[{i}]"
             match = CITATION.match(cite) if isinstance(cite, str) else None
-            if match is None:
-                self.add(at, f"{show(cite)} is not a post citation",
+            if match is None or match.group(2) is None:
+                what = "names no author" if match is not None else "is not a post citation"
+                self.add(at, f"{show(cite)} {what}",
                          'write "#N Author", e.g. "#7 Garetor"')
                 continue
             number = int(match.group(1))

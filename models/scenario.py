@@ -245,7 +245,15 @@ def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
     if cycle is not None:
         c.add("edges", f"the graph has a cycle: {' -> '.join(cycle)}",
               "remove or reverse one of these edges; causes must come before effects")
-    data_rows = _read_data(c, top.get("data", []), parents, declared)
+    # data rows are checked against every edge the file declares, so that an edge
+    # with a problem of its own (reported above) does not also make them wrong
+    declared_parents: dict[str, list[str]] = {n: list(ps) for n, ps in parents.items()}
+    for raw in top.get("edges", []) if isinstance(top.get("edges"), list) else []:
+        if isinstance(raw, dict) and raw.get("effect") in declared_parents and \
+                isinstance(raw.get("cause"), str) and \
+                raw["cause"] not in declared_parents[raw["effect"]]:
+            declared_parents[raw["effect"]].append(raw["cause"])
+    data_rows = _read_data(c, top.get("data", []), declared_parents, declared)
     if c.problems:
         raise ScenarioError(problems=c.problems)
 

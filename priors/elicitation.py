@@ -76,6 +76,10 @@ class PriorSet:
     path: str | None = None
 
 
+#: The central masses a judged interval may have.
+INTERVAL_LOW, INTERVAL_HIGH = 0.5, 0.99
+
+
 def bundled_prior_sets() -> dict[str, Path]:
     """Bundled prior-set ids and their files."""
     root = resources.files("plausibly.priors")
@@ -147,10 +151,11 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
     interval = 0.9
     if "interval" in top:
         got = c.probability(top["interval"], "interval", open_interval=True, allow_bool=False)
-        if got is not None and not 0.5 < (1.0 + got) / 2.0 < 1.0:
-            # the fit divides by Phi^-1((1 + interval) / 2), which is then 0 or undefined
-            c.add("interval", f"is too close to 0 or 1 to fit a prior, got {got!r}",
-                  "use a central mass such as 0.5, 0.8 or 0.9")
+        if got is not None and not INTERVAL_LOW <= got <= INTERVAL_HIGH:
+            # outside this range an expert cannot judge the interval's ends, and near
+            # 0 or 1 the fit (which divides by Phi^-1((1 + interval) / 2)) breaks down
+            c.add("interval", f"must be from {INTERVAL_LOW} to {INTERVAL_HIGH}, got {got!r}",
+                  "use a central mass an expert can judge, such as 0.5, 0.8 or 0.9")
             got = None
         interval = got if got is not None else interval
     if sid is not None and sid != scenario.id:

@@ -122,8 +122,9 @@ class FittedPriors:
 
     def unjudged(self) -> list[str]:
         """Parameters that took a default, as ``"X.base"`` / ``"X.given.C"``."""
-        out = [f"{x}.base" for x, p in self.base.items() if p.source != "judged"]
-        out += [f"{x}.given.{c}" for (x, c), p in self.given.items() if p.source != "judged"]
+        defaults = ("default", "weak")
+        out = [f"{x}.base" for x, p in self.base.items() if p.source in defaults]
+        out += [f"{x}.given.{c}" for (x, c), p in self.given.items() if p.source in defaults]
         return out
 
     def arrays(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],

@@ -251,14 +251,18 @@ CASES = {
         HEAD + 'interval = "90%"\n',
         "{f}: interval: must be a number in (0, 1), got '90%' (a string)\n"
         "    fix: write a probability such as 0.3"),
+    "interval too small to judge": (
+        HEAD + "interval = 0.3\n",
+        "{f}: interval: must be from 0.5 to 0.99, got 0.3\n"
+        "    fix: use a central mass an expert can judge, such as 0.5, 0.8 or 0.9"),
     "interval too small to fit": (
         HEAD + "interval = 1e-20\n",
-        "{f}: interval: is too close to 0 or 1 to fit a prior, got 1e-20\n"
-        "    fix: use a central mass such as 0.5, 0.8 or 0.9"),
+        "{f}: interval: must be from 0.5 to 0.99, got 1e-20\n"
+        "    fix: use a central mass an expert can judge, such as 0.5, 0.8 or 0.9"),
     "interval that rounds to 1 in the fit": (
         HEAD + "interval = 0.9999999999999999\n",
-        "{f}: interval: is too close to 0 or 1 to fit a prior, got 0.9999999999999999\n"
-        "    fix: use a central mass such as 0.5, 0.8 or 0.9"),
+        "{f}: interval: must be from 0.5 to 0.99, got 0.9999999999999999\n"
+        "    fix: use a central mass an expert can judge, such as 0.5, 0.8 or 0.9"),
     "default not a table": (
         HEAD + "default = 0.5\n",
         "{f}: default: must be a table, got 0.5 (a number)\n    fix: write it as a TOML table"),
@@ -478,6 +482,8 @@ def test_log_pool_of_fixed_values():
     # a point mass with weight 0 drops out; the rest pool as Normals
     alone = log_pool(sets[:2], [1.0, 0.0]).base["x"]
     assert (alone.mu, alone.sigma) == pytest.approx((0.5, 1.0), abs=1e-12)
+    # a pool of judged parameters is judged: nothing is listed as unjudged
+    assert log_pool(sets).unjudged() == []
 
 
 @pytest.mark.parametrize(("weights", "expected"), [

@@ -83,6 +83,9 @@ def test_small_scenario_reads():
     ({"edges__1__by": ["#11 q"]},
      "s.toml: edges[1].by[0]: post #11 does not exist: the thread has posts #1..#10\n"
      "    fix: check the post number"),
+    ({"edges__1__by": ["#3"]},
+     "s.toml: edges[1].by[0]: '#3' names no author\n"
+     '    fix: write "#N Author", e.g. "#7 Garetor"'),
     ({"edges__1__by": ["post 3"]},
      "s.toml: edges[1].by[0]: 'post 3' is not a post citation\n"
      '    fix: write "#N Author", e.g. "#7 Garetor"'),
@@ -101,6 +104,15 @@ def test_small_scenario_reads():
 ])
 def test_each_mistake_has_its_message(changes, message):
     assert problems_of(mutated(**changes)) == message
+
+
+def test_a_broken_edge_does_not_also_break_its_data_rows():
+    data = mutated(edges__0__by=[])
+    data["data"] = [{"node": "b", "given": {"a": True}, "successes": 1, "trials": 2,
+                     "note": "n"}]
+    assert problems_of(data) == (
+        's.toml: edges[0].by: cites no post\n    fix: cite the post(s) that make the claim, '
+        'e.g. ["#7 Garetor"]')
 
 
 def test_cycle_is_printed():

@@ -271,7 +271,36 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
                              .drop_vars(["pod", "query"])
                              for p in pod_ids for q in QUERIES})
         diag = _diagnostics(idata, values)
+    if idata is not None:
+        idata = _with_probabilities(idata, scenario, a, b, chains, draws)
     return Run(scenario, fitted.priors, fitted.name, ds, diag, settings.seed, idata)
+
+
+def _with_probabilities(idata: Any, scenario: Scenario, a: np.ndarray, b: np.ndarray,
+                        chains: int, draws: int) -> Any:
+    """Add the judged quantities, on the probability scale, to the posterior.
+
+    ``base[event]`` = P(event | no cause) and ``given[edge]`` = P(effect |
+    that cause alone), ``edge`` named ``"effect|cause"``: what the experts
+    judged, so ``az.summary(run.idata, var_names=["base", "given"])`` reads
+    in their terms. (The sampler's own coordinates are the standardised
+    ``z``.) Returns a new InferenceData.
+    """
+    from scipy.special import expit
+
+    az = arviz()
+    order = list(scenario.order)
+    cells = [(i, j, f"{x}|{c}") for i, x in enumerate(order)
+             for j, c in enumerate(scenario.parents[x])]
+    base = expit(a).reshape(chains, draws, len(order))
+    given = np.stack([expit(a[:, i] + b[:, i, j]) for i, j, _ in cells], axis=-1) \
+        if cells else np.zeros((chains * draws, 0))
+    posterior = idata.posterior.assign(
+        base=(("chain", "draw", "event"), base),
+        given=(("chain", "draw", "edge"), given.reshape(chains, draws, len(cells))),
+    ).assign_coords(event=order, edge=[name for _, _, name in cells])
+    groups = {g: idata[g] for g in idata.groups() if g != "posterior"}
+    return az.InferenceData(posterior=posterior, **groups)
 
 
 def layout_of(scenario: Scenario, fitted: Any) -> Any:

@@ -14,6 +14,7 @@ import typer
 from plausibly.cli import options as o
 from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
 from plausibly.cli.inspect import ScenarioArg
+from plausibly.models import defaults as D
 
 
 def _settings(draws: int, tune: int, chains: int, seed: int) -> Any:
@@ -76,8 +77,8 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
                  "--from", help="Re-render a saved run.nc instead of sampling.")] = None,
              plot: Annotated[Path | None, typer.Option(
                  help="Also write each POD's posterior density (.png or .svg).")] = None,
-             draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
-             seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+             draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
+             seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
              allow_unconverged: o.AllowUnconverged = False) -> None:
     """Posterior plausibility of the outcome under every POD, for one prior set.
 
@@ -162,8 +163,8 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
             plot: Annotated[Path | None, typer.Option(
                 help="Also write a forest plot (.png or .svg).")] = None,
             force: o.Force = False,
-            draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
-            seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+            draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
+            seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
             allow_unconverged: o.AllowUnconverged = False) -> None:
     """Every POD under every prior set, side by side, ranked by the pooled counterfactual.
 
@@ -270,8 +271,8 @@ def explain(args: Annotated[list[str], typer.Argument(
             priors: Annotated[str | None, typer.Option(
                 "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
             fmt: o.FormatOpt = o.Format.table,
-            draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
-            seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+            draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
+            seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
             allow_unconverged: o.AllowUnconverged = False) -> None:
     """The counterfactual timeline: every event in time order, and how likely it changes.
 
@@ -329,8 +330,8 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                 top: Annotated[int, typer.Option(
                     help="How many PODs (by counterfactual mean) to explain.")] = 5,
                 fmt: o.FormatOpt = o.Format.table,
-                draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
-                seed: o.Seed = 20171107,
+                draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
+                seed: o.Seed = D.SEED,
                 allow_unconverged: o.AllowUnconverged = False) -> None:
     """Which judgements drive each answer: prior/likelihood power-scaling and rank correlations.
 

@@ -11,6 +11,7 @@ import typer
 from plausibly.cli import options as o
 from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
 from plausibly.cli.inspect import ScenarioArg
+from plausibly.models import defaults as D
 
 
 @handles_errors
@@ -21,8 +22,8 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
            weight: o.Weights = None,
            extremize: o.Extremize = 1.0,
            pod: o.Pods = None, force: o.Force = False,
-           draws: o.Draws = 1000, tune: o.Tune = 1000, chains: o.Chains = 2,
-           seed: o.Seed = 20171107, hdi_prob: o.HdiProb = 0.94,
+           draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
+           seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
            allow_unconverged: o.AllowUnconverged = False) -> None:
     """Write one self-contained HTML report: the question, the graph, the ranked PODs and why.
 

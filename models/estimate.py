@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from plausibly.models import defaults
 from plausibly.models.contract import Network, answer_pods
 from plausibly.models.scenario import Scenario
 
@@ -37,10 +38,10 @@ QUERIES = ("interventional", "counterfactual", "rewrite")
 class Settings:
     """Sampling settings; the same settings and seed give the same numbers."""
 
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    seed: int = 20171107  # the day of October, new style
+    draws: int = defaults.DRAWS
+    tune: int = defaults.TUNE
+    chains: int = defaults.CHAINS
+    seed: int = defaults.SEED
     progress: bool = False
 
 
@@ -168,7 +169,7 @@ class Run:
         """POD ids, the "history" baseline first."""
         return [str(p) for p in self.draws["pod"].values]
 
-    def summarize(self, hdi_prob: float = 0.94) -> list[PodResult]:
+    def summarize(self, hdi_prob: float = defaults.HDI_PROB) -> list[PodResult]:
         """Per-POD summaries (see :func:`summarize`)."""
         return summarize(self.scenario, self.priors, self.draws, hdi_prob)
 
@@ -350,7 +351,7 @@ def _history_json(h: float | None) -> bool | float | None:
 
 
 def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
-              hdi_prob: float = 0.94) -> list[PodResult]:
+              hdi_prob: float = defaults.HDI_PROB) -> list[PodResult]:
     """Summaries per POD (the "history" row first) from a draws dataset."""
     out = []
     plaus = draws["plausibility"].values

@@ -136,7 +136,7 @@ def test_tight_priors_match_the_exact_answer():
     # the posterior also speaks the experts' language: probabilities, not z
     base = run.idata.posterior["base"].sel(event="court_order").mean().item()
     assert base == pytest.approx(0.5, abs=0.01)
-    assert list(run.idata.posterior["given"]["edge"].values)[0] == "captain|court_order"
+    assert next(iter(run.idata.posterior["given"]["edge"].values)) == "captain|court_order"
     got = run.draws["plausibility"].mean(("chain", "draw"))
     want = exact.draws["plausibility"].isel(chain=0, draw=0)
     # Monte Carlo error: sd of the draws over sqrt(ESS >= 400), four of them

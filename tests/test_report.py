@@ -163,8 +163,8 @@ def test_the_report_tells_the_question_the_ranking_and_the_sources(report_file,
 
 def test_the_report_says_how_to_reproduce_it(report_file, second_fixed):
     page = Page(report_file.read_text("utf-8"))
-    assert (f"plausibly report {SQUAD} -p {FIXED} -p {second_fixed} --pool linear --draws 1000 "
-            f"--tune 1000 --chains 2 --seed 20171107 --hdi-prob 0.9 -o {report_file}"
+    assert (f"plausibly report {SQUAD} -p {FIXED} -p {second_fixed} --pool linear --draws 1500 "
+            f"--tune 500 --chains 2 --seed 20171107 --hdi-prob 0.9 -o {report_file}"
             ) in page.text
     files = page.table("input")
     assert files[1:] == [["scenario", "firing_squad", SQUAD, sha256(SQUAD)],

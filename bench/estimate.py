@@ -20,6 +20,8 @@ import tempfile
 import time
 import warnings
 
+from plausibly.models import defaults
+
 
 def timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
     start = time.perf_counter()
@@ -46,7 +48,8 @@ def main() -> None:
     n_sets = len(diags)
     n_pods = len(result["ranking"])
     ess = sum(d["ess_bulk_min"] for d in diags.values())
-    print(f"\ncompare: {n_sets} prior sets x {n_pods} PODs (+ history), 2 chains x 1000 draws")
+    print(f"\ncompare: {n_sets} prior sets x {n_pods} PODs (+ history), default settings "
+          f"({defaults.CHAINS} chains x {defaults.DRAWS} draws + {defaults.TUNE} tuning)")
     print(f"  cold (empty compile cache, new process): {cold:6.1f} s   target < 30 s")
     print(f"  warm (compile cache kept, new process):  {warm:6.1f} s   target < 10 s")
     print(f"  min bulk ESS per set, summed / warm wall: {ess / warm:6.0f} ESS/s")

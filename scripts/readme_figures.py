@@ -13,7 +13,7 @@ converge, and writes
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/readme_figures.py [--draws 1000] [--tune 1000] [--seed 20171107]
+    .venv/bin/python scripts/readme_figures.py [--draws 1500] [--tune 500] [--seed 20171107]
         [--pod ID]
 
 The files are regenerated on every run (this script's purpose), atomically.
@@ -26,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from plausibly.models import defaults
 from plausibly.models.drawing import draw_graph, run_overlay
 from plausibly.models.estimate import Settings, summarize
 from plausibly.models.plots import figure_bytes, forest_figure
@@ -40,8 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def main(argv: list[str] | None = None) -> int:
     """Sample, check convergence, draw; return the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=defaults.DRAWS)
+    parser.add_argument("--tune", type=int, default=defaults.TUNE)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20171107)
     parser.add_argument("--hdi-prob", type=float, default=0.94)

@@ -186,11 +186,12 @@ def arviz() -> Any:
     return az
 
 
-def _diagnostics(idata: Any, values: xr.Dataset) -> Diagnostics:
+def _diagnostics(idata: Any, values: xr.DataArray) -> Diagnostics:
+    """R-hat, bulk and tail ESS over every parameter and every reported quantity."""
     az = arviz()
 
-    post = idata.posterior[["z"]]
-    checked = xr.merge([post, values], compat="override", join="override")
+    checked = xr.Dataset({"z": idata.posterior["z"],
+                          "plausibility": values.drop_vars(["chain", "draw"])})
     with warnings.catch_warnings():
         # a quantity that is constant across draws (e.g. an event the POD cannot
         # reach) has no R-hat or ESS: arviz divides 0 by 0; it is skipped below
@@ -268,10 +269,7 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
     if idata is None:
         diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
     else:
-        values = xr.Dataset({f"{q}__{p}": ds["plausibility"].sel(pod=p, query=q)
-                             .drop_vars(["pod", "query"])
-                             for p in pod_ids for q in QUERIES})
-        diag = _diagnostics(idata, values)
+        diag = _diagnostics(idata, ds["plausibility"])
     if idata is not None:
         idata = _with_probabilities(idata, scenario, a, b, chains, draws)
     return Run(scenario, fitted.priors, fitted.name, ds, diag, settings.seed, idata)

@@ -11,6 +11,9 @@ app = typer.Typer(
     help="How plausible is an alternate history? Bayesian counterfactual plausibility for "
     "causal scenarios drawn from a discussion, with expert prior sets conditioned on what "
     "actually happened.",
+    epilog="Start here: [bold]plausibly show[/] (the bundled scenario), [bold]plausibly compare"
+    "[/] (every POD under every bundled prior set), [bold]plausibly explain "
+    "kronstadt_succeeds -p contingency[/] (one alternate timeline). Each command has --help.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

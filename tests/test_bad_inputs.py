@@ -581,6 +581,17 @@ def test_a_file_over_the_size_limit(tmp_path, monkeypatch):
         "    fix: check that this is really a scenario or prior set file (TOML text)"))
 
 
+def test_a_50_mb_file_is_refused_without_being_read(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with open("huge.toml", "wb") as fh:  # sparse: 50 MB on paper, nothing on disk
+        fh.truncate(50 * 1024 * 1024)
+    result = runner.invoke(app, ["check", "huge.toml"])
+    assert result.exit_code == 2
+    assert result.stderr == block("huge.toml", (
+        "huge.toml: is 52,428,800 bytes; a scenario or prior set file is at most 5,000,000 "
+        "bytes\n    fix: check that this is really a scenario or prior set file (TOML text)"))
+
+
 def test_a_file_at_the_size_limit_is_read(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("edge.toml").write_bytes(b"# padding\n" * (MAX_FILE_BYTES // 10))

@@ -6,8 +6,7 @@ does not pay for numpy, let alone pymc: ``plausibly check`` starts fast.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from plausibly.models.lazy import lazy_exports
 
 _EXPORTS = {
     "PlausiblyError": "errors",
@@ -49,13 +48,4 @@ _EXPORTS = {
 # attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"plausibly.models.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'plausibly.models' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from plausibly.models.errors import Problem
+from plausibly.models.errors import PlausiblyError, Problem
 
-__all__ = ["Checker", "bundled_path", "read_toml", "suggest"]
+__all__ = ["Checker", "bundled_files", "bundled_path", "read_toml", "suggest"]
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
@@ -57,19 +57,33 @@ def suggest(name: str, options: Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def bundled_path(name: str | Path, bundled: Mapping[str, Path]) -> Path | None:
+def bundled_files(package: str) -> dict[str, Path]:
+    """The ``*.toml`` files shipped in a package, by id (file name without suffix)."""
+    from importlib import resources
+
+    return {p.name[:-5]: Path(str(p)) for p in resources.files(package).iterdir()
+            if p.name.endswith(".toml")}
+
+
+def bundled_path(name: str | Path, bundled: Mapping[str, Path], label: str) -> Path:
     """The file ``name`` names: a bundled one for a bare id, else the path as given.
 
-    A bare id wins over a same-named file in the current folder. Returns
-    ``None`` when ``name`` is neither an existing path, a ``.toml`` path nor a
-    bundled id (the caller says what was expected).
+    A bare id wins over a same-named file in the current folder.
+
+    Raises
+    ------
+    PlausiblyError
+        When ``name`` is neither an existing path, a ``.toml`` path nor a
+        bundled id. Callers re-raise it as their own error class.
     """
     if str(name) in bundled:
         return bundled[str(name)]
     path = Path(name)
     if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
         return path
-    return None
+    raise PlausiblyError(problems=[Problem(
+        str(name), "", f"is neither a file nor a bundled {label}{suggest(str(name), bundled)}",
+        f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
 
 
 def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from plausibly.models.errors import Problem, ScenarioError
-from plausibly.models.fields import Checker, bundled_path, read_toml, show, suggest
+from plausibly.models.errors import PlausiblyError, Problem, ScenarioError
+from plausibly.models.fields import (
+    Checker,
+    bundled_files,
+    bundled_path,
+    read_toml,
+    show,
+    suggest,
+)
 from plausibly.models.graph import descendants, find_cycle, topological_order
 
 __all__ = [
@@ -169,20 +175,15 @@ class Scenario:
 
 def bundled_scenarios() -> dict[str, Path]:
     """Bundled scenario ids and their files."""
-    root = resources.files("plausibly.models")
-    return {p.name[:-5]: Path(str(p)) for p in root.iterdir()
-            if p.name.endswith(".toml")}
+    return bundled_files("plausibly.models")
 
 
 def resolve_scenario_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled scenario id."""
-    bundled = bundled_scenarios()
-    path = bundled_path(name, bundled)
-    if path is not None:
-        return path
-    raise ScenarioError(problems=[Problem(
-        str(name), "", f"is neither a file nor a bundled scenario{suggest(str(name), bundled)}",
-        f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
+    try:
+        return bundled_path(name, bundled_scenarios(), "scenario")
+    except PlausiblyError as err:
+        raise ScenarioError(problems=err.problems) from None
 
 
 def load_scenario(name: str | Path) -> Scenario:

@@ -5,8 +5,7 @@ Names are imported lazily (PEP 562), as in :mod:`plausibly.models`.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from plausibly.models.lazy import lazy_exports
 
 _EXPORTS = {
     "Judgement": "elicitation",
@@ -33,13 +32,4 @@ _EXPORTS = {
 # attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        module = importlib.import_module(f"plausibly.priors.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'plausibly.priors' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from plausibly.models.errors import ElicitationError, Problem
-from plausibly.models.fields import Checker, bundled_path, read_toml, show, suggest
+from plausibly.models.errors import ElicitationError, PlausiblyError
+from plausibly.models.fields import (
+    Checker,
+    bundled_files,
+    bundled_path,
+    read_toml,
+    show,
+    suggest,
+)
 from plausibly.models.scenario import Scenario
 
 __all__ = [
@@ -81,20 +87,16 @@ INTERVAL_LOW, INTERVAL_HIGH = 0.5, 0.99
 
 
 def bundled_prior_sets() -> dict[str, Path]:
-    """Bundled prior-set ids and their files."""
-    root = resources.files("plausibly.priors")
-    return {p.name[:-5]: Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
+    """Bundled prior set ids and their files."""
+    return bundled_files("plausibly.priors")
 
 
 def resolve_prior_path(name: str | Path) -> Path:
     """A path as given, or the file of a bundled prior set id."""
-    bundled = bundled_prior_sets()
-    path = bundled_path(name, bundled)
-    if path is not None:
-        return path
-    raise ElicitationError(problems=[Problem(
-        str(name), "", f"is neither a file nor a bundled prior set{suggest(str(name), bundled)}",
-        f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
+    try:
+        return bundled_path(name, bundled_prior_sets(), "prior set")
+    except PlausiblyError as err:
+        raise ElicitationError(problems=err.problems) from None
 
 
 def load_prior_set(name: str | Path, scenario: Scenario) -> PriorSet:

@@ -25,16 +25,6 @@ JUDGED = str(DATA / "firing_squad_priors.toml")
 runner = CliRunner()
 
 
-@pytest.fixture
-def second_fixed(tmp_path) -> str:
-    """Another fixed prior set: a court that rarely orders executions."""
-    text = Path(FIXED).read_text().replace('id = "squad_fixed"', 'id = "lenient"').replace(
-        "[nodes.court_order]\nbase = 0.5", "[nodes.court_order]\nbase = 0.1")
-    path = tmp_path / "lenient.toml"
-    path.write_text(text)
-    return str(path)
-
-
 def test_compare_weights_fixed_sets_by_their_exact_likelihood(second_fixed):
     result = runner.invoke(app, ["compare", SQUAD, "-p", FIXED, "-p", second_fixed,
                                  "--format", "json"])

@@ -41,16 +41,6 @@ def logit(p: float) -> float:
 
 
 @pytest.fixture
-def second_fixed(tmp_path) -> str:
-    """Another fixed prior set: a court that rarely orders executions."""
-    text = Path(FIXED).read_text().replace('id = "squad_fixed"', 'id = "lenient"').replace(
-        "[nodes.court_order]\nbase = 0.5", "[nodes.court_order]\nbase = 0.1")
-    path = tmp_path / "lenient.toml"
-    path.write_text(text)
-    return str(path)
-
-
-@pytest.fixture
 def squad():
     return load_scenario(SQUAD)
 

@@ -60,13 +60,6 @@ def _check_converged(diagnostics: dict[str, Any], allow: bool) -> None:
     raise typer.Exit(3)
 
 
-def _diag_text(d: Any) -> str:
-    if d.exact:
-        return "exact (every parameter fixed: nothing to sample)"
-    return (f"R-hat max {d.r_hat_max:.3f}, bulk ESS min {d.ess_bulk_min:.0f}, "
-            f"tail ESS min {d.ess_tail_min:.0f}, divergences {d.divergences}")
-
-
 @handles_errors
 def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
              priors: Annotated[str | None, typer.Option(
@@ -137,7 +130,7 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
             t.add_row(r.pod, str(r.interventional), f"{delta:+.3f}", str(r.counterfactual),
                       f"{r.rewrite.mean:.2f}")
         out.print(t)
-        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
         if output is not None and from_run is None:
             out.print(f"saved the run to {output}", markup=False)
         if plot is not None:
@@ -237,10 +230,10 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         for r, (pid, v) in zip(result.runs, weights.items(), strict=True):
             w.add_row(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± "
                       f"{v['log_evidence_se']:.2f}", f"{v['posterior']:.3f} ± "
-                      f"{v['posterior_se']:.3f}", _diag_text(r.diagnostics))
+                      f"{v['posterior_se']:.3f}", r.diagnostics.summary())
         out.print(w)
         if pool == "log":
-            out.print(f"log pool run: {_diag_text(result.pooled.diagnostics)}", markup=False)
+            out.print(f"log pool run: {result.pooled.diagnostics.summary()}", markup=False)
         if plot is not None:
             out.print(f"wrote {plot}", markup=False)
 
@@ -317,7 +310,7 @@ def explain(args: Annotated[list[str], typer.Argument(
         out.print(f"outcome {s.outcome}: counterfactual {r.counterfactual} "
                   f"(interventional {r.interventional}); expected events rewritten "
                   f"{r.rewrite.mean:.2f}", markup=False)
-        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
 
     _emit(fmt, report(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
     _check_converged(diagnostics, allow_unconverged)
@@ -374,7 +367,7 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
         out.print("* prior sensitivity > 0.05: the prior set, not history, shapes this answer")
         for f in found[:top]:
             out.print("- " + f.sentence(), markup=False)
-        out.print(f"diagnostics: {_diag_text(run.diagnostics)}", markup=False)
+        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
 
     _emit(fmt, payload, rows, table)
     _check_converged({run.priors: run.diagnostics}, allow_unconverged)

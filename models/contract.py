@@ -474,7 +474,7 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
 
 def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
                    do: Mapping[Any, float] | None = None,
-                   target: str | int | None = None) -> np.ndarray:
+                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
     """P(target* = 1 | do*(POD), history), Pearl's abduction-action-prediction.
 
     Same parameters as :func:`interventional`; the evidence is ``net.history``.
@@ -482,7 +482,7 @@ def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
     """
     a, b = _params(net, a, b)
     t = net.outcome if target is None else net.index(target)
-    pair = _posterior_pair(net, a, b, _do(net, do or {}), t)
+    pair = _posterior_pair(net, a, b, _do(net, do or {}), t, cache)
     return np.asarray(pair[:, :, 1].sum(axis=1))
 
 
@@ -582,10 +582,9 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
     for pid, do in {"history": {}, **pods}.items():
         dov = _do(net, do)
         dif = differs(net, a, b, dov, cache)
-        t = net.outcome
         results[pid] = PodAnswer(
             interventional=interventional(net, a, b, dov, cache=cache),
-            counterfactual=_posterior_pair(net, a, b, dov, t, cache)[:, :, 1].sum(axis=1),
+            counterfactual=counterfactual(net, a, b, dov, cache=cache),
             differs=dif,
             rewrite=np.delete(dif, net.outcome, axis=1).sum(axis=1),
         )

@@ -81,14 +81,19 @@ class Diagnostics:
             out.append(f"{self.divergences} divergent transitions")
         return out
 
-    def __str__(self) -> str:
+    def summary(self) -> str:
+        """The figures in one line (without the verdict)."""
         if self.exact:
             return "exact (every parameter fixed: nothing to sample)"
+        return (f"R-hat max {self.r_hat_max:.3f}, bulk ESS min {self.ess_bulk_min:.0f}, "
+                f"tail ESS min {self.ess_tail_min:.0f}, divergences {self.divergences}")
+
+    def __str__(self) -> str:
+        if self.exact:
+            return self.summary()
         verdict = "converged" if self.converged else "NOT converged: " + "; ".join(
             self.problems())
-        return (f"R-hat max {self.r_hat_max:.3f}, bulk ESS min {self.ess_bulk_min:.0f}, "
-                f"tail ESS min {self.ess_tail_min:.0f}, divergences {self.divergences} "
-                f"({verdict})")
+        return f"{self.summary()} ({verdict})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (DESIGN.md's keys first)."""

@@ -4,7 +4,9 @@ Prints wall times cold (an empty PyTensor compile cache, a fresh process) and
 warm (same cache, fresh process), ESS per second, and — in this process — the
 ratio against the naive approach: a fresh MCMC run per POD per prior set
 (model built and compiled anew each time). The naive arm is sampled on a few
-(prior set, POD) pairs and extrapolated; the output says from how many.
+(prior set, POD) pairs and extrapolated; the output says from how many. And
+the sampling alone: plausibly's worker pool (every (set, chain) one task)
+against PyMC's own parallel sampler called once per set.
 
 Run: ``uv run python bench/estimate.py [--naive-samples 3]``
 """
@@ -74,6 +76,33 @@ def main() -> None:
     compare(s, sets, settings=settings)
     ours = time.perf_counter() - start
 
+    # the worker pool against PyMC's own parallel sampler (pm.sample(cores=2) per set,
+    # as plausibly sampled before): sampling only, the same draws and tuning
+    import logging
+
+    import pymc as pm
+
+    from plausibly.models.contract import Network
+    from plausibly.models.estimate import layout_of
+
+    net = Network.from_scenario(s)
+    layouts = [layout_of(s, f) for f in sets]
+    start = time.perf_counter()
+    pymc_model.sample_sets(net, layouts, draws=settings.draws, tune=settings.tune,
+                           chains=settings.chains, seed=settings.seed)
+    pool = time.perf_counter() - start
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    start = time.perf_counter()
+    for layout in layouts:
+        model, step, fresh = pymc_model._compiled(net, layout)
+        step.sampling_state = fresh
+        with model:
+            pm.set_data({"mu": layout.mu, "sigma_free": layout.sigma[layout.free]})
+            pm.sample(draws=settings.draws, tune=settings.tune, chains=settings.chains,
+                      cores=min(settings.chains, 2), step=step, random_seed=settings.seed,
+                      progressbar=False, compute_convergence_checks=False)
+    own = time.perf_counter() - start
+
     pairs = [(f, p.id) for f in sets for p in s.pods]
     step = max(1, len(pairs) // opts.naive_samples)
     sample = pairs[::step][: opts.naive_samples]
@@ -88,6 +117,8 @@ def main() -> None:
     print(f"  naive: fresh MCMC per (prior set, POD): {per_pair:.1f} s each x {len(pairs)} "
           f"= {naive:6.1f} s (extrapolated from {len(sample)})")
     print(f"  ratio naive / ours: {naive / ours:6.1f}x   target >= 10x")
+    print(f"  sampling {len(sets)} sets: worker pool {pool:.1f} s, PyMC's parallel sampler per "
+          f"set {own:.1f} s: {own / pool:.2f}x")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import typer
@@ -58,5 +59,41 @@ def handles_errors(func: F) -> F:
 
 
 def is_terminal() -> bool:
-    """Whether stdout is a terminal (progress bars only then)."""
+    """Whether stdout is a terminal."""
     return sys.stdout.isatty()
+
+
+@contextlib.contextmanager
+def sampling_progress(what: str, chains: int, draws: int,
+                      tune: int) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr while sampling, on a terminal only.
+
+    Yields the bar's update callback (``None`` when stderr is not a terminal).
+
+    The bar is redrawn by the callback, not by a thread of its own: the
+    sampler forks worker processes, and a fork must not catch another thread
+    halfway through writing to the terminal.
+    """
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    label = f"sampling {what} ({chains} chains)"
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("iterations"), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console(stderr=True), auto_refresh=False, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+            bar.refresh()
+
+        yield update

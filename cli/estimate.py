@@ -5,14 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from plausibly.cli import options as o
-from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
+from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, sampling_progress
 from plausibly.cli.inspect import ScenarioArg
 from plausibly.models import defaults as D
 
@@ -20,13 +19,7 @@ from plausibly.models import defaults as D
 def _settings(draws: int, tune: int, chains: int, seed: int) -> Any:
     from plausibly.models.estimate import Settings
 
-    return Settings(draws=draws, tune=tune, chains=chains, seed=seed, progress=is_terminal())
-
-
-def _say(message: str) -> None:
-    """Progress to stderr, on a terminal only."""
-    if sys.stderr.isatty():
-        console(stderr=True).print(message, markup=False)
+    return Settings(draws=draws, tune=tune, chains=chains, seed=seed)
 
 
 def _emit(fmt: o.Format, payload: dict[str, Any], rows: list[tuple[Any, ...]],
@@ -99,8 +92,8 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
         if pod:
             for p in pod:
                 s.pod(p)
-        _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
-        run = run_estimate(s, fitted, pod, _settings(draws, tune, chains, seed))
+        with sampling_progress(ps.id, chains, draws, tune) as progress:
+            run = run_estimate(s, fitted, pod, _settings(draws, tune, chains, seed), progress)
         priors_path = ps.path
         if output is not None:
             save_run(run, output, force=force, priors_path=priors_path)
@@ -179,10 +172,10 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         from plausibly.models.writing import check_writable
 
         check_writable(plot, force, {".png", ".svg"})
-    result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
-                         extremize=extremize, pods=pod,
-                         settings=_settings(draws, tune, chains, seed),
-                         on_start=lambda pid, k, n: _say(f"sampling {pid} ({k}/{n})"))
+    with sampling_progress(f"{len(sets)} prior sets", chains, draws, tune) as progress:
+        result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
+                             extremize=extremize, pods=pod,
+                             settings=_settings(draws, tune, chains, seed), progress=progress)
     per_set = {r.priors: summarize(s, r.priors, r.draws, hdi_prob) for r in result.runs}
     pooled = summarize(s, result.pooled.priors, result.pooled.draws, hdi_prob)
     order = sorted(range(1, len(pooled)), key=lambda k: -pooled[k].counterfactual.mean)
@@ -284,8 +277,8 @@ def explain(args: Annotated[list[str], typer.Argument(
     s = load_scenario(scenario)
     chosen = s.pod(pod)
     ps, fitted = _one_prior_set(s, priors)
-    _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
-    run = run_estimate(s, fitted, [pod], _settings(draws, tune, chains, seed))
+    with sampling_progress(ps.id, chains, draws, tune) as progress:
+        run = run_estimate(s, fitted, [pod], _settings(draws, tune, chains, seed), progress)
     results = summarize(s, run.priors, run.draws, hdi_prob)
     r = results[1]
     diagnostics = {run.priors: run.diagnostics}
@@ -339,8 +332,8 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
 
     s = load_scenario(scenario)
     ps, fitted = _one_prior_set(s, priors)
-    _say(f"sampling {ps.id}: {chains} chains x {draws} draws (+{tune} tuning)")
-    run = run_estimate(s, fitted, None, _settings(draws, tune, chains, seed))
+    with sampling_progress(ps.id, chains, draws, tune) as progress:
+        run = run_estimate(s, fitted, None, _settings(draws, tune, chains, seed), progress)
     found = sorted(run_sensitivity(run, layout_of(s, fitted)), key=lambda x: -x.mean)
     payload = {"scenario": s.id, "priors": run.priors, "pods": [
         {"pod": f.pod, "counterfactual_mean": round(f.mean, 6), "prior_sensitivity": round(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from plausibly.cli import options as o
-from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
+from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, sampling_progress
 from plausibly.cli.inspect import ScenarioArg
 from plausibly.models import defaults as D
 
@@ -42,11 +41,12 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     request = ReportRequest(
         scenario=scenario, priors=tuple(priors or ()), pool=pool, weights=tuple(weight or ()),
         extremize=extremize, pods=tuple(pod or ()),
-        settings=Settings(draws=draws, tune=tune, chains=chains, seed=seed,
-                          progress=is_terminal()),
+        settings=Settings(draws=draws, tune=tune, chains=chains, seed=seed),
         hdi_prob=hdi_prob, output=str(output), allow_unconverged=allow_unconverged)
     err = console(stderr=True)
-    result = build_report(request, on_start=lambda pid, k, n: _say(f"sampling {pid} ({k}/{n})"))
+    what = f"{len(priors)} prior sets" if priors else "the bundled prior sets"
+    with sampling_progress(what, chains, draws, tune) as progress:
+        result = build_report(request, progress=progress)
     write_atomic(output, result.html.encode("utf-8"))
     console().print(f"wrote {output}", markup=False)
     bad = {k: d.problems() for k, d in result.diagnostics.items() if not d.converged}
@@ -57,8 +57,3 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
                   "--allow-unconverged to accept the numbers (exit 3)")
         raise typer.Exit(3)
 
-
-def _say(message: str) -> None:
-    """Progress to stderr, on a terminal only."""
-    if sys.stderr.isatty():
-        console(stderr=True).print(message, markup=False)

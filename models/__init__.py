@@ -38,6 +38,7 @@ _EXPORTS = {
     "PodResult": "estimate",
     "summarize": "estimate",
     "layout_of": "estimate",
+    "estimate_many": "estimate",
     "save_run": "store",
     "load_run": "store",
     "build_model": "pymc_model",

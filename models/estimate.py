@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ __all__ = [
     "Settings",
     "Summary",
     "estimate",
+    "estimate_many",
     "summarize",
 ]
 
@@ -42,7 +43,6 @@ class Settings:
     tune: int = defaults.TUNE
     chains: int = defaults.CHAINS
     seed: int = defaults.SEED
-    progress: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,33 +191,33 @@ def arviz() -> Any:
     return az
 
 
-def _diagnostics(idata: Any, values: xr.DataArray) -> Diagnostics:
-    """R-hat, bulk and tail ESS over every parameter and every reported quantity."""
-    az = arviz()
+def _diagnostics(z: np.ndarray, values: np.ndarray, divergences: int) -> Diagnostics:
+    """R-hat, bulk and tail ESS over every parameter and every reported quantity.
 
-    checked = xr.Dataset({"z": idata.posterior["z"],
-                          "plausibility": values.drop_vars(["chain", "draw"])})
-    with warnings.catch_warnings():
-        # a quantity that is constant across draws (e.g. an event the POD cannot
-        # reach) has no R-hat or ESS: arviz divides 0 by 0; it is skipped below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        rhat = az.rhat(checked)
-        bulk = az.ess(checked, method="bulk")
-        tail = az.ess(checked, method="tail")
+    ``z`` is (chain, draw, param) and ``values`` (chain, draw, ...). A quantity
+    that is constant across draws (an event the POD cannot reach) has no
+    R-hat, and is skipped there; its ESS is the number of draws, as in arviz.
+    """
+    from plausibly.models.convergence import diagnose
 
-    def extreme(ds: xr.Dataset, fn: Any) -> float:
-        vals = np.concatenate([np.ravel(ds[v].values) for v in ds.data_vars])
-        vals = vals[np.isfinite(vals)]  # constant quantities have no R-hat / ESS
+    checked = np.concatenate([z.reshape(*z.shape[:2], -1),
+                              values.reshape(*values.shape[:2], -1)], axis=-1)
+    rhat, bulk, tail = diagnose(checked)
+
+    def extreme(vals: np.ndarray, fn: Any) -> float:
+        vals = vals[np.isfinite(vals)]
         return float(fn(vals)) if vals.size else float("nan")
 
-    divergences = int(idata.sample_stats["diverging"].sum()) if "diverging" in \
-        idata.sample_stats else 0
     return Diagnostics(extreme(rhat, np.max), extreme(bulk, np.min), extreme(tail, np.min),
                        divergences)
 
 
+#: ``progress(done, total)``: sampling iterations done so far, of all
+Progress = Callable[[int, int], None]
+
+
 def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
-             settings: Settings | None = None) -> Run:
+             settings: Settings | None = None, progress: Progress | None = None) -> Run:
     """Sample the posterior given history and answer every POD for every draw.
 
     Parameters
@@ -228,6 +228,9 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
     pods : sequence of str, optional
         POD ids to answer (all by default). The "history" row is always added.
     settings : Settings, optional
+    progress : callable, optional
+        Called as ``progress(done, total)`` with sampling iterations, a few
+        times a second.
 
     Returns
     -------
@@ -235,47 +238,87 @@ def estimate(scenario: Scenario, fitted: Any, pods: Sequence[str] | None = None,
         With diagnostics; nothing is raised for an unconverged run — the
         caller decides (the CLI exits 3 unless ``--allow-unconverged``).
     """
-    from plausibly.models.pymc_model import sample_posterior
+    return estimate_many(scenario, [fitted], pods, settings, progress)[0]
+
+
+def estimate_many(scenario: Scenario, sets: Sequence[Any], pods: Sequence[str] | None = None,
+                  settings: Settings | None = None, progress: Progress | None = None,
+                  meanwhile: Callable[[], None] | None = None) -> list[Run]:
+    """:func:`estimate` for several prior sets at once, one run each.
+
+    Every (set, chain) is one task for the worker pool of
+    :func:`plausibly.models.pymc_model.sample_sets`, and each task answers the
+    PODs on its own chain's draws, so all cores stay busy until the last
+    chain; a set's diagnostics are computed here while later sets still
+    sample. A set's numbers are the same as from :func:`estimate` alone.
+    ``meanwhile()``, if given, is called once, while the workers sample.
+    """
+    from plausibly.models.pymc_model import sample_sets
 
     settings = settings or Settings()
     chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
+    todo = {p.id: p.do for p in chosen}
     net = Network.from_scenario(scenario)
-    layout = layout_of(scenario, fitted)
-    if layout.free.size == 0:
-        idata = None
-        a, b = layout.to_ab(np.zeros((1, 0)))
-        chains, draws = 1, 1
-    else:
-        idata = sample_posterior(net, layout, draws=settings.draws, tune=settings.tune,
-                                 chains=settings.chains, seed=settings.seed,
-                                 progress=settings.progress)
+    layouts = [layout_of(scenario, f) for f in sets]
+    sampled = [k for k, layout in enumerate(layouts) if layout.free.size]
+    runs: dict[int, Run] = {}
+    for k in set(range(len(sets))) - set(sampled):  # every parameter fixed: exact
+        a, b = layouts[k].to_ab(np.zeros((1, 0)))
+        pod_ids, plaus, differs = _answers(net, a, b, todo)
+        runs[k] = _run(scenario, sets[k], settings, None, a, b, pod_ids, plaus[None],
+                       differs[None])
+
+    def after(i: int, z: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+        a, b = layouts[sampled[i]].to_ab(z)
+        return _answers(net, a, b, todo)
+
+    def on_set(i: int, idata: Any, per_chain: list[Any]) -> None:
+        k = sampled[i]
         z = idata.posterior["z"].values  # (chain, draw, param)
-        chains, draws = z.shape[:2]
-        a, b = layout.to_ab(z.reshape(chains * draws, -1))
-    answers = answer_pods(net, a, b, {p.id: p.do for p in chosen})
+        a, b = layouts[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
+        runs[k] = _run(scenario, sets[k], settings, idata, a, b, per_chain[0][0],
+                       np.stack([c[1] for c in per_chain]), np.stack([c[2] for c in per_chain]))
+
+    if sampled:
+        sample_sets(net, [layouts[k] for k in sampled], draws=settings.draws, tune=settings.tune,
+                    chains=settings.chains, seed=settings.seed, after=after, progress=progress,
+                    on_set=on_set, meanwhile=meanwhile)
+    elif meanwhile is not None:
+        meanwhile()
+    return [runs[k] for k in range(len(sets))]
+
+
+def _answers(net: Network, a: np.ndarray, b: np.ndarray, todo: dict[str, Any],
+             ) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """POD ids ("history" first), plausibility (S, pod, query), differs (S, pod, event)."""
+    answers = answer_pods(net, a, b, todo)
     pod_ids = list(answers)
     plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual,
                                 answers[p].rewrite], axis=-1) for p in pod_ids], axis=1)
-    differs = np.stack([answers[p].differs for p in pod_ids], axis=1)
-    width = b.shape[2]
+    return pod_ids, plaus, np.stack([answers[p].differs for p in pod_ids], axis=1)
+
+
+def _run(scenario: Scenario, fitted: Any, settings: Settings, idata: Any, a: np.ndarray,
+         b: np.ndarray, pod_ids: list[str], plaus: np.ndarray, differs: np.ndarray) -> Run:
+    """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, query)."""
+    chains, draws = plaus.shape[:2]
+    n, width = b.shape[1:]
     causes = [[*scenario.parents[x], *[""] * (width - len(scenario.parents[x]))]
               for x in scenario.order]
     ds = xr.Dataset(
-        {"plausibility": (("chain", "draw", "pod", "query"),
-                          plaus.reshape(chains, draws, len(pod_ids), len(QUERIES))),
-         "differs": (("chain", "draw", "pod", "event"),
-                     differs.reshape(chains, draws, len(pod_ids), net.size)),
-         "a": (("chain", "draw", "event"), a.reshape(chains, draws, net.size)),
-         "b": (("chain", "draw", "event", "cause_slot"),
-               b.reshape(chains, draws, net.size, width))},
+        {"plausibility": (("chain", "draw", "pod", "query"), plaus),
+         "differs": (("chain", "draw", "pod", "event"), differs),
+         "a": (("chain", "draw", "event"), a.reshape(chains, draws, n)),
+         "b": (("chain", "draw", "event", "cause_slot"), b.reshape(chains, draws, n, width))},
         coords={"chain": np.arange(chains), "draw": np.arange(draws), "pod": pod_ids,
                 "query": list(QUERIES), "event": list(scenario.order),
                 "cause_slot": np.arange(width), "cause": (("event", "cause_slot"), causes)})
     if idata is None:
         diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
     else:
-        diag = _diagnostics(idata, ds["plausibility"])
-    if idata is not None:
+        stats = idata.sample_stats
+        diag = _diagnostics(idata.posterior["z"].values, plaus,
+                            int(stats["diverging"].sum()) if "diverging" in stats else 0)
         idata = _with_probabilities(idata, scenario, a, b, chains, draws)
     return Run(scenario, fitted.priors, fitted.name, ds, diag, settings.seed, idata)
 

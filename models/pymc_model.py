@@ -6,13 +6,21 @@ factual network (:func:`plausibly.models.contract.log_likelihood` written in
 PyTensor), plus binomial terms for reference-class data. Fixed (lone-number)
 parameters are constants. The prior hyperparameters are ``pm.Data``, so one
 compiled sampler serves every prior set with the same fixed/free pattern.
+
+Sampling (:func:`sample_sets`): every (prior set, chain) is one task for a
+pool of forked worker processes, one per core. Chain ``c`` is seeded by
+``chain_seeds(seed)[c]`` and starts from a seeded uniform(-1, 1) jitter, as
+PyMC's default NUTS initialisation does; so a chain's draws depend only on
+the seed, its index and its prior set.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing as mp
+import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +29,8 @@ import numpy as np
 from plausibly.models.contract import Network, log_likelihood
 from plausibly.models.errors import Problem, SamplingError
 
-__all__ = ["ParameterLayout", "build_model", "parameter_layout", "sample_posterior"]
+__all__ = ["ParameterLayout", "build_model", "chain_seeds", "parameter_layout", "sample_posterior",
+           "sample_sets"]
 
 
 @dataclass(frozen=True)
@@ -82,46 +91,227 @@ def build_model(net: Network, layout: ParameterLayout) -> Any:
     return model
 
 
-#: compiled models and NUTS steps, per network and fixed/free pattern (one per process)
-_COMPILED: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+#: compiled models, NUTS steps and the steps' fresh sampling state, per network
+#: and fixed/free pattern (one per process; forked workers inherit them)
+_COMPILED: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
 
-def _compiled(net: Network, layout: ParameterLayout) -> tuple[Any, Any]:
-    """The model and its NUTS step, compiled once and reused for new hyperparameters."""
+def _compiled(net: Network, layout: ParameterLayout) -> tuple[Any, Any, Any]:
+    """The model, its NUTS step and the step's untouched state, compiled once."""
     import pymc as pm
 
-    key = (net.nodes, net.parents, net.history, net.data, layout.width,
-           tuple(layout.free.tolist()))
+    key = _key(net, layout)
     if key not in _COMPILED:
         model = build_model(net, layout)
         with model:
             step = pm.NUTS()
-        _COMPILED[key] = (model, step)
+        _COMPILED[key] = (model, step, step.sampling_state)
     return _COMPILED[key]
 
 
-def sample_posterior(net: Network, layout: ParameterLayout, *, draws: int, tune: int,
-                     chains: int, seed: int, progress: bool) -> Any:
-    """Sample with PyMC's NUTS; return InferenceData with ``z`` in the posterior.
+def _key(net: Network, layout: ParameterLayout) -> tuple[Any, ...]:
+    return (net.nodes, net.parents, net.history, net.data, layout.width,
+            tuple(layout.free.tolist()))
 
-    The model is compiled once per process for each network and fixed/free
-    pattern; a new prior set only swaps the ``pm.Data`` hyperparameters.
-    The chains run on up to two cores (PyMC seeds each chain, so the draws
-    are the same as sequential ones), and they do not depend on what was
-    sampled before in the process (the step's tuning is reset).
+
+def chain_seeds(seed: int, chains: int) -> list[int]:
+    """One seed per chain, spawned from the run's seed (``numpy.random.SeedSequence``).
+
+    Chain ``c`` of a run depends on ``(seed, c)`` and its prior set only: not
+    on which worker ran it, in what order, or what else was sampled.
     """
+    return [int(child.generate_state(1)[0])
+            for child in np.random.SeedSequence(seed).spawn(chains)]
+
+
+@dataclass(frozen=True)
+class _Job:
+    """Everything a worker needs; set before forking, so nothing is pickled."""
+
+    net: Network
+    layouts: tuple[ParameterLayout, ...]
+    draws: int
+    tune: int
+    seeds: tuple[int, ...]
+    after: Callable[[int, np.ndarray], Any] | None
+    tick: Callable[[int], None]
+
+
+_JOB: _Job | None = None
+#: iterations between progress ticks (a tick costs a lock; an iteration ~0.3 ms)
+_TICK = 50
+
+
+def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
+    """Sample chain ``c`` of prior set ``i``; then ``after(i, z)`` on its draws."""
     import pymc as pm
 
-    if layout.free.size == 0:
-        raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
-                                              "nothing to sample: use the exact answer")])
-    model, step = _compiled(net, layout)
-    logging.getLogger("pymc").setLevel(logging.ERROR)
+    i, c = task
+    job = _JOB
+    assert job is not None, "_run_chain runs inside sample_sets"
+    layout = job.layouts[i]
+    model, step, fresh = _compiled(job.net, layout)
+    step.sampling_state = fresh  # no state carried over from an earlier task
+    # PyMC's own NUTS init jitters the start uniformly in (-1, 1) around the
+    # initial point; passing our step skips that, so do it here, seeded
+    start = np.random.default_rng(job.seeds[c]).uniform(-1.0, 1.0, layout.free.size)
+    total = job.draws + job.tune
+
+    def tick(trace: Any, draw: Any) -> None:
+        done = draw.draw_idx + 1
+        if done % _TICK == 0 or done == total:
+            job.tick(done % _TICK or _TICK)
+
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=UserWarning)
         pm.set_data({"mu": layout.mu, "sigma_free": layout.sigma[layout.free]})
-        idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=min(chains, 2), step=step,
-                          random_seed=seed, progressbar=progress,
-                          compute_convergence_checks=False, idata_kwargs={"log_likelihood": False})
-    return idata
+        idata = pm.sample(draws=job.draws, tune=job.tune, chains=1, cores=1, step=step,
+                          initvals={"z": start}, random_seed=job.seeds[c],
+                          progressbar=False, callback=tick, compute_convergence_checks=False,
+                          idata_kwargs={"log_likelihood": False})
+    z = idata.posterior["z"].values[0]
+    return i, c, idata, (job.after(i, z) if job.after is not None else None)
+
+
+def workers_for(tasks: int) -> int:
+    """Worker processes: one per usable core, at most one per task.
+
+    1 (sample in this process) where fork is unavailable.
+    """
+    if "fork" not in mp.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(tasks, cores or 1))
+
+
+def sample_sets(net: Network, layouts: Sequence[ParameterLayout], *, draws: int, tune: int,
+                chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
+                progress: Callable[[int, int], None] | None = None,
+                on_set: Callable[[int, Any, list[Any]], None] | None = None,
+                meanwhile: Callable[[], None] | None = None,
+                ) -> list[tuple[Any, list[Any]]]:
+    """Sample several prior sets on one network: every (set, chain) is one task.
+
+    The tasks run in a pool of forked worker processes, one per core, that
+    inherit the compiled samplers: nothing is compiled or pickled per task,
+    and no draw crosses a pipe until its chain is done (PyMC's own parallel
+    sampler sends every draw, which cost more than the sampling here). A task
+    may also run ``after(set_index, z)`` on its chain's draws ``z`` (draw,
+    param), so the queries run on all cores too.
+
+    Parameters
+    ----------
+    progress : callable, optional
+        ``progress(done, total)``, iterations (tuning included), a few times a second.
+    on_set : callable, optional
+        ``on_set(set_index, idata, afters)`` in this process as soon as a set's
+        chains are all back (sets in order), while later sets still sample.
+    meanwhile : callable, optional
+        Called once in this process right after the tasks are handed out:
+        work that needs no draws, done while the workers sample.
+
+    Returns
+    -------
+    list of (InferenceData, list)
+        Per layout: its chains (``z`` in the posterior; sample stats) and the
+        ``after`` result of each chain.
+    """
+    global _JOB
+
+    if any(layout.free.size == 0 for layout in layouts):
+        raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
+                                              "nothing to sample: use the exact answer")])
+    for layout in layouts:
+        _compiled(net, layout)  # compile before forking, so every worker has it
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    tasks = [(i, c) for i in range(len(layouts)) for c in range(chains)]
+    total = len(tasks) * (draws + tune)
+    seeds = tuple(chain_seeds(seed, chains))
+
+    def collect(fetch: Callable[[tuple[int, int]], Any]) -> list[tuple[Any, list[Any]]]:
+        out = []
+        for i in range(len(layouts)):
+            chained = _gather([fetch((i, c)) for c in range(chains)])
+            if on_set is not None:
+                on_set(i, *chained)
+            out.append(chained)
+        return out
+
+    workers = workers_for(len(tasks))
+    if workers == 1:
+        done = [0]
+
+        def here(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], total)
+
+        _JOB = _Job(net, tuple(layouts), draws, tune, seeds, after, here)
+        try:
+            if meanwhile is not None:
+                meanwhile()
+            return collect(_run_chain)
+        finally:
+            _JOB = None
+
+    ctx = mp.get_context("fork")
+    counter = ctx.Value("q", 0)
+
+    def shared(n: int) -> None:
+        with counter.get_lock():
+            counter.value += n
+
+    _JOB = _Job(net, tuple(layouts), draws, tune, seeds, after, shared)
+    try:
+        with ctx.Pool(workers, initializer=_one_thread) as pool:
+            pending = {t: pool.apply_async(_run_chain, (t,)) for t in tasks}
+            if meanwhile is not None:
+                meanwhile()
+
+            def fetch(task: tuple[int, int]) -> Any:
+                job = pending[task]
+                while not job.ready():
+                    job.wait(0.1)
+                    if progress is not None:
+                        progress(int(counter.value), total)
+                return job.get()
+
+            return collect(fetch)
+    finally:
+        _JOB = None
+
+
+def _one_thread() -> None:
+    """Workers already fill the cores: one BLAS thread each, as PyMC does."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:
+    """One InferenceData from single-chain ones, chains numbered 0..C-1 in order."""
+    import xarray as xr
+
+    from plausibly.models.estimate import arviz
+
+    az = arviz()
+    first = parts[0][2]
+    groups = {}
+    for group in first.groups():
+        if "chain" in first[group].dims:
+            joined = xr.concat([p[2][group] for p in parts], dim="chain", combine_attrs="override")
+            groups[group] = joined.assign_coords(chain=np.arange(len(parts)))
+        else:
+            groups[group] = first[group]
+    groups["posterior"].attrs["sampling_time"] = sum(
+        float(p[2].posterior.attrs.get("sampling_time", 0.0)) for p in parts)
+    return az.InferenceData(**groups), [p[3] for p in parts]
+
+
+def sample_posterior(net: Network, layout: ParameterLayout, *, draws: int, tune: int,
+                     chains: int, seed: int, progress: Callable[[int, int], None] | None = None,
+                     ) -> Any:
+    """Sample one prior set (see :func:`sample_sets`); InferenceData with ``z``."""
+    return sample_sets(net, [layout], draws=draws, tune=tune, chains=chains, seed=seed,
+                       progress=progress)[0][0]

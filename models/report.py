@@ -154,14 +154,14 @@ def _diagnostics(c: Comparison) -> dict[str, Diagnostics]:
 
 
 def build_report(request: ReportRequest,
-                 on_start: Callable[[str, int, int], None] | None = None) -> Report:
+                 progress: Callable[[int, int], None] | None = None) -> Report:
     """Read the inputs, run the comparison and render the report.
 
     Parameters
     ----------
     request : ReportRequest
-    on_start : callable, optional
-        Progress: called as ``on_start(prior_id, k, n)`` before each run.
+    progress : callable, optional
+        Called as ``progress(done, total)`` with sampling iterations.
 
     Returns
     -------
@@ -192,7 +192,7 @@ def build_report(request: ReportRequest,
     comparison = compare(s, [f for _, f in sets], pool=request.pool,
                          weights=list(request.weights) or None, extremize=request.extremize,
                          pods=list(request.pods) or None, settings=request.settings,
-                         on_start=on_start)
+                         progress=progress)
     return Report(render_report(comparison, sets, request), comparison)
 
 

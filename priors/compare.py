@@ -8,14 +8,14 @@ subsample of the sets' draws. Log pool: one more run with the pooled prior.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 
 from plausibly.models.contract import Network
-from plausibly.models.estimate import Run, Settings, estimate
+from plausibly.models.estimate import Progress, Run, Settings, estimate, estimate_many
 from plausibly.models.scenario import Scenario
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
@@ -66,13 +66,14 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
             weights: Sequence[float] | None = None, extremize: float = 1.0,
             pods: Sequence[str] | None = None, settings: Settings | None = None,
             evidence_draws: int = 20_000,
-            on_start: Callable[[str, int, int], None] | None = None) -> Comparison:
-    """Run every prior set and pool them.
+            progress: Progress | None = None) -> Comparison:
+    """Run every prior set (all at once, on every core) and pool them.
 
     Parameters
     ----------
-    on_start : callable, optional
-        Called as ``on_start(prior_id, k, n)`` before each run (for progress).
+    progress : callable, optional
+        Called as ``progress(done, total)`` with sampling iterations; the log
+        pool's own run, after the sets', counts from 0 again.
     """
     from plausibly.models.estimate import Diagnostics
     from plausibly.priors.pool import normalise_weights
@@ -80,21 +81,18 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
     settings = settings or Settings()
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
-    runs = []
-    n = len(sets) + (pool == "log")
-    for k, fitted in enumerate(sets):
-        if on_start:
-            on_start(fitted.priors, k + 1, n)
-        runs.append(estimate(scenario, fitted, pods, settings))
-    evidence = tuple(marginal_likelihood(f, net, scenario.order, dict(scenario.parents),
-                                         draws=evidence_draws, seed=settings.seed)
-                     for f in sets)
+    weighed: list[Evidence] = []
+
+    def weigh() -> None:  # needs no posterior draws: done while the chains sample
+        weighed.extend(marginal_likelihood(f, net, scenario.order, dict(scenario.parents),
+                                           draws=evidence_draws, seed=settings.seed)
+                       for f in sets)
+
+    runs = estimate_many(scenario, sets, pods, settings, progress, meanwhile=weigh)
+    evidence = tuple(weighed)
     post, se = posterior_weights(evidence, w)
     if pool == "log":
-        pooled_priors = log_pool(sets, w, extremize)
-        if on_start:
-            on_start(pooled_priors.priors, n, n)
-        pooled = estimate(scenario, pooled_priors, pods, settings)
+        pooled = estimate(scenario, log_pool(sets, w, extremize), pods, settings, progress)
     else:
         draws = mixture_draws(runs, post, settings.seed)
         diag = runs[0].diagnostics

@@ -54,9 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario("ussr_1930")
     sets = load_prior_sets(scenario)
     settings = Settings(draws=args.draws, tune=args.tune, chains=args.chains, seed=args.seed)
-    result = compare(scenario, [f for _, f in sets], settings=settings,
-                     on_start=lambda pid, k, n: print(f"sampling {pid} ({k}/{n})",
-                                                      file=sys.stderr))
+    print(f"sampling {len(sets)} prior sets", file=sys.stderr)
+    result = compare(scenario, [f for _, f in sets], settings=settings)
     bad = {r.priors: r.diagnostics for r in result.runs if not r.diagnostics.converged}
     for pid, d in bad.items():
         print(f"UNCONVERGED {pid}: {'; '.join(d.problems())}", file=sys.stderr)

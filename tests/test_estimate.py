@@ -190,7 +190,7 @@ def test_simulation_based_calibration():
         net = Network(net.nodes, net.parents, net.history, net.outcome, net.name,
                       ((0, (), k, 6),))
         idata = sample_posterior(net, layout, draws=500, tune=300, chains=2,
-                                 seed=int(rng.integers(1 << 30)), progress=False)
+                                 seed=int(rng.integers(1 << 30)))
         z = idata.posterior["z"].values.reshape(-1, layout.free.size)[::10]
         ranks.append((z < z_true).sum(axis=0))
     ranks = np.array(ranks)  # (reps, params), each in 0..100

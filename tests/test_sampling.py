@@ -1,0 +1,113 @@
+"""The worker pool: the same draws however the chains are spread; hooks; errors."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from plausibly.models import pymc_model
+from plausibly.models.contract import Network
+from plausibly.models.estimate import Settings, estimate, estimate_many, layout_of
+from plausibly.models.scenario import load_scenario
+from plausibly.priors.elicitation import load_prior_set, parse_prior_set
+from plausibly.priors.fit import fit_prior_set
+
+DATA = Path(__file__).parent / "data"
+SQUAD = str(DATA / "firing_squad.toml")
+JUDGED = str(DATA / "firing_squad_priors.toml")
+SMALL = {"draws": 60, "tune": 60, "chains": 2, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def squad():
+    s = load_scenario(SQUAD)
+    judged = fit_prior_set(load_prior_set(JUDGED, s), s)
+    return s, Network.from_scenario(s), judged
+
+
+def other_set(s, judged):
+    """The judged set with every prior a little wider: a second, different layout."""
+    wider = layout_of(s, judged)
+    return pymc_model.ParameterLayout(wider.n, wider.width, wider.mu + 0.3, wider.sigma * 1.5,
+                                      wider.mask, wider.free, wider.names)
+
+
+def test_chain_seeds_are_fixed_by_the_seed():
+    assert pymc_model.chain_seeds(5, 3) == pymc_model.chain_seeds(5, 3)
+    assert pymc_model.chain_seeds(5, 3)[:2] == pymc_model.chain_seeds(5, 2)
+    assert len(set(pymc_model.chain_seeds(5, 4))) == 4
+    assert pymc_model.chain_seeds(5, 1) != pymc_model.chain_seeds(6, 1)
+
+
+@pytest.mark.slow
+def test_draws_do_not_depend_on_workers_or_order(squad, monkeypatch):
+    s, net, judged = squad
+    first, second = layout_of(s, judged), other_set(s, judged)
+    assert pymc_model.workers_for(4) == min(4, len(__import__("os").sched_getaffinity(0)))
+    pooled = pymc_model.sample_sets(net, [first, second], **SMALL)
+    monkeypatch.setattr(pymc_model, "workers_for", lambda tasks: 1)  # in this process
+    alone = pymc_model.sample_sets(net, [second, first], **SMALL)
+    for (mine, _), (theirs, _) in zip(pooled, alone[::-1], strict=True):
+        np.testing.assert_array_equal(mine.posterior["z"].values, theirs.posterior["z"].values)
+        assert list(mine.posterior["chain"].values) == [0, 1]
+    z = pooled[0][0].posterior["z"].values
+    assert not np.array_equal(z[0], z[1])  # two chains, two seeds, two starts
+
+
+@pytest.mark.slow
+def test_a_set_gives_the_same_numbers_alone_or_with_others(squad):
+    s, _, judged = squad
+    with open(JUDGED, "rb") as fh:
+        data = tomllib.load(fh)
+    data["id"] = "sceptic"
+    data["nodes"]["captain"]["given"]["court_order"] = [0.3, 0.6, 0.9]
+    wide = fit_prior_set(parse_prior_set(data, s), s)
+    settings = Settings(**SMALL)
+    together = estimate_many(s, [judged, wide], settings=settings)
+    alone = estimate(s, judged, settings=settings)
+    assert together[0].draws.equals(alone.draws)
+    assert together[0].diagnostics == alone.diagnostics
+    assert not together[1].draws.equals(alone.draws)
+
+
+@pytest.mark.slow
+def test_progress_meanwhile_and_on_set(squad):
+    s, net, judged = squad
+    layouts = [layout_of(s, judged), other_set(s, judged)]
+    calls: list[object] = []
+    seen: list[tuple[int, int]] = []
+    pymc_model.sample_sets(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
+                           meanwhile=lambda: calls.append("meanwhile"),
+                           on_set=lambda i, idata, afters: calls.append(i),
+                           after=lambda i, z: z.shape)
+    assert calls == ["meanwhile", 0, 1]
+    total = 2 * 2 * (SMALL["draws"] + SMALL["tune"])
+    done = [d for d, t in seen]
+    assert all(t == total for _, t in seen) and done == sorted(done) and done[-1] <= total
+
+
+@pytest.mark.slow
+def test_after_runs_on_each_chain(squad):
+    s, net, judged = squad
+    layout = layout_of(s, judged)
+    [(idata, afters)] = pymc_model.sample_sets(net, [layout], **SMALL,
+                                               after=lambda i, z: (i, z.sum()))
+    z = idata.posterior["z"].values
+    assert afters == [(0, pytest.approx(z[0].sum())), (0, pytest.approx(z[1].sum()))]
+
+
+def failing(i: int, z: np.ndarray) -> None:
+    raise ValueError(f"no answer for set {i}")
+
+
+@pytest.mark.slow
+def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad):
+    s, net, judged = squad
+    with pytest.raises(ValueError, match="no answer for set 0"):
+        pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=failing)
+    assert mp.active_children() == []
+    assert pymc_model._JOB is None

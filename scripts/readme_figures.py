@@ -13,8 +13,9 @@ converge, and writes
 
 Usage (from the repository root)::
 
-    .venv/bin/python scripts/readme_figures.py [--draws 1500] [--tune 500] [--seed 20171107]
-        [--pod ID]
+    .venv/bin/python scripts/readme_figures.py [--draws N] [--tune N] [--seed N] [--pod ID]
+
+(the sampling defaults are the command line's).
 
 The files are regenerated on every run (this script's purpose), atomically.
 """
@@ -43,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=defaults.DRAWS)
     parser.add_argument("--tune", type=int, default=defaults.TUNE)
-    parser.add_argument("--chains", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=20171107)
-    parser.add_argument("--hdi-prob", type=float, default=0.94)
+    parser.add_argument("--chains", type=int, default=defaults.CHAINS)
+    parser.add_argument("--seed", type=int, default=defaults.SEED)
+    parser.add_argument("--hdi-prob", type=float, default=defaults.HDI_PROB)
     parser.add_argument("--pod", help="the POD to outline in the graph (default: top-ranked)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
     args = parser.parse_args(argv)

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
+from plausibly.models import defaults as D
 from plausibly.models.estimate import Diagnostics, Settings
 from plausibly.models.report import ASSUMPTIONS, ReportRequest, build_report, render_report
 from plausibly.models.scenario import load_scenario
@@ -163,9 +164,9 @@ def test_the_report_tells_the_question_the_ranking_and_the_sources(report_file,
 
 def test_the_report_says_how_to_reproduce_it(report_file, second_fixed):
     page = Page(report_file.read_text("utf-8"))
-    assert (f"plausibly report {SQUAD} -p {FIXED} -p {second_fixed} --pool linear --draws 1500 "
-            f"--tune 500 --chains 2 --seed 20171107 --hdi-prob 0.9 -o {report_file}"
-            ) in page.text
+    assert (f"plausibly report {SQUAD} -p {FIXED} -p {second_fixed} --pool linear "
+            f"--draws {D.DRAWS} --tune {D.TUNE} --chains 2 --seed 20171107 --hdi-prob 0.9 "
+            f"-o {report_file}") in page.text
     files = page.table("input")
     assert files[1:] == [["scenario", "firing_squad", SQUAD, sha256(SQUAD)],
                          ["prior set", "squad_fixed", FIXED, sha256(FIXED)],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import multiprocessing as mp
+import sys
 import tomllib
 from pathlib import Path
 
@@ -111,3 +113,27 @@ def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad):
         pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=failing)
     assert mp.active_children() == []
     assert pymc_model._JOB is None
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from plausibly.cli.common import sampling_progress
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with sampling_progress("ideology", 2, 100, 50) as update:
+        assert update is None
+    assert sys.stderr.getvalue() == ""
+
+    monkeypatch.setattr(sys, "stderr", Terminal())
+    with sampling_progress("ideology", 2, 100, 50) as update:
+        assert update is not None
+        update(150, 300)
+        shown = sys.stderr.getvalue()
+    assert "sampling ideology (2 chains)" in shown and "150/300" in shown
+    assert "iterations" in shown

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -175,14 +176,15 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
 
 
 def workers_for(tasks: int) -> int:
-    """Worker processes: one per usable core, at most one per task.
+    """Worker processes: one per core this process may use, at most one per task.
 
-    1 (sample in this process) where fork is unavailable.
+    Only on Linux: the workers are forked, and fork without exec is unsafe on
+    macOS (system frameworks) and absent on Windows; there the chains run one
+    after another in this process, with the same draws.
     """
-    if "fork" not in mp.get_all_start_methods():
+    if not sys.platform.startswith("linux"):
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(tasks, cores or 1))
+    return max(1, min(tasks, len(os.sched_getaffinity(0))))
 
 
 def sample_sets(net: Network, layouts: Sequence[ParameterLayout], *, draws: int, tune: int,

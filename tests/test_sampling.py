@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing as mp
+import os
 import sys
 import tomllib
 from pathlib import Path
@@ -38,6 +39,13 @@ def other_set(s, judged):
                                       wider.mask, wider.free, wider.names)
 
 
+def test_workers_only_where_fork_is_safe(monkeypatch):
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert pymc_model.workers_for(10) == 1
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert pymc_model.workers_for(1) == 1
+
+
 def test_chain_seeds_are_fixed_by_the_seed():
     assert pymc_model.chain_seeds(5, 3) == pymc_model.chain_seeds(5, 3)
     assert pymc_model.chain_seeds(5, 3)[:2] == pymc_model.chain_seeds(5, 2)
@@ -49,7 +57,7 @@ def test_chain_seeds_are_fixed_by_the_seed():
 def test_draws_do_not_depend_on_workers_or_order(squad, monkeypatch):
     s, net, judged = squad
     first, second = layout_of(s, judged), other_set(s, judged)
-    assert pymc_model.workers_for(4) == min(4, len(__import__("os").sched_getaffinity(0)))
+    assert pymc_model.workers_for(4) == min(4, len(os.sched_getaffinity(0)))
     pooled = pymc_model.sample_sets(net, [first, second], **SMALL)
     monkeypatch.setattr(pymc_model, "workers_for", lambda tasks: 1)  # in this process
     alone = pymc_model.sample_sets(net, [second, first], **SMALL)

@@ -81,6 +81,12 @@ class SamplingError(PlausiblyError):
     """Sampling could not be done as asked."""
 
 
+class WorkerLost(SamplingError):
+    """A sampling worker process died (killed from outside, or out of memory)."""
+
+    exit_code = 1
+
+
 class UnconvergedError(SamplingError):
     """MCMC finished but did not converge (R-hat, ESS or divergences)."""
 

@@ -22,13 +22,16 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from concurrent import futures
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from plausibly.models.contract import Network, log_likelihood
-from plausibly.models.errors import Problem, SamplingError
+from plausibly.models.errors import Problem, SamplingError, WorkerLost
 
 __all__ = ["ParameterLayout", "build_model", "chain_seeds", "parameter_layout", "sample_posterior",
            "sample_sets"]
@@ -265,23 +268,43 @@ def sample_sets(net: Network, layouts: Sequence[ParameterLayout], *, draws: int,
             counter.value += n
 
     _JOB = _Job(net, tuple(layouts), draws, tune, seeds, after, shared)
+    # concurrent.futures, not multiprocessing.Pool: a worker that is killed
+    # (say, out of memory) breaks the executor and every waiting future,
+    # where Pool would wait for its lost task for ever
+    others = set(mp.active_children())
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_thread)
+    finished = False
     try:
-        with ctx.Pool(workers, initializer=_one_thread) as pool:
-            pending = {t: pool.apply_async(_run_chain, (t,)) for t in tasks}
-            if meanwhile is not None:
-                meanwhile()
+        pending = {t: pool.submit(_run_chain, t) for t in tasks}
+        if meanwhile is not None:
+            meanwhile()
 
-            def fetch(task: tuple[int, int]) -> Any:
-                job = pending[task]
-                while not job.ready():
-                    job.wait(0.1)
-                    if progress is not None:
-                        progress(int(counter.value), total)
-                return job.get()
+        def fetch(task: tuple[int, int]) -> Any:
+            job = pending[task]
+            while not job.done():
+                futures.wait([job], timeout=0.1)
+                if progress is not None:
+                    progress(int(counter.value), total)
+            try:
+                return job.result()
+            except BrokenProcessPool:
+                raise WorkerLost(problems=[Problem(
+                    net.name, "", "a sampling worker process ended abruptly (killed, "
+                    "perhaps for lack of memory)", "nothing was written: run the command "
+                    "again")]) from None
 
-            return collect(fetch)
+        out = collect(fetch)
+        finished = True
+        return out
     finally:
         _JOB = None
+        if not finished:  # an error or Ctrl-C: stop the chains still running
+            stopped = set(mp.active_children()) - others
+            for worker in stopped:
+                worker.terminate()
+            for worker in stopped:
+                worker.join(timeout=5)
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def _one_thread() -> None:

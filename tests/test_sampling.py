@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import multiprocessing as mp
 import os
+import signal
 import sys
+import time
 import tomllib
 from pathlib import Path
 
@@ -119,6 +121,11 @@ def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad):
     s, net, judged = squad
     with pytest.raises(ValueError, match="no answer for set 0"):
         pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=failing)
+    # the workers are stopped at once; the executor's own thread may still be
+    # reaping one, so allow it a moment before calling any of them left over
+    deadline = time.monotonic() + 5
+    while mp.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert mp.active_children() == []
     assert pymc_model._JOB is None
 
@@ -145,3 +152,18 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
         shown = sys.stderr.getvalue()
     assert "sampling ideology (2 chains)" in shown and "150/300" in shown
     assert "iterations" in shown
+
+
+def dying(i: int, z: np.ndarray) -> None:
+    os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_an_error_not_a_hang(squad):
+    from plausibly.models.errors import WorkerLost
+
+    s, net, judged = squad
+    with pytest.raises(WorkerLost) as caught:
+        pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=dying)
+    assert caught.value.exit_code == 1
+    assert "ended abruptly" in str(caught.value.problems[0])

@@ -88,7 +88,8 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
     out.print(pods)
     for row in s.data:
         given = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "no causes"
-        out.print(f"data: {row.node} happened {row.successes} of {row.trials} times "
+        count = f"at most {row.successes}" if row.at_most else f"{row.successes}"
+        out.print(f"data: {row.node} happened {count} of {row.trials} times "
                   f"({given}): {row.note}", markup=False)
 
 

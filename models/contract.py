@@ -70,8 +70,9 @@ class Network:
     name : str
         The scenario id, for messages.
     data : tuple
-        Reference-class rows ``(event, parent values, successes, trials)``:
-        binomial evidence on ``P(event | parents)``.
+        Reference-class rows ``(event, parent values, successes, trials,
+        at_most)``: binomial evidence on ``P(event | parents)``, P(K = k), or
+        P(K <= k) when ``at_most`` (the count is only an upper bound).
     """
 
     nodes: tuple[str, ...]
@@ -79,7 +80,7 @@ class Network:
     history: tuple[float | None, ...]
     outcome: int
     name: str = "scenario"
-    data: tuple[tuple[int, tuple[float, ...], int, int], ...] = ()
+    data: tuple[tuple[int, tuple[float, ...], int, int, bool], ...] = ()
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -97,7 +98,7 @@ class Network:
             name=scenario.id,
             data=tuple(
                 (index[r.node], tuple(float(r.given[p]) for p in scenario.parents[r.node]),
-                 r.successes, r.trials)
+                 r.successes, r.trials, r.at_most)
                 for r in scenario.data),
         )
 
@@ -507,7 +508,9 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
     """Log P(history, data | a, b): the factual network with history as evidence.
 
     Events whose value and causes are all known are Bernoulli observations;
-    they and the reference-class rows (binomial) form one vectorised term.
+    they and the reference-class rows (binomial) form one vectorised term. A
+    row whose count is only an upper bound adds log P(K <= k), a log-sum-exp
+    over the k + 1 counts it allows (few: ``scenario.MAX_BOUNDED_TRIALS``).
     Only events touching unknown or soft history need a contraction. With
     ``xp=pytensor.tensor`` and symbolic ``a``, ``b`` of shape ``(1, N)``,
     ``(1, N, K)`` this builds the (small) PyTensor graph NUTS uses; with
@@ -522,21 +525,23 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
             rows.append((f.node, tuple(float(hard[v]) for v in f.inputs), hard[f.out[0]], 1))
         else:
             operands.append(_table(f, a, b, hard, xp))
-    rows.extend(net.data)
+    rows.extend(r[:4] for r in net.data if not r[4])
     total = 0.0 * a[:, 0]
+    width = b.shape[2] if xp is np else net.max_parents
     if rows:
-        width = b.shape[2] if xp is np else net.max_parents
-        nodes = np.array([r[0] for r in rows])
-        given = np.zeros((len(rows), width))
-        for m, r in enumerate(rows):
-            given[m, : len(r[1])] = r[1]
+        log_p, log_q = _log_probs(rows, a, b, width, xp)
         k = np.array([r[2] for r in rows], dtype=float)
         n = np.array([r[3] for r in rows], dtype=float)
-        logits = a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
-        log_p, log_q = -_softplus(-logits, xp), -_softplus(logits, xp)
-        const = sum(math.lgamma(r[3] + 1) - math.lgamma(r[2] + 1) - math.lgamma(r[3] - r[2] + 1)
-                    for r in rows)
+        const = sum(_log_choose(r[3], r[2]) for r in rows)
         total = total + const + (k * log_p + (n - k) * log_q).sum(axis=1)
+    for r in net.data:
+        if r[4]:  # P(K <= k): a sum over the k + 1 counts the bound allows
+            log_p, log_q = _log_probs([r[:4]], a, b, width, xp)
+            j = np.arange(r[2] + 1, dtype=float)
+            terms = (log_p * j[None] + log_q * (r[3] - j)[None]
+                     + np.array([_log_choose(r[3], int(i)) for i in j])[None])
+            top = terms.max(axis=1, keepdims=True)
+            total = total + (top + xp.log(xp.exp(terms - top).sum(axis=1, keepdims=True)))[:, 0]
     for v, h in soft.items():
         operands.append((np.array([1.0 - h, h]), (v,)))
     if operands:
@@ -547,6 +552,21 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
             z = xp.einsum(spec, *[t for t, _ in operands], optimize="optimal")
         total = total + xp.log(z)
     return total
+
+
+def _log_probs(rows: list[tuple[int, tuple[float, ...], int, int]], a: Any, b: Any,
+               width: int, xp: Any) -> tuple[Any, Any]:
+    """Log P(event | its causes set as in each row) and log of its complement, (S, rows)."""
+    nodes = np.array([r[0] for r in rows])
+    given = np.zeros((len(rows), width))
+    for m, r in enumerate(rows):
+        given[m, : len(r[1])] = r[1]
+    logits = a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
+    return -_softplus(-logits, xp), -_softplus(logits, xp)
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
 
 
 def _softplus(x: Any, xp: Any) -> Any:

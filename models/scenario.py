@@ -92,15 +92,25 @@ class Pod:
         return any(0.0 < v < 1.0 for v in self.do.values())
 
 
+#: the most trials a row with ``at_most`` may have: its likelihood sums over
+#: every count up to the bound, an array of (draws x (bound + 1)) numbers
+MAX_BOUNDED_TRIALS = 200
+
+
 @dataclass(frozen=True)
 class DataRow:
-    """Reference-class evidence: ``successes`` of ``trials`` with parents set to ``given``."""
+    """Reference-class evidence: ``successes`` of ``trials`` with parents set to ``given``.
+
+    With ``at_most`` the count is an upper bound (the source gives "no more
+    than k"), and the evidence is P(K <= k), not P(K = k).
+    """
 
     node: str
     given: Mapping[str, bool]
     successes: int
     trials: int
     note: str = ""
+    at_most: bool = False
 
 
 @dataclass(frozen=True)
@@ -385,14 +395,27 @@ def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]],
         return rows
     for i, raw in enumerate(array):
         key = f"data[{i}]"
-        t = c.table(raw, key, ["node", "successes", "trials", "note"], ["given"])
+        t = c.table(raw, key, ["node", "trials", "note"], ["given", "successes", "at_most"])
         node = _node_ref(c, t["node"], f"{key}.node", years) if "node" in t else None
-        successes = c.integer(t, key, "successes", low=0)
+        counts = [name for name in ("successes", "at_most") if name in t]
+        if len(counts) != 1 and isinstance(raw, dict):
+            c.add(key, "gives both successes and at_most" if counts else
+                  "gives neither successes nor at_most",
+                  "write successes = N for a count, or at_most = N when the source only "
+                  "bounds it (no more than N)")
+        bound = counts[0] if len(counts) == 1 else "successes"
+        successes = c.integer(t, key, bound, low=0)
         trials = c.integer(t, key, "trials", low=1, high=10**9)  # lgamma needs a float
         note = c.string(t, key, "note")
+        if bound == "at_most" and trials is not None and trials > MAX_BOUNDED_TRIALS:
+            c.add(f"{key}.trials", f"{trials} trials with at_most: the bound's likelihood "
+                  f"sums over every count up to it, so at most {MAX_BOUNDED_TRIALS} trials",
+                  "give an exact count (successes = N) for a sample this large")
+            continue
         if successes is not None and trials is not None and successes > trials:
-            c.add(f"{key}.successes", f"{successes} successes in {trials} trials",
-                  "successes must not exceed trials")
+            at_most = "at most " if bound == "at_most" else ""
+            c.add(f"{key}.{bound}", f"{at_most}{successes} successes in {trials} trials",
+                  f"{bound} must not exceed trials")
             continue
         given: dict[str, bool] = {}
         raw_given = t.get("given", {})
@@ -415,7 +438,8 @@ def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]],
                 c.add(f"{key}.given", f"does not set every cause of '{node}': missing "
                       f"{', '.join(missing)}", "give the value of each cause the count refers to")
                 continue
-        if node and successes is not None and trials is not None and note:
-            rows.append(DataRow(node, MappingProxyType(given), successes, trials, note))
+        if node and len(counts) == 1 and successes is not None and trials is not None and note:
+            rows.append(DataRow(node, MappingProxyType(given), successes, trials, note,
+                                at_most=bound == "at_most"))
     return rows
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal, getcontext
 
 import numpy as np
 import pytest
@@ -46,11 +47,37 @@ def test_log_likelihood_matches_brute_force(case):
 
 
 def test_reference_class_data_adds_a_binomial_term():
-    net = Network(("x",), ((),), (1.0,), 0, data=((0, (), 3, 10),))
+    net = Network(("x",), ((),), (1.0,), 0, data=((0, (), 3, 10, False),))
     a, b = np.array([0.4]), np.zeros((1, 1))
     p = 1 / (1 + math.exp(-0.4))
     expected = math.log(p) + math.log(math.comb(10, 3) * p**3 * (1 - p) ** 7)
     assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
+
+
+def exact_log_cdf(k: int, n: int, logit: float) -> float:
+    """log P(K <= k), K ~ Binomial(n, expit(logit)), in 60-digit decimals.
+
+    The reference for the far tail, where scipy's ``binom.logcdf`` (given p
+    as a float) is off by 5e-5 at logit 25.
+    """
+    getcontext().prec = 60
+    q = 1 / (1 + Decimal(logit).exp())
+    total = sum(Decimal(math.comb(n, j)) * (1 - q) ** j * q ** (n - j) for j in range(k + 1))
+    return float(total.ln())
+
+
+@pytest.mark.parametrize(("k", "n", "logit"), [(4, 17, 0.3), (0, 5, -2.0), (3, 3, 1.0),
+                                               (4, 17, 25.0), (150, 200, -3.0)])
+def test_a_bounded_count_adds_the_binomial_cdf(k, n, logit):
+    """``at_most``: log P(K <= k), beside an exact count on another event."""
+    from scipy import stats
+
+    x = Network(("x", "y"), ((), (0,)), (1.0, None), 1,
+                data=((1, (1.0,), k, n, True), (0, (), 2, 5, False)))
+    a, b = np.array([[0.2, -0.5]]), np.array([[[0.0], [logit + 0.5]]])
+    p_x = 1 / (1 + math.exp(-0.2))
+    expected = math.log(p_x) + stats.binom.logpmf(2, 5, p_x) + exact_log_cdf(k, n, logit)
+    assert C.log_likelihood(x, a, b)[0] == pytest.approx(expected, rel=1e-12, abs=TOL)
 
 
 # --------------------------------------------------------------------------- pgmpy

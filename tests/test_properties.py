@@ -96,7 +96,8 @@ def scenarios(draw: Any) -> dict[str, Any]:
     if draw(st.booleans()):
         node_id = draw(st.sampled_from(ids))
         trials = draw(st.integers(1, 50))
-        data["data"] = [{"node": node_id, "successes": draw(st.integers(0, trials)),
+        count = draw(st.sampled_from(["successes", "at_most"]))
+        data["data"] = [{"node": node_id, count: draw(st.integers(0, trials)),
                          "trials": trials, "note": draw(TEXT),
                          "given": {e["cause"]: draw(st.booleans()) for e in edges
                                    if e["effect"] == node_id}}]
@@ -141,7 +142,8 @@ def to_dict(s: Scenario) -> dict[str, Any]:
                    "disputed_by": list(e.disputed_by)} for e in s.edges],
         "pods": {p.id: {"label": p.label, "do": dict(p.do), "by": list(p.by),
                         **({"why": p.why} if p.why else {})} for p in s.pods},
-        "data": [{"node": r.node, "given": dict(r.given), "successes": r.successes,
+        "data": [{"node": r.node, "given": dict(r.given),
+                  ("at_most" if r.at_most else "successes"): r.successes,
                   "trials": r.trials, "note": r.note} for r in s.data],
     }
     if s.posts is not None:

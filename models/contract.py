@@ -509,8 +509,8 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
 
     Events whose value and causes are all known are Bernoulli observations;
     they and the reference-class rows (binomial) form one vectorised term. A
-    row whose count is only an upper bound adds log P(K <= k), a log-sum-exp
-    over the k + 1 counts it allows (few: ``scenario.MAX_BOUNDED_TRIALS``).
+    row whose count is only an upper bound adds log P(K <= k), the binomial
+    CDF (as a regularised incomplete beta function).
     Only events touching unknown or soft history need a contraction. With
     ``xp=pytensor.tensor`` and symbolic ``a``, ``b`` of shape ``(1, N)``,
     ``(1, N, K)`` this builds the (small) PyTensor graph NUTS uses; with
@@ -526,22 +526,20 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
         else:
             operands.append(_table(f, a, b, hard, xp))
     rows.extend(r[:4] for r in net.data if not r[4])
+    bounds = [r[:4] for r in net.data if r[4] and r[2] < r[3]]  # at_most = trials: no evidence
     total = 0.0 * a[:, 0]
     width = b.shape[2] if xp is np else net.max_parents
-    if rows:
-        log_p, log_q = _log_probs(rows, a, b, width, xp)
-        k = np.array([r[2] for r in rows], dtype=float)
-        n = np.array([r[3] for r in rows], dtype=float)
-        const = sum(_log_choose(r[3], r[2]) for r in rows)
-        total = total + const + (k * log_p + (n - k) * log_q).sum(axis=1)
-    for r in net.data:
-        if r[4]:  # P(K <= k): a sum over the k + 1 counts the bound allows
-            log_p, log_q = _log_probs([r[:4]], a, b, width, xp)
-            j = np.arange(r[2] + 1, dtype=float)
-            terms = (log_p * j[None] + log_q * (r[3] - j)[None]
-                     + np.array([_log_choose(r[3], int(i)) for i in j])[None])
-            top = terms.max(axis=1, keepdims=True)
-            total = total + (top + xp.log(xp.exp(terms - top).sum(axis=1, keepdims=True)))[:, 0]
+    if rows or bounds:
+        logits = _logits(rows + bounds, a, b, width)  # one gather for all rows
+        if rows:
+            counts = logits[:, : len(rows)]
+            log_p, log_q = -_softplus(-counts, xp), -_softplus(counts, xp)
+            k = np.array([r[2] for r in rows], dtype=float)
+            n = np.array([r[3] for r in rows], dtype=float)
+            const = sum(_log_choose(r[3], r[2]) for r in rows)
+            total = total + const + (k * log_p + (n - k) * log_q).sum(axis=1)
+        for m, r in enumerate(bounds):
+            total = total + _log_binomial_cdf(logits[:, len(rows) + m], r[2], r[3], xp)
     for v, h in soft.items():
         operands.append((np.array([1.0 - h, h]), (v,)))
     if operands:
@@ -554,15 +552,32 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
     return total
 
 
-def _log_probs(rows: list[tuple[int, tuple[float, ...], int, int]], a: Any, b: Any,
-               width: int, xp: Any) -> tuple[Any, Any]:
-    """Log P(event | its causes set as in each row) and log of its complement, (S, rows)."""
+def _logits(rows: list[tuple[int, tuple[float, ...], int, int]], a: Any, b: Any,
+            width: int) -> Any:
+    """Log-odds of each row's event with its causes set as the row says, (S, rows)."""
     nodes = np.array([r[0] for r in rows])
     given = np.zeros((len(rows), width))
     for m, r in enumerate(rows):
         given[m, : len(r[1])] = r[1]
-    logits = a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
-    return -_softplus(-logits, xp), -_softplus(logits, xp)
+    return a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
+
+
+def _log_binomial_cdf(x: Any, k: int, n: int, xp: Any) -> Any:
+    """Log P(K <= k) for K ~ Binomial(n, expit(x)), x of shape (S,).
+
+    P(K <= k) = I_q(n - k, k + 1), the regularised incomplete beta function,
+    at q = expit(-x) (computed so, not as 1 - p, which loses the far tail).
+    In PyTensor it is one compiled scalar op with its gradient; the sum of
+    the k + 1 binomial terms instead cost more both to compile and per
+    gradient (measured: 1.15 s against 0.75 s more per ``compare``). Where
+    the probability underflows (|x| beyond ~50) its log is -inf.
+    """
+    if xp is np:
+        from scipy.special import betainc, expit
+
+        with np.errstate(divide="ignore"):
+            return np.log(betainc(n - k, k + 1, expit(-x)))
+    return xp.log(xp.betainc(np.float64(n - k), np.float64(k + 1), xp.sigmoid(-x)))
 
 
 def _log_choose(n: int, k: int) -> float:

@@ -107,7 +107,12 @@ def _compiled(net: Network, layout: ParameterLayout) -> tuple[Any, Any, Any]:
     key = _key(net, layout)
     if key not in _COMPILED:
         model = build_model(net, layout)
-        with model:
+        with model, warnings.catch_warnings():
+            # PyTensor looks for a BLAS library the first time a rewrite asks
+            # and warns when pip's wheels have none to link; this model's
+            # products are a few dozen numbers, so the warning is only noise
+            warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS",
+                                    category=UserWarning)
             step = pm.NUTS()
         _COMPILED[key] = (model, step, step.sampling_state)
     return _COMPILED[key]

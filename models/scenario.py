@@ -92,11 +92,6 @@ class Pod:
         return any(0.0 < v < 1.0 for v in self.do.values())
 
 
-#: the most trials a row with ``at_most`` may have: its likelihood sums over
-#: every count up to the bound, an array of (draws x (bound + 1)) numbers
-MAX_BOUNDED_TRIALS = 200
-
-
 @dataclass(frozen=True)
 class DataRow:
     """Reference-class evidence: ``successes`` of ``trials`` with parents set to ``given``.
@@ -407,11 +402,6 @@ def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]],
         successes = c.integer(t, key, bound, low=0)
         trials = c.integer(t, key, "trials", low=1, high=10**9)  # lgamma needs a float
         note = c.string(t, key, "note")
-        if bound == "at_most" and trials is not None and trials > MAX_BOUNDED_TRIALS:
-            c.add(f"{key}.trials", f"{trials} trials with at_most: the bound's likelihood "
-                  f"sums over every count up to it, so at most {MAX_BOUNDED_TRIALS} trials",
-                  "give an exact count (successes = N) for a sample this large")
-            continue
         if successes is not None and trials is not None and successes > trials:
             at_most = "at most " if bound == "at_most" else ""
             c.add(f"{key}.{bound}", f"{at_most}{successes} successes in {trials} trials",

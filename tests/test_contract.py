@@ -67,7 +67,8 @@ def exact_log_cdf(k: int, n: int, logit: float) -> float:
 
 
 @pytest.mark.parametrize(("k", "n", "logit"), [(4, 17, 0.3), (0, 5, -2.0), (3, 3, 1.0),
-                                               (4, 17, 25.0), (150, 200, -3.0)])
+                                               (4, 17, 25.0), (150, 200, -3.0),
+                                               (4000, 10000, -0.4)])
 def test_a_bounded_count_adds_the_binomial_cdf(k, n, logit):
     """``at_most``: log P(K <= k), beside an exact count on another event."""
     from scipy import stats

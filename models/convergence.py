@@ -161,11 +161,27 @@ def ess_bulk(draws: np.ndarray) -> np.ndarray:
     return _with_nan(x, _ess(_z_scale(_split(x))), shape)
 
 
+def _quantile(ordered: np.ndarray, p: float) -> np.ndarray:
+    """The type 7 quantile of each column of sorted draws, as arviz computes it.
+
+    The arithmetic is that of ``scipy.stats.mstats.mquantiles(alphap=1,
+    betap=1)``. ``numpy.quantile`` is the same estimator, but it interpolates as
+    ``x + g (y - x)``, which can differ by one ulp: when tied draws (a NUTS
+    step that stayed put) sit at the quantile, that ulp moves them across it
+    and the tail ESS by a few tenths of a percent.
+    """
+    n = ordered.shape[0]
+    aleph = n * p + (1.0 - p)
+    k = int(np.floor(np.clip(aleph, 1, n - 1)))
+    gamma = float(np.clip(aleph - k, 0.0, 1.0))
+    return (1.0 - gamma) * ordered[k - 1] + gamma * ordered[k]
+
+
 def _ess_tail(x: np.ndarray, prob: float) -> np.ndarray:
-    flat = x.reshape(-1, x.shape[2])
+    ordered = np.sort(x.reshape(-1, x.shape[2]), axis=0)
     out = np.full(x.shape[2], np.inf)
     for p in (prob, 1.0 - prob):
-        below = (x <= np.quantile(flat, p, axis=0)).astype(float)
+        below = (x <= _quantile(ordered, p)).astype(float)
         out = np.minimum(out, _ess(_split(below)))
     return out
 

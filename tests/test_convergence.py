@@ -44,6 +44,8 @@ def columns(rng: np.random.Generator, chains: int, draws: int) -> np.ndarray:
         (x[..., 2] > 0).astype(float),  # a sticky indicator
         x[..., 1] + np.arange(chains)[:, None] * 3.0,  # chains that disagree
         np.tile([1.0, -1.0], (chains, draws // 2 + 1))[:, :draws],  # alternating: P0 <= 0
+        # each draw thrice, as when NUTS stays put: ties at the tail quantiles
+        np.repeat(rng.normal(size=(chains, draws // 3 + 1)) / 3, 3, axis=1)[:, :draws],
     ], axis=-1)
     return np.concatenate([x, extra], axis=-1)
 
@@ -104,3 +106,19 @@ def test_diagnose_is_the_three_at_once(chains, draws):
     both = cv.diagnose(x)
     for got, want in zip(both, (cv.rhat(x), cv.ess_bulk(x), cv.ess_tail(x)), strict=True):
         np.testing.assert_array_equal(got, want)
+
+
+def test_tail_quantile_is_arviz_to_the_last_bit():
+    """Ties at a tail quantile (NUTS staying put) make the last bit matter:
+    ``numpy.quantile`` differs from arviz's ``mquantiles`` there, ours does not."""
+    from scipy.stats.mstats import mquantiles
+
+    rng = np.random.default_rng(13)
+    numpy_differs = 0
+    for _ in range(200):
+        col = np.repeat(rng.normal(size=1000) / 3, 3)  # each draw thrice
+        for p in (0.05, 0.95):
+            want = mquantiles(col, p, alphap=1, betap=1)[0]
+            assert cv._quantile(np.sort(col)[:, None], p)[0] == want
+            numpy_differs += np.quantile(col, p) != want
+    assert numpy_differs > 0  # the case this guards against does occur

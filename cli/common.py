@@ -6,11 +6,14 @@ import contextlib
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from plausibly.models.errors import PlausiblyError
+
+if TYPE_CHECKING:
+    from plausibly.models.estimate import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -65,7 +68,7 @@ def is_terminal() -> bool:
 
 @contextlib.contextmanager
 def sampling_progress(what: str, chains: int, draws: int,
-                      tune: int) -> Iterator[Callable[[int, int], None] | None]:
+                      tune: int) -> Iterator[Progress | None]:
     """A progress bar on stderr while sampling, on a terminal only.
 
     Yields the bar's update callback (``None`` when stderr is not a terminal).

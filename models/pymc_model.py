@@ -26,12 +26,15 @@ from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plausibly.models.contract import Network, log_likelihood
 from plausibly.models.errors import Problem, SamplingError, WorkerLost
+
+if TYPE_CHECKING:
+    from plausibly.models.estimate import Progress
 
 __all__ = ["ParameterLayout", "build_model", "chain_seeds", "parameter_layout", "sample_posterior",
            "sample_sets"]
@@ -197,7 +200,7 @@ def workers_for(tasks: int) -> int:
 
 def sample_sets(net: Network, layouts: Sequence[ParameterLayout], *, draws: int, tune: int,
                 chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
-                progress: Callable[[int, int], None] | None = None,
+                progress: Progress | None = None,
                 on_set: Callable[[int, Any, list[Any]], None] | None = None,
                 meanwhile: Callable[[], None] | None = None,
                 ) -> list[tuple[Any, list[Any]]]:
@@ -340,7 +343,7 @@ def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:
 
 
 def sample_posterior(net: Network, layout: ParameterLayout, *, draws: int, tune: int,
-                     chains: int, seed: int, progress: Callable[[int, int], None] | None = None,
+                     chains: int, seed: int, progress: Progress | None = None,
                      ) -> Any:
     """Sample one prior set (see :func:`sample_sets`); InferenceData with ``z``."""
     return sample_sets(net, [layout], draws=draws, tune=tune, chains=chains, seed=seed,

@@ -12,7 +12,7 @@ import html
 import re
 import shlex
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from plausibly.models.errors import PlausiblyError, Problem
 from plausibly.models.estimate import (
     Diagnostics,
     PodResult,
+    Progress,
     Settings,
     file_sha256,
     summarize,
@@ -154,7 +155,7 @@ def _diagnostics(c: Comparison) -> dict[str, Diagnostics]:
 
 
 def build_report(request: ReportRequest,
-                 progress: Callable[[int, int], None] | None = None) -> Report:
+                 progress: Progress | None = None) -> Report:
     """Read the inputs, run the comparison and render the report.
 
     Parameters

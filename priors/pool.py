@@ -41,7 +41,11 @@ __all__ = [
 ]
 
 
-def normalise_weights(weights: Sequence[float] | None, n: int) -> np.ndarray:
+#: Prior weights of the sets in a pool: numbers or an array (equal when None).
+Weights = Sequence[float] | np.ndarray | None
+
+
+def normalise_weights(weights: Weights, n: int) -> np.ndarray:
     """Weights as an array summing to one (equal by default)."""
     if weights is None:
         return np.full(n, 1.0 / n)
@@ -67,7 +71,7 @@ def _pool_one(params: Sequence[LogitNormal], w: np.ndarray, d: float) -> LogitNo
     return LogitNormal(d * mean, 1.0 / math.sqrt(precision), "pooled")
 
 
-def log_pool(sets: Sequence[FittedPriors], weights: Sequence[float] | None = None,
+def log_pool(sets: Sequence[FittedPriors], weights: Weights = None,
              extremize: float = 1.0, pool_id: str = "log_pool") -> FittedPriors:
     """Logarithmic pool of fitted prior sets (closed form, see module docstring)."""
     if not sets:
@@ -110,7 +114,7 @@ def marginal_likelihood(fitted: FittedPriors, net: Network, order: tuple[str, ..
     return Evidence(fitted.priors, float(top + math.log(mean)), float(se_rel), draws)
 
 
-def posterior_weights(evidence: Sequence[Evidence], weights: Sequence[float] | None = None
+def posterior_weights(evidence: Sequence[Evidence], weights: Weights = None
                       ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior weights of the sets in a linear pool and their standard errors.
 

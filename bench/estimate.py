@@ -22,7 +22,7 @@ import tempfile
 import time
 import warnings
 
-from plausibly.models import defaults
+from plausibly.models import settings as defaults
 
 
 def timed_cli(args: list[str], env: dict[str, str]) -> tuple[float, dict]:
@@ -63,10 +63,11 @@ def main() -> None:
     # ------------------------------------------------------------ same process
     warnings.simplefilter("ignore")
     from plausibly.models import pymc_model
-    from plausibly.models.estimate import Settings, estimate
+    from plausibly.models.inference import estimate
     from plausibly.models.scenario import load_scenario
+    from plausibly.models.settings import Settings
     from plausibly.priors.catalog import load_prior_sets
-    from plausibly.priors.compare import compare
+    from plausibly.priors.comparison import compare
 
     s = load_scenario("ussr_1930")
     sets = [f for _, f in load_prior_sets(s)]
@@ -81,8 +82,8 @@ def main() -> None:
     import numpy as np
     import xarray as xr
 
+    from plausibly.models._arviz import arviz
     from plausibly.models.convergence import diagnose
-    from plausibly.models.estimate import arviz
 
     az = arviz()
     run = result.runs[0]
@@ -115,11 +116,10 @@ def main() -> None:
 
     import pymc as pm
 
-    from plausibly.models.contract import Network
-    from plausibly.models.estimate import layout_of
+    from plausibly.models.network import Network
 
     net = Network.from_scenario(s)
-    layouts = [layout_of(s, f) for f in sets]
+    layouts = [f.parameter_prior(s) for f in sets]
     start = time.perf_counter()
     pymc_model.sample_sets(net, layouts, draws=settings.draws, tune=settings.tune,
                            chains=settings.chains, seed=settings.seed)

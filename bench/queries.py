@@ -37,8 +37,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from plausibly.models import contract as C
-from plausibly.models.contract import Network
+from plausibly.models import queries as C
+from plausibly.models.network import Network
 from plausibly.models.scenario import Pod, load_scenario
 from plausibly.priors.catalog import load_prior_sets
 

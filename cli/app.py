@@ -6,7 +6,7 @@ import gc
 
 import typer
 
-from plausibly.cli import elicit, estimate, inspect, report
+from plausibly.cli import compare, elicit, inputs, run
 
 app = typer.Typer(
     name="plausibly",
@@ -21,15 +21,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
-app.command()(inspect.check)
-app.command()(inspect.show)
-app.command()(inspect.graph)
-app.command()(estimate.estimate)
-app.command()(estimate.compare)
-app.command()(estimate.sensitivity)
-app.command()(estimate.explain)
+app.command()(inputs.check)
+app.command()(inputs.show)
+app.command()(inputs.graph)
+app.command()(run.estimate)
+app.command()(compare.compare)
+app.command()(run.sensitivity)
+app.command()(run.explain)
 app.command()(elicit.elicit)
-app.command()(report.report)
+app.command()(compare.report)
 
 
 def main() -> None:

@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from plausibly.models.errors import PlausiblyError
+from plausibly.models.errors import PlausiblyError, UnconvergedError
 
 if TYPE_CHECKING:
-    from plausibly.models.estimate import Progress
+    from plausibly.models.inference import Progress
+    from plausibly.models.scenario import Scenario
+    from plausibly.models.settings import Settings
+    from plausibly.priors.elicitation import PriorSet
+    from plausibly.priors.fit import FittedPriors
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +43,8 @@ def fail(error: PlausiblyError) -> typer.Exit:
         err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''}", markup=True)
         for p in problems:
             err.print(str(p), markup=False)
+    elif isinstance(error, UnconvergedError):  # its UNCONVERGED lines are printed already
+        err.print(str(error), markup=False)
     else:
         err.print(f"[bold red]error:[/] {error}", markup=True)
     return typer.Exit(error.exit_code)
@@ -100,3 +106,29 @@ def sampling_progress(what: str, chains: int, draws: int,
             bar.refresh()
 
         yield update
+
+
+def settings_of(draws: int, tune: int, chains: int, seed: int) -> Settings:
+    """The sampling settings the options ask for."""
+    from plausibly.models.settings import Settings
+
+    return Settings(draws=draws, tune=tune, chains=chains, seed=seed)
+
+
+def usage(message: str) -> typer.Exit:
+    """Print a mistake on the command line; return the Exit (status 2) to raise."""
+    return fail(PlausiblyError(message))
+
+
+def one_prior_set(s: Scenario, priors: str | None) -> tuple[PriorSet, FittedPriors]:
+    """The one prior set a command was given (the only bundled one, if -p is left out)."""
+    from plausibly.priors.catalog import load_prior_sets
+
+    if priors is None:
+        sets = load_prior_sets(s)
+        if len(sets) > 1:
+            ids = ", ".join(ps.id for ps, _ in sets)
+            raise usage(f"this command takes one prior set: add -p with one of {ids}")
+    else:
+        sets = load_prior_sets(s, [priors])
+    return sets[0]

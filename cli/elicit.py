@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, is_terminal
-from plausibly.cli.inspect import ScenarioArg
+from plausibly.cli.options import ScenarioArg
 
 #: How each kind of session line is shown (rich markup; the text itself is escaped).
 _STYLE = {

@@ -1,4 +1,4 @@
-"""Options shared by the commands that sample."""
+"""Every argument and option that more than one command takes, defined once."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+ScenarioArg = Annotated[str, typer.Argument(
+    help="A scenario .toml file, or the id of a bundled one.", show_default=True)]
 Draws = Annotated[int, typer.Option(min=10, help="Posterior draws per chain.")]
 Tune = Annotated[int, typer.Option(min=0, help="Tuning (warm-up) steps per chain.")]
 Chains = Annotated[int, typer.Option(min=1, help="Independent chains (run on up to 2 cores).")]

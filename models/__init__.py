@@ -1,7 +1,11 @@
-"""plausibly.models: scenarios, graph checks, exact queries and the PyMC model.
+"""plausibly.models: the engine.
+
+Scenarios, graph checks, exact queries, the PyMC model, sampling, runs and
+pictures.
 
 Names are imported lazily (PEP 562) so that reading and checking a scenario
-does not pay for numpy, let alone pymc: ``plausibly check`` starts fast.
+does not pay for numpy, let alone pymc: ``plausibly check`` starts fast. The
+stub ``__init__.pyi`` gives type checkers the same names.
 """
 
 from __future__ import annotations
@@ -10,9 +14,14 @@ from plausibly.models.lazy import lazy_exports
 
 _EXPORTS = {
     "PlausiblyError": "errors",
+    "InputError": "errors",
     "ScenarioError": "errors",
     "ElicitationError": "errors",
+    "RunFileError": "errors",
+    "UsageError": "errors",
+    "OutputError": "errors",
     "SamplingError": "errors",
+    "WorkerLost": "errors",
     "UnconvergedError": "errors",
     "ContractionTooLarge": "errors",
     "Problem": "errors",
@@ -24,29 +33,29 @@ _EXPORTS = {
     "load_scenario": "scenario",
     "parse_scenario": "scenario",
     "bundled_scenarios": "scenario",
-    "Network": "contract",
-    "PodAnswer": "contract",
-    "answer_pods": "contract",
-    "interventional": "contract",
-    "counterfactual": "contract",
-    "differs": "contract",
-    "log_likelihood": "contract",
-    "Settings": "estimate",
-    "Run": "estimate",
-    "Diagnostics": "estimate",
-    "Summary": "estimate",
-    "PodResult": "estimate",
-    "summarize": "estimate",
-    "layout_of": "estimate",
-    "estimate_many": "estimate",
+    "Network": "network",
+    "PodAnswer": "queries",
+    "answer_pods": "queries",
+    "interventional": "queries",
+    "counterfactual": "queries",
+    "differs": "queries",
+    "log_likelihood": "likelihood",
+    "ParameterPrior": "parameters",
+    "Settings": "settings",
+    "Diagnostics": "diagnostics",
+    "Run": "results",
+    "Summary": "results",
+    "PodResult": "results",
+    "summarize": "results",
+    "estimate": "inference",
+    "estimate_many": "inference",
     "save_run": "store",
     "load_run": "store",
+    "sensitivity": "power_scaling",
+    "PodSensitivity": "power_scaling",
     "build_model": "pymc_model",
 }
 
-# Functions named like their module (estimate, sensitivity, compare) are not
-# exported here: once the submodule is imported, Python binds the package
-# attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

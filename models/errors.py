@@ -13,11 +13,16 @@ from dataclasses import dataclass
 __all__ = [
     "ContractionTooLarge",
     "ElicitationError",
+    "InputError",
+    "OutputError",
     "PlausiblyError",
     "Problem",
+    "RunFileError",
     "SamplingError",
     "ScenarioError",
     "UnconvergedError",
+    "UsageError",
+    "WorkerLost",
 ]
 
 
@@ -65,12 +70,28 @@ class PlausiblyError(Exception):
         return cls(problems=tuple(problems))
 
 
-class ScenarioError(PlausiblyError):
+class InputError(PlausiblyError):
+    """An input file is malformed or inconsistent (exit 2)."""
+
+
+class ScenarioError(InputError):
     """A scenario file is malformed or inconsistent."""
 
 
-class ElicitationError(PlausiblyError):
+class ElicitationError(InputError):
     """A prior-set file is malformed or does not fit its scenario."""
+
+
+class RunFileError(InputError):
+    """A saved run (``run.nc``) cannot be read or is not what plausibly wrote."""
+
+
+class UsageError(PlausiblyError):
+    """The command line asks for something that cannot be done (exit 2)."""
+
+
+class OutputError(PlausiblyError):
+    """An output file cannot be written where asked (exit 2)."""
 
 
 class ContractionTooLarge(PlausiblyError):

@@ -12,15 +12,9 @@ from types import MappingProxyType
 from typing import Any
 
 from plausibly.models.errors import PlausiblyError, Problem, ScenarioError
-from plausibly.models.fields import (
-    Checker,
-    bundled_files,
-    bundled_path,
-    read_toml,
-    show,
-    suggest,
-)
+from plausibly.models.files import bundled_files, bundled_path, read_toml
 from plausibly.models.graph import descendants, find_cycle, topological_order
+from plausibly.models.validate import Checker, show, suggest
 
 __all__ = [
     "DataRow",

@@ -10,18 +10,18 @@ re-renders without its scenario file.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import tomllib
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from plausibly.models.errors import PlausiblyError, Problem
-from plausibly.models.estimate import Diagnostics, Run, file_sha256
+from plausibly.models._arviz import arviz
+from plausibly.models.diagnostics import Diagnostics
+from plausibly.models.errors import Problem, RunFileError
+from plausibly.models.files import atomic_path, check_writable, file_sha256
+from plausibly.models.results import Run
 from plausibly.models.scenario import parse_scenario
-from plausibly.models.writing import check_writable
 
 __all__ = ["load_run", "save_run"]
 
@@ -31,10 +31,9 @@ GROUP = "plausibility"
 def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | None = None
              ) -> None:
     """Write a run atomically; refuse to overwrite without ``force``."""
-    from plausibly.models.estimate import arviz
+    import xarray as xr
 
     az = arviz()
-    import xarray as xr
 
     check_writable(path, force, {".nc"})
     d = run.diagnostics
@@ -59,21 +58,12 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "plausibility" is not a standard group
         idata.add_groups({GROUP: ds})
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        idata.to_netcdf(tmp, engine="h5netcdf")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        idata.to_netcdf(str(tmp), engine="h5netcdf")
 
 
 def load_run(path: Path) -> Run:
     """Read a run written by :func:`save_run` (no sampling)."""
-    from plausibly.models.estimate import arviz
-
     az = arviz()
 
     problem = None
@@ -86,7 +76,7 @@ def load_run(path: Path) -> Run:
     if problem is None and GROUP not in idata.groups():
         problem = f"has no '{GROUP}' group: it was not written by plausibly estimate -o"
     if problem is not None:
-        raise PlausiblyError(problems=[Problem(str(path), "", problem,
+        raise RunFileError(problems=[Problem(str(path), "", problem,
                                                "give a run.nc written by 'plausibly estimate -o'")])
     ds = idata[GROUP].load()
     attrs: dict[str, Any] = dict(ds.attrs)
@@ -95,7 +85,7 @@ def load_run(path: Path) -> Run:
     except tomllib.TOMLDecodeError:
         data = {}
     if not data:
-        raise PlausiblyError(problems=[Problem(str(path), "scenario_toml",
+        raise RunFileError(problems=[Problem(str(path), "scenario_toml",
                                                "the saved scenario cannot be read",
                                                "re-run plausibly estimate -o")])
     scenario = parse_scenario(data, file=f"{path}:scenario")

@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plausibly.models.errors import PlausiblyError, Problem
-from plausibly.models.fields import SNAKE, read_toml, show
+from plausibly.models.files import read_toml
 from plausibly.models.scenario import (
     Scenario,
     bundled_scenarios,
     load_scenario,
     parse_scenario,
 )
+from plausibly.models.validate import SNAKE, show
 from plausibly.priors.elicitation import PriorSet, bundled_prior_sets, parse_prior_set
 from plausibly.priors.fit import FittedPriors, fit_prior_set
 

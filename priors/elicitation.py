@@ -15,15 +15,9 @@ from types import MappingProxyType
 from typing import Any
 
 from plausibly.models.errors import ElicitationError, PlausiblyError
-from plausibly.models.fields import (
-    Checker,
-    bundled_files,
-    bundled_path,
-    read_toml,
-    show,
-    suggest,
-)
+from plausibly.models.files import bundled_files, bundled_path, read_toml
 from plausibly.models.scenario import Scenario
+from plausibly.models.validate import Checker, show, suggest
 
 __all__ = [
     "Judgement",

@@ -15,10 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from plausibly.models.scenario import Scenario
 from plausibly.priors.elicitation import Judgement, PriorSet
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from plausibly.models.parameters import ParameterPrior
 
 __all__ = [
     "WEAK_DEFAULT",
@@ -100,6 +105,16 @@ def fit_judgement(j: Judgement, interval: float, source: str = "judged",
     return LogitNormal(fitted.mu, fitted.sigma, source, warning)
 
 
+class LogitArrays(NamedTuple):
+    """Normal priors of every logit in network order (see :meth:`FittedPriors.logit_arrays`)."""
+
+    mu_a: np.ndarray
+    sd_a: np.ndarray
+    mu_g: np.ndarray
+    sd_g: np.ndarray
+    mask: np.ndarray
+
+
 @dataclass(frozen=True)
 class FittedPriors:
     """Normal-on-logit priors for every parameter of a scenario.
@@ -127,12 +142,12 @@ class FittedPriors:
         out += [f"{x}.given.{c}" for (x, c), p in self.given.items() if p.source in defaults]
         return out
 
-    def arrays(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
-               width: int) -> dict[str, Any]:
-        """Hyperparameters as arrays in network order.
+    def logit_arrays(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
+                     width: int) -> LogitArrays:
+        """The Normal priors of every logit as arrays in network order.
 
-        Returns ``mu_a, sd_a`` of shape ``(N,)`` and ``mu_g, sd_g, mask`` of
-        shape ``(N, width)``; ``mask`` marks real causes (padding has sd 0).
+        ``mu_a, sd_a`` have shape ``(N,)`` and ``mu_g, sd_g, mask`` shape
+        ``(N, width)``; ``mask`` marks real causes (padding has sd 0).
         """
         import numpy as np
 
@@ -144,19 +159,28 @@ class FittedPriors:
             for j, cause in enumerate(parents[x]):
                 p = self.given[(x, cause)]
                 mu_g[i, j], sd_g[i, j], mask[i, j] = p.mu, p.sigma, 1.0
-        return {"mu_a": mu_a, "sd_a": sd_a, "mu_g": mu_g, "sd_g": sd_g, "mask": mask}
+        return LogitArrays(mu_a, sd_a, mu_g, sd_g, mask)
+
+    def parameter_prior(self, scenario: Scenario) -> ParameterPrior:
+        """What the engine samples from: these priors laid out for ``scenario``."""
+        from plausibly.models.parameters import ParameterPrior
+
+        width = max([len(p) for p in scenario.parents.values()] + [1])
+        h = self.logit_arrays(scenario.order, scenario.parents, width)
+        return ParameterPrior.from_logits(self.priors, self.name, scenario.order,
+                                          scenario.parents, mu_a=h.mu_a, sd_a=h.sd_a,
+                                          mu_g=h.mu_g, sd_g=h.sd_g, mask=h.mask)
 
     def sample(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
                width: int, draws: int, seed: int | None = None) -> tuple[Any, Any]:
         """Draw ``(a, b)`` from the prior: shapes ``(draws, N)`` and ``(draws, N, width)``."""
         import numpy as np
 
-        h = self.arrays(order, parents, width)
+        h = self.logit_arrays(order, parents, width)
         rng = np.random.default_rng(seed)
-        a = h["mu_a"] + h["sd_a"] * rng.standard_normal((draws, len(order)))
-        g = h["mu_g"] + h["sd_g"] * rng.standard_normal((draws, len(order), width))
-        return a, (g - a[:, :, None]) * h["mask"]
-
+        a = h.mu_a + h.sd_a * rng.standard_normal((draws, len(order)))
+        g = h.mu_g + h.sd_g * rng.standard_normal((draws, len(order), width))
+        return a, (g - a[:, :, None]) * h.mask
 
 def fit_prior_set(priors: PriorSet, scenario: Scenario) -> FittedPriors:
     """Fit every parameter of ``scenario`` from ``priors`` (defaults for the unjudged)."""

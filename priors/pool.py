@@ -28,8 +28,9 @@ from types import MappingProxyType
 
 import numpy as np
 
-from plausibly.models.contract import Network, log_likelihood
 from plausibly.models.errors import ElicitationError, Problem
+from plausibly.models.likelihood import log_likelihood
+from plausibly.models.network import Network
 from plausibly.priors.fit import FittedPriors, LogitNormal
 
 __all__ = [

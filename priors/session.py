@@ -19,9 +19,9 @@ from types import MappingProxyType
 from typing import Protocol
 
 from plausibly.models.errors import ElicitationError, PlausiblyError, Problem
-from plausibly.models.fields import SNAKE, read_toml, suggest
+from plausibly.models.files import check_writable, read_toml
 from plausibly.models.scenario import Scenario
-from plausibly.models.writing import check_writable
+from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
 from plausibly.priors.fit import fit_judgement, fit_prior_set, sigmoid
 from plausibly.priors.writer import FileComments, format_number, read_comments, save_prior_set

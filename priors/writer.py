@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from plausibly.models.writing import write_atomic
+from plausibly.models.files import write_atomic
 from plausibly.priors.elicitation import Judgement, PriorSet
 
 __all__ = [

@@ -27,14 +27,16 @@ import sys
 import time
 from pathlib import Path
 
-from plausibly.models import defaults
-from plausibly.models.drawing import draw_graph, run_overlay
-from plausibly.models.estimate import Settings, summarize
-from plausibly.models.plots import figure_bytes, forest_figure
+from plausibly.models import settings as defaults
+from plausibly.models.files import write_atomic
+from plausibly.models.plots._render import figure_bytes
+from plausibly.models.plots.forest import forest_figure
+from plausibly.models.plots.graph import draw_graph, run_overlay
+from plausibly.models.results import summarize
 from plausibly.models.scenario import load_scenario
-from plausibly.models.writing import write_atomic
+from plausibly.models.settings import Settings
 from plausibly.priors.catalog import load_prior_sets
-from plausibly.priors.compare import compare
+from plausibly.priors.comparison import compare
 
 ROOT = Path(__file__).resolve().parent.parent
 

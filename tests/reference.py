@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from plausibly.models.contract import Network
+from plausibly.models.network import Network
 
 
 def _p(net: Network, a, b, i: int, state) -> float:

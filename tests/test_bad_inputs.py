@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from plausibly.cli.app import app
 from plausibly.models.errors import ElicitationError, ScenarioError
-from plausibly.models.fields import MAX_FILE_BYTES
+from plausibly.models.files import MAX_FILE_BYTES
 from plausibly.models.scenario import load_scenario
 from plausibly.priors.elicitation import load_prior_set
 

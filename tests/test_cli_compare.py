@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models.contract import Network, interventional, log_likelihood
-from plausibly.models.estimate import layout_of
+from plausibly.models.likelihood import log_likelihood
+from plausibly.models.network import Network
+from plausibly.models.queries import interventional
 from plausibly.models.scenario import load_scenario
 from plausibly.priors.elicitation import load_prior_set
 from plausibly.priors.fit import fit_prior_set
@@ -34,7 +35,7 @@ def test_compare_weights_fixed_sets_by_their_exact_likelihood(second_fixed):
     net = Network.from_scenario(s)
     logz = []
     for name in (FIXED, second_fixed):
-        a, b = layout_of(s, fit_prior_set(load_prior_set(name, s), s)).to_ab(np.zeros((1, 0)))
+        a, b = fit_prior_set(load_prior_set(name, s), s).parameter_prior(s).to_ab(np.zeros((1, 0)))
         logz.append(float(log_likelihood(net, a, b)[0]))
     expected = np.exp(logz) / np.exp(logz).sum()
     weights = out["weights"]
@@ -59,7 +60,7 @@ def test_compare_log_pool_of_fixed_values(second_fixed):
     sets = [fit_prior_set(load_prior_set(p, s), s) for p in (FIXED, second_fixed)]
     pooled = log_pool(sets, [3, 1])
     assert pooled.base["court_order"].mu == pytest.approx(0.25 * math.log(0.1 / 0.9), abs=1e-12)
-    a, b = layout_of(s, pooled).to_ab(np.zeros((1, 0)))
+    a, b = pooled.parameter_prior(s).to_ab(np.zeros((1, 0)))
     expected = interventional(Network.from_scenario(s), a, b)[0]
     history_row = next(r for r in out["results"]
                        if r["priors"] == "log_pool" and r["pod"] == "history")

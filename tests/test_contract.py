@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import reference as ref
 
-from plausibly.models import contract as C
-from plausibly.models.contract import Network
+from plausibly.models import likelihood as L
+from plausibly.models import queries as C
 from plausibly.models.errors import ContractionTooLarge
+from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario
 
 TOL = 1e-9
@@ -43,7 +44,7 @@ def test_interventional_and_counterfactual_match_brute_force(case):
 def test_log_likelihood_matches_brute_force(case):
     net, a, b, _ = next(iter(random_cases(100 + case, 1)))
     expected = math.log(sum(w * ref._evidence_weight(net, s) for s, w in ref.joint(net, a, b)))
-    assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
+    assert L.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
 
 
 def test_reference_class_data_adds_a_binomial_term():
@@ -51,7 +52,7 @@ def test_reference_class_data_adds_a_binomial_term():
     a, b = np.array([0.4]), np.zeros((1, 1))
     p = 1 / (1 + math.exp(-0.4))
     expected = math.log(p) + math.log(math.comb(10, 3) * p**3 * (1 - p) ** 7)
-    assert C.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
+    assert L.log_likelihood(net, a[None], b[None])[0] == pytest.approx(expected, abs=TOL)
 
 
 def exact_log_cdf(k: int, n: int, logit: float) -> float:
@@ -78,7 +79,7 @@ def test_a_bounded_count_adds_the_binomial_cdf(k, n, logit):
     a, b = np.array([[0.2, -0.5]]), np.array([[[0.0], [logit + 0.5]]])
     p_x = 1 / (1 + math.exp(-0.2))
     expected = math.log(p_x) + stats.binom.logpmf(2, 5, p_x) + exact_log_cdf(k, n, logit)
-    assert C.log_likelihood(x, a, b)[0] == pytest.approx(expected, rel=1e-12, abs=TOL)
+    assert L.log_likelihood(x, a, b)[0] == pytest.approx(expected, rel=1e-12, abs=TOL)
 
 
 # --------------------------------------------------------------------------- pgmpy

@@ -13,10 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models import contract as C
-from plausibly.models.contract import Network
-from plausibly.models.estimate import Settings, estimate, layout_of
+from plausibly.models import likelihood as L
+from plausibly.models import queries as C
+from plausibly.models.inference import estimate
+from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario, parse_scenario
+from plausibly.models.settings import Settings
 from plausibly.priors.elicitation import load_prior_set, parse_prior_set
 from plausibly.priors.fit import fit_prior_set
 
@@ -30,10 +32,10 @@ runner = CliRunner()
 def test_fixed_priors_answer_exactly():
     s = load_scenario(SQUAD)
     fitted = fit_prior_set(load_prior_set(FIXED, s), s)
-    run = estimate(s, fitted)
+    run = estimate(s, fitted.parameter_prior(s))
     assert run.diagnostics.exact and run.idata is None
     net = Network.from_scenario(s)
-    a, b = layout_of(s, fitted).to_ab(np.zeros((1, 0)))
+    a, b = fitted.parameter_prior(s).to_ab(np.zeros((1, 0)))
     for pod in s.pods:
         got = run.draws["plausibility"].sel(pod=pod.id).values.ravel()
         assert got[0] == pytest.approx(C.interventional(net, a, b, pod.do)[0], abs=1e-9)
@@ -129,8 +131,8 @@ def tight_priors(s, sd: float):
 @pytest.mark.slow
 def test_tight_priors_match_the_exact_answer():
     s = load_scenario(SQUAD)
-    exact = estimate(s, fit_prior_set(load_prior_set(FIXED, s), s))
-    run = estimate(s, fit_prior_set(tight_priors(s, 0.01), s),
+    exact = estimate(s, fit_prior_set(load_prior_set(FIXED, s), s).parameter_prior(s))
+    run = estimate(s, fit_prior_set(tight_priors(s, 0.01), s).parameter_prior(s),
                    settings=Settings(draws=600, tune=300, seed=1))
     assert run.diagnostics.converged, run.diagnostics.problems()
     # the posterior also speaks the experts' language: probabilities, not z
@@ -163,7 +165,7 @@ def test_simulation_based_calibration():
     """
     from scipy import stats
 
-    from plausibly.models.pymc_model import sample_posterior
+    from plausibly.models.sampling import sample_posterior
 
     base = {"id": "ab", "title": "AB", "outcome": "b", "source": "sbc",
             "nodes": {"a": {"label": "A", "year": 1}, "b": {"label": "B", "year": 2}},
@@ -175,7 +177,7 @@ def test_simulation_based_calibration():
                                         "b": {"base": [0.1, 0.3, 0.7],
                                               "given": {"a": [0.3, 0.7, 0.95]}, "why": "w"}}},
                              s)
-    layout = layout_of(s, fit_prior_set(priors, s))
+    layout = fit_prior_set(priors, s).parameter_prior(s)
     rng = np.random.default_rng(2024)
     reps, ranks = 40, []
     for _ in range(reps):
@@ -214,12 +216,12 @@ def test_the_pytensor_likelihood_is_the_numpy_one():
     every_cause = tuple(1.0 for _ in net.parents[-1])
     more = Network(net.nodes, net.parents, net.history, net.outcome, net.name,
                    (*net.data, (net.size - 1, every_cause, 1, 4, False), (0, (), 2, 9, True)))
-    layout = layout_of(s, fitted)
+    layout = fitted.parameter_prior(s)
     rng = np.random.default_rng(5)
     for network in (net, more):
         logp = build_model(network, layout).compile_logp()
         for _ in range(3):
             z = rng.standard_normal(layout.free.size)
             a, b = layout.to_ab(z[None])
-            want = stats.norm.logpdf(z).sum() + C.log_likelihood(network, a, b)[0]
+            want = stats.norm.logpdf(z).sum() + L.log_likelihood(network, a, b)[0]
             assert float(logp({"z": z})) == pytest.approx(want, rel=1e-9)

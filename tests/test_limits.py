@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from plausibly.models import contract as C
-from plausibly.models.contract import Network
+from plausibly.models import queries as C
 from plausibly.models.errors import ContractionTooLarge
+from plausibly.models.network import Network
 
 
 def chain_of_windows(n: int, width: int, in_degree: int, seed: int = 0) -> Network:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from plausibly.models.files import write_atomic
 from plausibly.models.scenario import load_scenario
-from plausibly.models.writing import write_atomic
 from plausibly.priors.elicitation import load_prior_set
 
 DATA = Path(__file__).parent / "data"
@@ -23,7 +23,7 @@ FIXED = str(DATA / "firing_squad_fixed.toml")
 WRITER = """
 import sys
 from pathlib import Path
-from plausibly.models.writing import write_atomic
+from plausibly.models.files import write_atomic
 print("ready", flush=True)
 write_atomic(Path(sys.argv[1]), b"n" * (64 << 20))
 """

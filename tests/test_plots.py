@@ -12,22 +12,19 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models.drawing import (
-    _layout,
-    draw_graph,
-    edge_effects,
-    graph_figure,
-    render_graph,
-    run_overlay,
-    to_dot,
-)
+from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import PlausiblyError
-from plausibly.models.estimate import Diagnostics, Run, estimate, summarize
-from plausibly.models.plots import density_figure, density_plot, forest_figure, forest_plot
+from plausibly.models.inference import estimate
+from plausibly.models.plots._layout import layout_boxes as _layout
+from plausibly.models.plots.density import density_figure, density_plot
+from plausibly.models.plots.dot import to_dot
+from plausibly.models.plots.forest import forest_figure, forest_plot
+from plausibly.models.plots.graph import draw_graph, graph_figure, render_graph, run_overlay
+from plausibly.models.results import Run, edge_effects, summarize
 from plausibly.models.scenario import load_scenario
 from plausibly.models.store import save_run
 from plausibly.priors.catalog import load_prior_sets
-from plausibly.priors.compare import compare
+from plausibly.priors.comparison import compare
 
 DATA = Path(__file__).parent / "data"
 SQUAD = str(DATA / "firing_squad.toml")
@@ -48,7 +45,7 @@ def squad():
 @pytest.fixture
 def exact_run(squad):
     (_, fitted), = load_prior_sets(squad, [FIXED])
-    return estimate(squad, fitted)
+    return estimate(squad, fitted.parameter_prior(squad))
 
 
 @pytest.fixture

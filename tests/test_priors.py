@@ -16,8 +16,8 @@ import reference as ref
 from scipy import integrate, stats
 from scipy.special import expit, logit
 
-from plausibly.models.contract import Network
 from plausibly.models.errors import ElicitationError
+from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario, parse_scenario
 from plausibly.priors.elicitation import (
     Judgement,
@@ -345,7 +345,7 @@ def test_fitted_priors_as_arrays_and_samples(tmp_path):
     fitted = fit_prior_set(read(tmp_path, JUDGED), SQUAD)
     order, parents = SQUAD.order, SQUAD.parents
     width = max(len(p) for p in parents.values())
-    h = fitted.arrays(order, parents, width)
+    h = fitted.logit_arrays(order, parents, width)._asdict()
     n = len(order)
     assert order == ("court_order", "captain", "rifleman_a", "rifleman_b", "death")
     assert {k: v.shape for k, v in h.items()} == {

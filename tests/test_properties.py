@@ -28,8 +28,9 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from plausibly.models.contract import Network, answer_pods, counterfactual, differs, interventional
 from plausibly.models.errors import ElicitationError, PlausiblyError, ScenarioError
+from plausibly.models.network import Network
+from plausibly.models.queries import answer_pods, counterfactual, differs, interventional
 from plausibly.models.scenario import Scenario, load_scenario, parse_scenario
 from plausibly.priors.elicitation import parse_prior_set
 from plausibly.priors.fit import fit_prior_set

@@ -15,12 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models import defaults as D
-from plausibly.models.estimate import Diagnostics, Settings
-from plausibly.models.report import ASSUMPTIONS, ReportRequest, build_report, render_report
+from plausibly.models import settings as D
+from plausibly.models.diagnostics import Diagnostics
+from plausibly.priors.report import ASSUMPTIONS, ReportRequest, build_report, render_report
 from plausibly.models.scenario import load_scenario
+from plausibly.models.settings import Settings
 from plausibly.priors.catalog import load_prior_sets
-from plausibly.priors.compare import compare
+from plausibly.priors.comparison import compare
 
 DATA = Path(__file__).parent / "data"
 SQUAD = str(DATA / "firing_squad.toml")

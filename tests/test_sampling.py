@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import multiprocessing as mp
 import os
@@ -14,10 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plausibly.models import pymc_model
-from plausibly.models.contract import Network
-from plausibly.models.estimate import Settings, estimate, estimate_many, layout_of
+from plausibly.models import sampling
+from plausibly.models.inference import estimate, estimate_many
+from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario
+from plausibly.models.settings import Settings
 from plausibly.priors.elicitation import load_prior_set, parse_prior_set
 from plausibly.priors.fit import fit_prior_set
 
@@ -36,33 +39,32 @@ def squad():
 
 def other_set(s, judged):
     """The judged set with every prior a little wider: a second, different layout."""
-    wider = layout_of(s, judged)
-    return pymc_model.ParameterLayout(wider.n, wider.width, wider.mu + 0.3, wider.sigma * 1.5,
-                                      wider.mask, wider.free, wider.names)
+    wider = judged.parameter_prior(s)
+    return dataclasses.replace(wider, id="wider", mu=wider.mu + 0.3, sigma=wider.sigma * 1.5)
 
 
 def test_workers_only_where_fork_is_safe(monkeypatch):
     monkeypatch.setattr(sys, "platform", "darwin")
-    assert pymc_model.workers_for(10) == 1
+    assert sampling.workers_for(10) == 1
     monkeypatch.setattr(sys, "platform", "linux")
-    assert pymc_model.workers_for(1) == 1
+    assert sampling.workers_for(1) == 1
 
 
 def test_chain_seeds_are_fixed_by_the_seed():
-    assert pymc_model.chain_seeds(5, 3) == pymc_model.chain_seeds(5, 3)
-    assert pymc_model.chain_seeds(5, 3)[:2] == pymc_model.chain_seeds(5, 2)
-    assert len(set(pymc_model.chain_seeds(5, 4))) == 4
-    assert pymc_model.chain_seeds(5, 1) != pymc_model.chain_seeds(6, 1)
+    assert sampling.chain_seeds(5, 3) == sampling.chain_seeds(5, 3)
+    assert sampling.chain_seeds(5, 3)[:2] == sampling.chain_seeds(5, 2)
+    assert len(set(sampling.chain_seeds(5, 4))) == 4
+    assert sampling.chain_seeds(5, 1) != sampling.chain_seeds(6, 1)
 
 
 @pytest.mark.slow
 def test_draws_do_not_depend_on_workers_or_order(squad, monkeypatch):
     s, net, judged = squad
-    first, second = layout_of(s, judged), other_set(s, judged)
-    assert pymc_model.workers_for(4) == min(4, len(os.sched_getaffinity(0)))
-    pooled = pymc_model.sample_sets(net, [first, second], **SMALL)
-    monkeypatch.setattr(pymc_model, "workers_for", lambda tasks: 1)  # in this process
-    alone = pymc_model.sample_sets(net, [second, first], **SMALL)
+    first, second = judged.parameter_prior(s), other_set(s, judged)
+    assert sampling.workers_for(4) == min(4, len(os.sched_getaffinity(0)))
+    pooled = sampling.sample_sets(net, [first, second], **SMALL)
+    monkeypatch.setattr(sampling, "workers_for", lambda tasks: 1)  # in this process
+    alone = sampling.sample_sets(net, [second, first], **SMALL)
     for (mine, _), (theirs, _) in zip(pooled, alone[::-1], strict=True):
         np.testing.assert_array_equal(mine.posterior["z"].values, theirs.posterior["z"].values)
         assert list(mine.posterior["chain"].values) == [0, 1]
@@ -79,8 +81,9 @@ def test_a_set_gives_the_same_numbers_alone_or_with_others(squad):
     data["nodes"]["captain"]["given"]["court_order"] = [0.3, 0.6, 0.9]
     wide = fit_prior_set(parse_prior_set(data, s), s)
     settings = Settings(**SMALL)
-    together = estimate_many(s, [judged, wide], settings=settings)
-    alone = estimate(s, judged, settings=settings)
+    together = estimate_many(s, [judged.parameter_prior(s), wide.parameter_prior(s)],
+                             settings=settings)
+    alone = estimate(s, judged.parameter_prior(s), settings=settings)
     assert together[0].draws.equals(alone.draws)
     assert together[0].diagnostics == alone.diagnostics
     assert not together[1].draws.equals(alone.draws)
@@ -89,10 +92,10 @@ def test_a_set_gives_the_same_numbers_alone_or_with_others(squad):
 @pytest.mark.slow
 def test_progress_meanwhile_and_on_set(squad):
     s, net, judged = squad
-    layouts = [layout_of(s, judged), other_set(s, judged)]
+    layouts = [judged.parameter_prior(s), other_set(s, judged)]
     calls: list[object] = []
     seen: list[tuple[int, int]] = []
-    pymc_model.sample_sets(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
+    sampling.sample_sets(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
                            meanwhile=lambda: calls.append("meanwhile"),
                            on_set=lambda i, idata, afters: calls.append(i),
                            after=lambda i, z: z.shape)
@@ -105,8 +108,8 @@ def test_progress_meanwhile_and_on_set(squad):
 @pytest.mark.slow
 def test_after_runs_on_each_chain(squad):
     s, net, judged = squad
-    layout = layout_of(s, judged)
-    [(idata, afters)] = pymc_model.sample_sets(net, [layout], **SMALL,
+    layout = judged.parameter_prior(s)
+    [(idata, afters)] = sampling.sample_sets(net, [layout], **SMALL,
                                                after=lambda i, z: (i, z.sum()))
     z = idata.posterior["z"].values
     assert afters == [(0, pytest.approx(z[0].sum())), (0, pytest.approx(z[1].sum()))]
@@ -120,14 +123,14 @@ def failing(i: int, z: np.ndarray) -> None:
 def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad):
     s, net, judged = squad
     with pytest.raises(ValueError, match="no answer for set 0"):
-        pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=failing)
+        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=failing)
     # the workers are stopped at once; the executor's own thread may still be
     # reaping one, so allow it a moment before calling any of them left over
     deadline = time.monotonic() + 5
     while mp.active_children() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert mp.active_children() == []
-    assert pymc_model._JOB is None
+    assert sampling._JOB is None
 
 
 class Terminal(io.StringIO):
@@ -164,6 +167,6 @@ def test_a_killed_worker_is_an_error_not_a_hang(squad):
 
     s, net, judged = squad
     with pytest.raises(WorkerLost) as caught:
-        pymc_model.sample_sets(net, [layout_of(s, judged)], **SMALL, after=dying)
+        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=dying)
     assert caught.value.exit_code == 1
     assert "ended abruptly" in str(caught.value.problems[0])

@@ -10,17 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from plausibly.models.contract import Network
-from plausibly.models.estimate import Progress, Run, Settings, estimate, estimate_many
+from plausibly.models.diagnostics import Diagnostics
+from plausibly.models.inference import Progress, estimate, estimate_many
+from plausibly.models.network import Network
+from plausibly.models.results import PodResult, Run, csv_rows, results_json
 from plausibly.models.scenario import Scenario
+from plausibly.models.settings import HDI_PROB, Settings
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
 
-__all__ = ["Comparison", "compare", "mixture_draws"]
+__all__ = ["Comparison", "RankedSummaries", "compare", "mixture_draws"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,65 @@ class Comparison:
     evidence: tuple[Evidence, ...]
     posterior_weights: np.ndarray
     posterior_weights_se: np.ndarray
+
+    @property
+    def diagnostics(self) -> dict[str, Diagnostics]:
+        """Convergence of every set's run (and of the log pool's own run)."""
+        out = {r.priors: r.diagnostics for r in self.runs}
+        if self.pool == "log":
+            out[self.pooled.priors] = self.pooled.diagnostics
+        return out
+
+    @property
+    def converged(self) -> bool:
+        """Whether every run converged (or was exact)."""
+        return all(d.converged for d in self.diagnostics.values())
+
+    def summarize(self, hdi_prob: float = HDI_PROB) -> RankedSummaries:
+        """Per-POD summaries of every set and of the pool, ranked by the pool."""
+        per_set = {r.priors: r.summarize(hdi_prob) for r in self.runs}
+        pooled = self.pooled.summarize(hdi_prob)
+        order = [0, *sorted(range(1, len(pooled)), key=lambda k: -pooled[k].counterfactual.mean)]
+        return RankedSummaries(per_set, pooled, tuple(order))
+
+    def weights_json(self) -> dict[str, dict[str, float]]:
+        """Per set: prior and posterior weight (with its SE), log evidence (with its SE)."""
+        return {e.priors: {"prior": round(float(w), 6), "posterior": round(float(p), 6),
+                           "posterior_se": round(float(se), 6),
+                           "log_evidence": round(e.log_z, 6),
+                           "log_evidence_se": round(e.se_log_z, 6)}
+                for e, w, p, se in zip(self.evidence, self.prior_weights,
+                                       self.posterior_weights, self.posterior_weights_se,
+                                       strict=True)}
+
+    def to_dict(self, hdi_prob: float = HDI_PROB) -> dict[str, Any]:
+        """The ``--format json`` object of ``plausibly compare`` (DESIGN.md)."""
+        ranked = self.summarize(hdi_prob)
+        return results_json(self.scenario, hdi_prob, ranked.results(), self.diagnostics,
+                            pool=self.pool, weights=self.weights_json(),
+                            ranking=list(ranked.ranking))
+
+
+@dataclass(frozen=True)
+class RankedSummaries:
+    """Summaries of a comparison: per set, the pool, and the pool's ranking of the PODs."""
+
+    per_set: dict[str, list[PodResult]]
+    pooled: list[PodResult]
+    order: tuple[int, ...]  # row indices: the "history" baseline, then PODs by pooled mean
+
+    @property
+    def ranking(self) -> tuple[str, ...]:
+        """POD ids, most plausible under the pool first (the baseline left out)."""
+        return tuple(self.pooled[k].pod for k in self.order[1:])
+
+    def results(self) -> list[PodResult]:
+        """Every (row, set) result in ranked order, each row's sets then the pool."""
+        return [rows[k] for k in self.order for rows in [*self.per_set.values(), self.pooled]]
+
+    def csv_rows(self) -> list[tuple[Any, ...]]:
+        """Rows for ``--format csv``."""
+        return csv_rows(self.results())
 
 
 def mixture_draws(runs: Sequence[Run], weights: np.ndarray, seed: int) -> xr.Dataset:
@@ -75,7 +138,6 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
         Called as ``progress(done, total)`` with sampling iterations; the log
         pool's own run, after the sets', counts from 0 again.
     """
-    from plausibly.models.estimate import Diagnostics
     from plausibly.priors.pool import normalise_weights
 
     settings = settings or Settings()
@@ -88,11 +150,13 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
                                            draws=evidence_draws, seed=settings.seed)
                        for f in sets)
 
-    runs = estimate_many(scenario, sets, pods, settings, progress, meanwhile=weigh)
+    runs = estimate_many(scenario, [f.parameter_prior(scenario) for f in sets], pods, settings,
+                         progress, meanwhile=weigh)
     evidence = tuple(weighed)
     post, se = posterior_weights(evidence, w)
     if pool == "log":
-        pooled = estimate(scenario, log_pool(sets, w, extremize), pods, settings, progress)
+        pooled = estimate(scenario, log_pool(sets, w, extremize).parameter_prior(scenario), pods,
+                          settings, progress)
     else:
         draws = mixture_draws(runs, post, settings.seed)
         diag = runs[0].diagnostics

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from plausibly.models.contract import Network, log_likelihood
-from plausibly.models.estimate import Run
-from plausibly.models.pymc_model import ParameterLayout
+from plausibly.models.likelihood import log_likelihood
+from plausibly.models.network import Network
+from plausibly.models.parameters import ParameterPrior
+from plausibly.models.results import Run
 
 __all__ = ["Driver", "PodSensitivity", "describe_parameter", "sensitivity"]
 
@@ -85,9 +86,9 @@ def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (rp * rv[:, None]).sum(axis=0) / denom, 0.0)
 
 
-def sensitivity(run: Run, layout: ParameterLayout, top: int = 3) -> list[PodSensitivity]:
+def sensitivity(run: Run, prior: ParameterPrior, top: int = 3) -> list[PodSensitivity]:
     """Power-scaling and driver analysis for every POD of a sampled run."""
-    from plausibly.models.estimate import arviz
+    from plausibly.models._arviz import arviz
 
     az = arviz()
 
@@ -95,7 +96,7 @@ def sensitivity(run: Run, layout: ParameterLayout, top: int = 3) -> list[PodSens
         return []
     z = run.idata.posterior["z"].values  # (chain, draw, P)
     chains, draws, n_par = z.shape
-    a, b = layout.to_ab(z.reshape(-1, n_par))
+    a, b = prior.to_ab(z.reshape(-1, n_par))
     net = Network.from_scenario(run.scenario)
     loglik = log_likelihood(net, a, b).reshape(chains, draws)
     logprior = (-0.5 * z**2 - 0.5 * np.log(2 * np.pi)).sum(axis=-1)
@@ -109,16 +110,16 @@ def sensitivity(run: Run, layout: ParameterLayout, top: int = 3) -> list[PodSens
         log_likelihood=xr.Dataset({"history": (("chain", "draw"), loglik)}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # constant answers give 0/0 inside psens
-        prior = az.psens(idata, component="prior")
-        like = az.psens(idata, component="likelihood")
+        to_prior = az.psens(idata, component="prior")
+        to_likelihood = az.psens(idata, component="likelihood")
     out = []
     flat_z = z.reshape(-1, n_par)
     for p in pods:
         values = posterior[p].values.ravel()
         rho = spearman(flat_z, values)
         best = np.argsort(-np.abs(rho))[:top]
-        drivers = tuple(Driver(layout.names[i], float(rho[i])) for i in best
+        drivers = tuple(Driver(prior.names[i], float(rho[i])) for i in best
                         if abs(rho[i]) > 0.05)
-        out.append(PodSensitivity(p, float(values.mean()), float(np.nan_to_num(prior[p])),
-                                  float(np.nan_to_num(like[p])), drivers))
+        out.append(PodSensitivity(p, float(values.mean()), float(np.nan_to_num(to_prior[p])),
+                                  float(np.nan_to_num(to_likelihood[p])), drivers))
     return out

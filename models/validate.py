@@ -10,18 +10,19 @@ from __future__ import annotations
 import datetime
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
-from plausibly.models.errors import PlausiblyError, Problem
+from plausibly.models.errors import Problem
 
-__all__ = ["Checker", "bundled_files", "bundled_path", "read_toml", "suggest"]
+__all__ = ["CITATION", "SNAKE", "Checker", "show", "suggest", "type_name"]
+
 
 SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
-MAX_FILE_BYTES = 5_000_000
+
 
 _TYPE_NAMES = {
     datetime.date: "a date",
@@ -55,79 +56,6 @@ def suggest(name: str, options: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest option, or ``""``."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def bundled_files(package: str) -> dict[str, Path]:
-    """The ``*.toml`` files shipped in a package, by id (file name without suffix)."""
-    from importlib import resources
-
-    return {p.name[:-5]: Path(str(p)) for p in resources.files(package).iterdir()
-            if p.name.endswith(".toml")}
-
-
-def bundled_path(name: str | Path, bundled: Mapping[str, Path], label: str) -> Path:
-    """The file ``name`` names: a bundled one for a bare id, else the path as given.
-
-    A bare id wins over a same-named file in the current folder.
-
-    Raises
-    ------
-    PlausiblyError
-        When ``name`` is neither an existing path, a ``.toml`` path nor a
-        bundled id. Callers re-raise it as their own error class.
-    """
-    if str(name) in bundled:
-        return bundled[str(name)]
-    path = Path(name)
-    if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
-        return path
-    raise PlausiblyError(problems=[Problem(
-        str(name), "", f"is neither a file nor a bundled {label}{suggest(str(name), bundled)}",
-        f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
-
-
-def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Read a TOML file, turning every way it can fail into one problem.
-
-    Parameters
-    ----------
-    path : Path
-        The file to read.
-    label : str
-        What the file should be ("scenario", "prior set"), for messages.
-    """
-    name = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        return None, [Problem(name, "", f"cannot read the file ({err.strerror})",
-                              f"check that the path names an existing {label} file")]
-    if path.is_dir():
-        return None, [Problem(name, "", "is a folder, not a file", f"name a {label} .toml file")]
-    if size > MAX_FILE_BYTES:
-        return None, [Problem(name, "", f"is {size:,} bytes; a {label} file is at most "
-                              f"{MAX_FILE_BYTES:,} bytes", f"check that this is really a {label} "
-                              "file (TOML text)")]
-    raw = path.read_bytes()
-    if not raw.strip():
-        return None, [Problem(name, "", "is empty", f"write a {label} in TOML; see the README")]
-    try:
-        text = raw.decode("utf-8-sig")  # a byte-order mark, if any, is dropped
-    except UnicodeDecodeError as err:
-        return None, [Problem(name, "", f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at "
-                              f"offset {err.start})", "save the file as UTF-8 TOML")]
-    try:
-        return tomllib.loads(text), []
-    except tomllib.TOMLDecodeError as err:
-        return None, [Problem(name, "", f"is not valid TOML: {err}",
-                              "fix the syntax at that line and column")]
-    except ValueError:  # tomllib lets int()'s limit on the digits of a number through
-        return None, [Problem(name, "", "has a number too long to read (over 4,300 digits)",
-                              "shorten the number: years, counts and post numbers are small")]
-    except RecursionError:
-        return None, [Problem(name, "", "is nested too deeply to be read",
-                              f"flatten it: a {label} file needs no more than four levels "
-                              "of tables")]
 
 
 class Checker:

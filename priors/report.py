@@ -17,18 +17,15 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
-from plausibly.models.errors import PlausiblyError, Problem
-from plausibly.models.estimate import (
-    Diagnostics,
-    PodResult,
-    Progress,
-    Settings,
-    file_sha256,
-    summarize,
-)
+from plausibly.models.diagnostics import Diagnostics
+from plausibly.models.errors import Problem, UsageError
+from plausibly.models.files import file_sha256
+from plausibly.models.inference import Progress
+from plausibly.models.results import PodResult
+from plausibly.models.settings import Settings
 
 if TYPE_CHECKING:
-    from plausibly.priors.compare import Comparison
+    from plausibly.priors.comparison import Comparison
     from plausibly.priors.elicitation import PriorSet
     from plausibly.priors.fit import FittedPriors
 
@@ -139,19 +136,12 @@ class Report:
     @property
     def diagnostics(self) -> dict[str, Diagnostics]:
         """Convergence of every run (and of the log pool's own run)."""
-        return _diagnostics(self.comparison)
+        return self.comparison.diagnostics
 
     @property
     def converged(self) -> bool:
         """Whether every run converged (or was exact)."""
-        return all(d.converged for d in self.diagnostics.values())
-
-
-def _diagnostics(c: Comparison) -> dict[str, Diagnostics]:
-    out = {r.priors: r.diagnostics for r in c.runs}
-    if c.pool == "log":
-        out[c.pooled.priors] = c.pooled.diagnostics
-    return out
+        return self.comparison.converged
 
 
 def build_report(request: ReportRequest,
@@ -177,17 +167,17 @@ def build_report(request: ReportRequest,
     """
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.catalog import load_prior_sets
-    from plausibly.priors.compare import compare
+    from plausibly.priors.comparison import compare
 
     if request.pool not in POOLS:
-        raise PlausiblyError(problems=[Problem(
+        raise UsageError(problems=[Problem(
             "--pool", "", f"unknown pool {request.pool!r}", "use linear or log")])
     s = load_scenario(request.scenario)
     for p in request.pods:
         s.pod(p)
     sets = load_prior_sets(s, list(request.priors) or None)
     if request.weights and len(request.weights) != len(sets):
-        raise PlausiblyError(problems=[Problem(
+        raise UsageError(problems=[Problem(
             "--weight", "", f"{len(request.weights)} weights for {len(sets)} prior sets",
             "give one --weight per -p, in the same order, or none")])
     comparison = compare(s, [f for _, f in sets], pool=request.pool,
@@ -267,7 +257,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     Parameters
     ----------
     comparison : Comparison
-        From :func:`plausibly.priors.compare.compare`.
+        From :func:`plausibly.priors.comparison.compare`.
     sets : sequence of (PriorSet, FittedPriors)
         The prior sets compared, in the same order (from
         :func:`plausibly.priors.catalog.load_prior_sets`).
@@ -279,14 +269,16 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     str
         A complete HTML document.
     """
-    from plausibly.models.drawing import edge_effects, graph_figure
-    from plausibly.models.plots import figure_bytes, forest_figure
+    from plausibly.models.plots._render import figure_bytes
+    from plausibly.models.plots.forest import forest_figure
+    from plausibly.models.plots.graph import graph_figure
+    from plausibly.models.results import edge_effects
 
     c, s, hdi = comparison, comparison.scenario, request.hdi_prob
-    per_set = [summarize(s, r.priors, r.draws, hdi) for r in c.runs]
-    pooled = summarize(s, c.pooled.priors, c.pooled.draws, hdi)
-    order = [0, *sorted(range(1, len(pooled)), key=lambda k: -pooled[k].counterfactual.mean)]
-    diagnostics = _diagnostics(c)
+    summaries = c.summarize(hdi)
+    per_set, pooled = list(summaries.per_set.values()), summaries.pooled
+    order = list(summaries.order)
+    diagnostics = c.diagnostics
     outcome = s.node(s.outcome)
     ids = [ps.id for ps, _ in sets]
     pool_name = f"{c.pool} pool"

@@ -8,9 +8,7 @@ from typing import Annotated
 import typer
 
 from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors
-
-ScenarioArg = Annotated[str, typer.Argument(
-    help="A scenario .toml file, or the id of a bundled one.", show_default=True)]
+from plausibly.cli.options import ScenarioArg
 
 
 @handles_errors
@@ -115,9 +113,9 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
     DOT needs nothing else (render it with Graphviz if you have it); SVG and
     PNG are drawn with matplotlib, no system package required.
     """
-    from plausibly.models.drawing import Overlay, render_graph, run_overlay
+    from plausibly.models.files import check_writable, write_atomic
+    from plausibly.models.plots.graph import Overlay, render_graph, run_overlay
     from plausibly.models.scenario import load_scenario
-    from plausibly.models.writing import check_writable, write_atomic
 
     if run is not None:
         from plausibly.models.store import load_run

@@ -1,0 +1,285 @@
+"""Exact interventional and counterfactual queries, batched over posterior draws.
+
+Each query is one einsum over the factors of :mod:`plausibly.models.factors`
+(the mutilated network, or the twin network for counterfactuals), contracted
+along a path :mod:`opt_einsum` plans once per shape; the draws ride along as a
+batch axis, so thousands of draws cost one contraction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import opt_einsum
+
+from plausibly.models.errors import ContractionTooLarge, Problem
+from plausibly.models.factors import (
+    Factor,
+    einsum_spec,
+    evidence,
+    fvar,
+    mutilated,
+    relevant,
+    table,
+    twin,
+)
+from plausibly.models.network import BATCH, Network
+
+__all__ = ["MEMORY_BUDGET", "PodAnswer", "answer_pods", "counterfactual", "differs",
+           "interventional"]
+
+
+#: Bytes one contraction may use for its largest intermediate tensor.
+MEMORY_BUDGET = 1 << 30
+
+
+_PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
+
+
+#: Factor tables computed for one set of parameters ``(a, b)``, keyed by factor
+#: and evidence. Valid only while ``a`` and ``b`` stay the same: a cache is made
+#: inside :func:`answer_pods` for one batch of draws and dropped after it.
+Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
+
+
+def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
+                  cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
+    """:func:`table` with the draw axis moved last (contiguous), remembered per evidence.
+
+    With the draws innermost, numpy's einsum loops run over thousands of
+    draws instead of axes of length 2: ten times faster on the bundled
+    scenario.
+    """
+    key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
+    if cache is None or key not in cache:
+        t, idx = table(f, a, b, fixed)
+        found = (np.ascontiguousarray(np.moveaxis(t, 0, -1)), idx)
+        if cache is None:
+            return found
+        cache[key] = found
+    return cache[key]
+
+
+def _free(f: Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
+    """The factor's variables left as table axes (the order :func:`table` uses)."""
+    return tuple(v for v in dict.fromkeys(f.inputs + f.out) if v not in fixed)
+
+
+def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
+              fixed: Mapping[int, int], soft: Mapping[int, float],
+              output: tuple[int, ...], cache: Cache | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Contract the factors to the ``output`` variables.
+
+    Returns ``(log_scale, table)`` with ``table`` of shape ``(S, 2, ...)``:
+    the factors with no free variable are multiplied out in log space
+    (``log_scale``, shape ``(S,)``); the rest are contracted. The size of the
+    contraction is checked against :data:`MEMORY_BUDGET` before any table
+    is built.
+    """
+    free_out = tuple(v for v in output if v not in fixed)
+    tabled = [f for f in factors if _free(f, fixed)]
+    indices = [_free(f, fixed) for f in tabled]
+    indices += [(v,) for v in soft if v not in fixed]
+    batched = [True] * len(tabled) + [False] * (len(indices) - len(tabled))
+    if indices:
+        spec, path, per_draw = _plan(net, indices, batched, free_out)
+    log_scale = np.zeros(a.shape[0])
+    for f in factors:
+        if not _free(f, fixed):
+            t, _ = _cached_table(f, a, b, fixed, cache)
+            log_scale = log_scale + np.log(t)
+    if not indices:  # everything observed: the factors were all scalars per draw
+        return log_scale, np.ones((a.shape[0],) + (2,) * len(free_out))
+    # the draw axis goes last: numpy's inner loops then run over the draws
+    tensors = [_cached_table(f, a, b, fixed, cache)[0] for f in tabled]
+    tensors += [np.array([1.0 - h, h]) for v, h in soft.items() if v not in fixed]
+    draws = a.shape[0]
+    chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
+    pieces = []
+    for start in range(0, draws, chunk):
+        part = [t[..., start:start + chunk] if bt else t
+                for t, bt in zip(tensors, batched, strict=True)]
+        pieces.append(_expression(spec, path, tuple(t.shape for t in part))(*part))
+    table = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
+    return log_scale, np.moveaxis(table, -1, 0)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression(spec: str, path: tuple[Any, ...], shapes: tuple[tuple[int, ...], ...]) -> Any:
+    """A compiled opt_einsum expression for these exact shapes (the path is reused)."""
+    return opt_einsum.contract_expression(spec, *shapes, optimize=list(path))
+
+
+def _plan(net: Network, indices: list[tuple[int, ...]], batched: list[bool],
+          out: tuple[int, ...]) -> tuple[str, tuple[Any, ...], int]:
+    """Einsum string (draw axis last), contraction path and bytes per draw; cached.
+
+    Soft-evidence vectors (one index) carry no draw axis; factor tables do.
+
+    Raises
+    ------
+    ContractionTooLarge
+        When an input table or the largest intermediate exceeds the budget.
+    """
+    with_batch = [(*idx, BATCH) if bt else idx
+                  for idx, bt in zip(indices, batched, strict=True)]
+    spec = einsum_spec(with_batch, (*out, BATCH))
+    if spec not in _PATHS:
+        shapes = [tuple(1 if v == BATCH else 2 for v in idx) for idx in with_batch]
+        biggest_input = max(2 ** (len(idx) - (BATCH in idx)) for idx in with_batch)
+        if biggest_input * 8 <= MEMORY_BUDGET:
+            steps, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto")
+            path = tuple(steps)
+            per_draw = max(int(info.largest_intermediate), biggest_input) * 8
+        else:
+            path, per_draw = (), biggest_input * 8
+        if per_draw > MEMORY_BUDGET:
+            raise ContractionTooLarge(problems=[Problem(
+                net.name, "",
+                f"an exact query needs {per_draw / 2**30:.1f} GiB per draw for its largest "
+                f"table (budget {MEMORY_BUDGET / 2**30:.1f} GiB)",
+                "give events fewer causes, or split densely connected events, so that the "
+                "graph has a smaller treewidth")])
+        _PATHS[spec] = (path, per_draw)
+    path, per_draw = _PATHS[spec]
+    return spec, path, per_draw
+
+
+def _params(net: Network, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if a.ndim == 1:
+        a, b = a[None], b[None]
+    if a.shape[1] != net.size or b.shape[:2] != a.shape[:2] or b.shape[2] < net.max_parents:
+        raise ValueError(f"parameters of shape {a.shape}, {b.shape} do not fit a network of "
+                         f"{net.size} events with up to {net.max_parents} causes")
+    return a, b
+
+
+def _do(net: Network, do: Mapping[str, float] | Mapping[int, float]) -> dict[int, float]:
+    return {net.index(k): float(v) for k, v in do.items()}
+
+
+def interventional(net: Network, a: np.ndarray, b: np.ndarray,
+                   do: Mapping[Any, float] | None = None,
+                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
+    """P(target = 1 | do(POD)) in the model's own world, for every draw.
+
+    Parameters
+    ----------
+    net : Network
+        The structure.
+    a, b : ndarray
+        Intercepts ``(S, N)`` and cause weights ``(S, N, K)`` on the logit
+        scale (or one draw, ``(N,)`` and ``(N, K)``).
+    do : mapping, optional
+        Events to set: node id or index -> probability (1/0 for hard).
+    target : str or int, optional
+        The event asked about; the outcome by default.
+
+    Returns
+    -------
+    ndarray of shape ``(S,)``
+    """
+    a, b = _params(net, a, b)
+    t = net.outcome if target is None else net.index(target)
+    dov = _do(net, do or {})
+    factors = relevant(mutilated(net, dov), {fvar(t)})
+    _, table = _contract(net, factors, a, b, {}, {}, (fvar(t),), cache)
+    return np.asarray(table[:, 1] / table.sum(axis=1))
+
+
+def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, float],
+                    node: int, cache: Cache | None = None) -> np.ndarray:
+    """P(X_f, X_cf | history) as an ``(S, 2, 2)`` table (factual, counterfactual)."""
+    factors, cvars = twin(net, dov)
+    hard, soft = evidence(net)
+    fv, cv = fvar(node), cvars[node]
+    needed = set(hard) | set(soft) | {fv, cv}
+    factors = relevant(factors, needed)
+    out = (fv, cv) if cv != fv else (fv,)
+    _, table = _contract(net, factors, a, b, hard, soft, out, cache)
+    # put fixed variables back as axes of length 2 (zero where not observed)
+    full = np.zeros((a.shape[0], 2, 2))
+    table = table / table.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * (table.ndim - 1)]
+    if cv == fv:
+        if fv in hard:
+            full[:, hard[fv], hard[fv]] = 1.0
+        else:
+            full[:, 0, 0], full[:, 1, 1] = table[:, 0], table[:, 1]
+    elif fv in hard:
+        full[:, hard[fv], :] = table
+    else:
+        full[:] = table
+    return full
+
+
+def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
+                   do: Mapping[Any, float] | None = None,
+                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
+    """P(target* = 1 | do*(POD), history), Pearl's abduction-action-prediction.
+
+    Same parameters as :func:`interventional`; the evidence is ``net.history``.
+    With no POD this is the posterior of the target given history.
+    """
+    a, b = _params(net, a, b)
+    t = net.outcome if target is None else net.index(target)
+    pair = _posterior_pair(net, a, b, _do(net, do or {}), t, cache)
+    return np.asarray(pair[:, :, 1].sum(axis=1))
+
+
+def differs(net: Network, a: np.ndarray, b: np.ndarray,
+            do: Mapping[Any, float] | None = None, cache: Cache | None = None) -> np.ndarray:
+    """P(X* != X | history) for every event under the POD, shape ``(S, N)``.
+
+    Events the POD cannot reach never differ (they share their noise and
+    their causes); for the others this is the chance that the alternate
+    history departs from the factual one at that event.
+    """
+    a, b = _params(net, a, b)
+    dov = _do(net, do or {})
+    out = np.zeros(a.shape[:2])
+    for i in sorted(net.downstream(list(dov))):
+        pair = _posterior_pair(net, a, b, dov, i, cache)
+        out[:, i] = pair[:, 0, 1] + pair[:, 1, 0]
+    return out
+
+
+@dataclass(frozen=True)
+class PodAnswer:
+    """Per-draw answers for one POD (arrays over the draw axis)."""
+
+    interventional: np.ndarray
+    counterfactual: np.ndarray
+    differs: np.ndarray  # (S, N)
+    rewrite: np.ndarray  # expected number of changed events, outcome excluded
+
+
+def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
+                pods: Mapping[str, Mapping[Any, float]]) -> dict[str, PodAnswer]:
+    """Answer the "history" baseline and every POD for every draw at once.
+
+    Parameters
+    ----------
+    pods : mapping
+        POD id -> its ``do`` mapping. The baseline row ``"history"`` (no
+        intervention) is always added first.
+    """
+    a, b = _params(net, a, b)
+    results: dict[str, PodAnswer] = {}
+    cache: Cache = {}  # factor tables shared by every query below (same parameters)
+    for pid, do in {"history": {}, **pods}.items():
+        dov = _do(net, do)
+        dif = differs(net, a, b, dov, cache)
+        results[pid] = PodAnswer(
+            interventional=interventional(net, a, b, dov, cache=cache),
+            counterfactual=counterfactual(net, a, b, dov, cache=cache),
+            differs=dif,
+            rewrite=np.delete(dif, net.outcome, axis=1).sum(axis=1),
+        )
+    return results

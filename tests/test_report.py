@@ -17,11 +17,11 @@ from typer.testing import CliRunner
 from plausibly.cli.app import app
 from plausibly.models import settings as D
 from plausibly.models.diagnostics import Diagnostics
-from plausibly.priors.report import ASSUMPTIONS, ReportRequest, build_report, render_report
 from plausibly.models.scenario import load_scenario
 from plausibly.models.settings import Settings
 from plausibly.priors.catalog import load_prior_sets
 from plausibly.priors.comparison import compare
+from plausibly.priors.report import ASSUMPTIONS, ReportRequest, build_report, render_report
 
 DATA = Path(__file__).parent / "data"
 SQUAD = str(DATA / "firing_squad.toml")

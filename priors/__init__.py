@@ -1,4 +1,6 @@
-"""plausibly.priors: prior-set files, fitting judgements, pooling.
+"""plausibly.priors: the experts.
+
+Prior-set files, fitting judgements, pooling, comparisons and the HTML report.
 
 Names are imported lazily (PEP 562), as in :mod:`plausibly.models`.
 """
@@ -22,14 +24,15 @@ _EXPORTS = {
     "log_pool": "pool",
     "marginal_likelihood": "pool",
     "posterior_weights": "pool",
-    "Comparison": "compare",
+    "Comparison": "comparison",
     "load_prior_sets": "catalog",
     "check_files": "catalog",
+    "compare": "comparison",
+    "RankedSummaries": "comparison",
+    "ReportRequest": "report",
+    "build_report": "report",
 }
 
-# Functions named like their module (estimate, sensitivity, compare) are not
-# exported here: once the submodule is imported, Python binds the package
-# attribute to the module itself. Import them from their module.
 __all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -39,7 +39,6 @@ from plausibly.models.plots._style import (
     strength_width,
 )
 from plausibly.models.plots.dot import to_dot
-from plausibly.models.results import edge_effects
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import suggest
 
@@ -242,6 +241,8 @@ def run_overlay(run: Run, pod: str | None = None, *, file: str = "") -> Overlay:
     PlausiblyError
         For a POD the run does not answer, or a run without per-draw effects.
     """
+    from plausibly.models.results import edge_effects
+
     strength = edge_effects(run, file=file)
     words = (f"arrows: posterior median effect of each cause, prior set {run.priors} "
              f"({run.name})")

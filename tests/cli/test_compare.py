@@ -19,7 +19,7 @@ from plausibly.priors.elicitation import load_prior_set
 from plausibly.priors.fit import fit_prior_set
 from plausibly.priors.pool import log_pool
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 FIXED = str(DATA / "firing_squad_fixed.toml")
 JUDGED = str(DATA / "firing_squad_priors.toml")

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from plausibly.cli.app import app
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 runner = CliRunner()
 
 

@@ -12,8 +12,8 @@ import pytest
 from plausibly.models.errors import ScenarioError
 from plausibly.models.scenario import load_scenario, parse_scenario
 
-DATA = Path(__file__).parent / "data"
-THREAD = Path(__file__).resolve().parents[2] / "shared" / "thread.md"
+DATA = Path(__file__).parents[1] / "data"
+THREAD = Path(__file__).resolve().parents[3] / "shared" / "thread.md"
 
 SMALL = {
     "id": "small",

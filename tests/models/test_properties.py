@@ -36,7 +36,7 @@ from plausibly.priors.elicitation import parse_prior_set
 from plausibly.priors.fit import fit_prior_set
 from plausibly.priors.pool import Evidence, posterior_weights
 
-SQUAD = load_scenario(Path(__file__).parent / "data" / "firing_squad.toml")
+SQUAD = load_scenario(Path(__file__).parents[1] / "data" / "firing_squad.toml")
 
 
 def fast(n: int) -> settings:

@@ -26,7 +26,7 @@ from plausibly.models.store import save_run
 from plausibly.priors.catalog import load_prior_sets
 from plausibly.priors.comparison import compare
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 FIXED = str(DATA / "firing_squad_fixed.toml")
 runner = CliRunner()

@@ -25,7 +25,7 @@ from plausibly.models.files import MAX_FILE_BYTES
 from plausibly.models.scenario import load_scenario
 from plausibly.priors.elicitation import load_prior_set
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BAD = Path("tests") / "data" / "bad"  # relative to REPO: short paths in messages
 SQUAD = str(Path("tests") / "data" / "firing_squad.toml")
 runner = CliRunner()

@@ -16,7 +16,7 @@ from plausibly.models.files import write_atomic
 from plausibly.models.scenario import load_scenario
 from plausibly.priors.elicitation import load_prior_set
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 FIXED = str(DATA / "firing_squad_fixed.toml")
 

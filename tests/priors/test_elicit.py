@@ -26,7 +26,7 @@ from plausibly.priors.elicitation import (
 from plausibly.priors.session import BadAnswer, read_answer
 from plausibly.priors.writer import dumps_prior_set, read_comments, toml_string
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 runner = CliRunner()
 
 #: A whole session on the firing squad: id, name, summary, then per event its

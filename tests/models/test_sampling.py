@@ -23,7 +23,7 @@ from plausibly.models.settings import Settings
 from plausibly.priors.elicitation import load_prior_set, parse_prior_set
 from plausibly.priors.fit import fit_prior_set
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 JUDGED = str(DATA / "firing_squad_priors.toml")
 SMALL = {"draws": 60, "tune": 60, "chains": 2, "seed": 11}

@@ -34,7 +34,7 @@ from plausibly.priors.pool import (
     posterior_weights,
 )
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = load_scenario(DATA / "firing_squad.toml")
 
 # --------------------------------------------------------------------------- fitting

@@ -23,7 +23,7 @@ from plausibly.priors.catalog import load_prior_sets
 from plausibly.priors.comparison import compare
 from plausibly.priors.report import ASSUMPTIONS, ReportRequest, build_report, render_report
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 FIXED = str(DATA / "firing_squad_fixed.toml")
 JUDGED = str(DATA / "firing_squad_priors.toml")

@@ -22,7 +22,7 @@ writes with a file in ``tests/data/golden/``:
 
 Regenerating the goldens, deliberately::
 
-    PLAUSIBLY_REGOLD=1 uv run --frozen pytest tests/test_golden.py
+    PLAUSIBLY_REGOLD=1 uv run --frozen pytest tests/cli/test_golden.py
 
 writes every golden file from today's output instead of comparing (the tests
 then pass); review the change with ``git diff tests/data/golden``. ``run_v1.nc``

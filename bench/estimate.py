@@ -62,7 +62,7 @@ def main() -> None:
 
     # ------------------------------------------------------------ same process
     warnings.simplefilter("ignore")
-    from plausibly.models import pymc_model
+    from plausibly.models import pymc_model, sampling
     from plausibly.models.inference import estimate
     from plausibly.models.scenario import load_scenario
     from plausibly.models.settings import Settings
@@ -72,7 +72,8 @@ def main() -> None:
     s = load_scenario("ussr_1930")
     sets = [f for _, f in load_prior_sets(s)]
     settings = Settings()
-    estimate(s, sets[0], settings=Settings(draws=50, tune=50))  # imports and first compile
+    # imports and the first compile
+    estimate(s, sets[0].parameter_prior(s), settings=Settings(draws=50, tune=50))
     start = time.perf_counter()
     result = compare(s, sets, settings=settings)
     ours = time.perf_counter() - start
@@ -121,13 +122,13 @@ def main() -> None:
     net = Network.from_scenario(s)
     layouts = [f.parameter_prior(s) for f in sets]
     start = time.perf_counter()
-    pymc_model.sample_sets(net, layouts, draws=settings.draws, tune=settings.tune,
-                           chains=settings.chains, seed=settings.seed)
+    sampling.sample_sets(net, layouts, draws=settings.draws, tune=settings.tune,
+                         chains=settings.chains, seed=settings.seed)
     pool = time.perf_counter() - start
     logging.getLogger("pymc").setLevel(logging.ERROR)
     start = time.perf_counter()
     for layout in layouts:
-        model, step, fresh = pymc_model._compiled(net, layout)
+        model, step, fresh = pymc_model.compiled(net, layout)
         step.sampling_state = fresh
         with model:
             pm.set_data({"mu": layout.mu, "sigma_free": layout.sigma[layout.free]})
@@ -142,7 +143,7 @@ def main() -> None:
     start = time.perf_counter()
     for fitted, pod in sample:
         pymc_model._COMPILED.clear()  # naive: a fresh model and sampler for each
-        estimate(s, fitted, [pod], settings)
+        estimate(s, fitted.parameter_prior(s), [pod], settings)
     per_pair = (time.perf_counter() - start) / len(sample)
     naive = per_pair * len(pairs)
     print("\nsame process (imports done):")

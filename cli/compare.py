@@ -120,8 +120,8 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     It runs the same comparison as 'plausibly compare' and adds the PODs with
     their proposers, the claims with their posts, the prior sets and their
     weights, the diagnostics, the assumptions in plain words and how to
-    reproduce it. The page is offline: inline SVG, no script, no link to
-    fetch. If sampling does not converge the report is still written, with
+    reproduce it. The page is offline: embedded SVG pictures, no script, no
+    link to fetch. If sampling does not converge the report is still written, with
     a warning at its top, and the command exits 3 (unless --allow-unconverged).
     """
     from plausibly.models.files import check_writable, write_atomic

@@ -19,14 +19,13 @@ from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.queries import answer_pods
 from plausibly.models.results import QUERIES, Run
+from plausibly.models.sampling import Progress, Sampler
 from plausibly.models.scenario import Scenario
 from plausibly.models.settings import Settings
 
 __all__ = ["Progress", "estimate", "estimate_many"]
 
 
-#: ``progress(done, total)``: sampling iterations done so far, of all
-Progress = Callable[[int, int], None]
 
 
 def estimate(scenario: Scenario, prior: ParameterPrior, pods: Sequence[str] | None = None,
@@ -62,14 +61,12 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
     """:func:`estimate` for several prior sets at once, one run each.
 
     Every (set, chain) is one task for the worker pool of
-    :func:`plausibly.models.sampling.sample_sets`, and each task answers the
+    :class:`plausibly.models.sampling.Sampler`, and each task answers the
     PODs on its own chain's draws, so all cores stay busy until the last
     chain; a set's diagnostics are computed here while later sets still
     sample. A set's numbers are the same as from :func:`estimate` alone.
     ``meanwhile()``, if given, is called once, while the workers sample.
     """
-    from plausibly.models.sampling import sample_sets
-
     settings = settings or Settings()
     chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
     todo = {p.id: p.do for p in chosen}
@@ -87,19 +84,22 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
         a, b = priors[sampled[i]].to_ab(z)
         return _answers(net, a, b, todo)
 
-    def on_set(i: int, idata: Any, per_chain: list[Any]) -> None:
-        k = sampled[i]
-        z = idata.posterior["z"].values  # (chain, draw, param)
-        a, b = priors[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
-        runs[k] = _run(scenario, sets[k], settings, idata, a, b, per_chain[0][0],
-                       np.stack([c[1] for c in per_chain]), np.stack([c[2] for c in per_chain]))
-
-    if sampled:
-        sample_sets(net, [priors[k] for k in sampled], draws=settings.draws, tune=settings.tune,
-                    chains=settings.chains, seed=settings.seed, after=after, progress=progress,
-                    on_set=on_set, meanwhile=meanwhile)
-    elif meanwhile is not None:
-        meanwhile()
+    if not sampled:
+        if meanwhile is not None:
+            meanwhile()
+        return [runs[k] for k in range(len(sets))]
+    with Sampler(net, [priors[k] for k in sampled], draws=settings.draws, tune=settings.tune,
+                 chains=settings.chains, seed=settings.seed, after=after,
+                 progress=progress) as sampler:
+        if meanwhile is not None:
+            meanwhile()  # while the workers sample
+        for i, idata, per_chain in sampler.sets():  # a set's diagnostics as it comes back
+            k = sampled[i]
+            z = idata.posterior["z"].values  # (chain, draw, param)
+            a, b = priors[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
+            runs[k] = _run(scenario, sets[k], settings, idata, a, b, per_chain[0][0],
+                           np.stack([c[1] for c in per_chain]),
+                           np.stack([c[2] for c in per_chain]))
     return [runs[k] for k in range(len(sets))]
 
 

@@ -67,18 +67,13 @@ def describe_parameter(name: str) -> str:
     return f"{node} given {cause}"
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Ranks along axis 0 (ties broken by order; fine for continuous draws)."""
-    order = np.argsort(x, axis=0, kind="stable")
-    ranks = np.empty_like(order, dtype=float)
-    np.put_along_axis(ranks, order, np.arange(x.shape[0], dtype=float)[:, None], axis=0)
-    return ranks
-
-
 def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Spearman correlation of each column of ``params`` (S, P) with ``values`` (S,)."""
-    rp = _ranks(params)
-    rv = _ranks(values[:, None])[:, 0]
+    from scipy.stats import rankdata
+
+    # tied draws (NUTS repeats a draw when it rejects) share their average rank
+    rp = rankdata(params, axis=0)
+    rv = rankdata(values)
     rp -= rp.mean(axis=0)
     rv -= rv.mean()
     denom = np.sqrt((rp**2).sum(axis=0) * (rv**2).sum())

@@ -1,7 +1,6 @@
 """Sampling: every (prior set, chain) is one task for a pool of forked workers.
 
-one task per (prior set, chain) in a
-pool of forked worker processes, one per core. Chain ``c`` is seeded by
+The pool has one worker process per core (:class:`Sampler`). Chain ``c`` is seeded by
 ``chain_seeds(seed)[c]`` and starts from a seeded uniform(-1, 1) jitter, as
 PyMC's default NUTS initialisation does; so a chain's draws depend only on
 the seed, its index and its prior set.
@@ -14,12 +13,12 @@ import multiprocessing as mp
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +27,10 @@ from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
 
-if TYPE_CHECKING:
-    from plausibly.models.inference import Progress
+__all__ = ["Progress", "Sampler", "chain_seeds", "sample_posterior", "sample_sets", "workers_for"]
 
-__all__ = ["chain_seeds", "sample_posterior", "sample_sets", "workers_for"]
+#: ``progress(done, total)``: sampling iterations done so far, of all
+Progress = Callable[[int, int], None]
 
 
 def chain_seeds(seed: int, chains: int) -> list[int]:
@@ -108,121 +107,138 @@ def workers_for(tasks: int) -> int:
     return max(1, min(tasks, len(os.sched_getaffinity(0))))
 
 
-def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
-                chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
-                progress: Progress | None = None,
-                on_set: Callable[[int, Any, list[Any]], None] | None = None,
-                meanwhile: Callable[[], None] | None = None,
-                ) -> list[tuple[Any, list[Any]]]:
-    """Sample several prior sets on one network: every (set, chain) is one task.
+class Sampler:
+    """The worker pool as a context manager: prior sets in, each set's chains out.
 
-    The tasks run in a pool of forked worker processes, one per core, that
-    inherit the compiled samplers: nothing is compiled or pickled per task,
-    and no draw crosses a pipe until its chain is done (PyMC's own parallel
-    sampler sends every draw, which cost more than the sampling here). A task
-    may also run ``after(set_index, z)`` on its chain's draws ``z`` (draw,
-    param), so the queries run on all cores too.
+    Every (set, chain) is one task. On entering, the samplers are compiled
+    (once per process, before forking, so every worker inherits them) and the
+    tasks are handed to a pool of forked worker processes, one per core;
+    nothing is compiled or pickled per task, and no draw crosses a pipe until
+    its chain is done (PyMC's own parallel sampler sends every draw, which
+    cost more than the sampling here). A task may also run ``after(set_index,
+    z)`` on its chain's draws ``z`` (draw, param), so the queries run on all
+    cores too. :meth:`sets` then yields each set as soon as its chains are all
+    back, in order, while later sets still sample: the caller's own work
+    between entering and iterating runs while the workers sample.
+
+    On leaving, PyMC's logger gets back its level, and after an error or
+    Ctrl-C every worker still running is stopped at once.
 
     Parameters
     ----------
     progress : callable, optional
-        ``progress(done, total)``, iterations (tuning included), a few times a second.
-    on_set : callable, optional
-        ``on_set(set_index, idata, afters)`` in this process as soon as a set's
-        chains are all back (sets in order), while later sets still sample.
-    meanwhile : callable, optional
-        Called once in this process right after the tasks are handed out:
-        work that needs no draws, done while the workers sample.
-
-    Returns
-    -------
-    list of (InferenceData, list)
-        Per prior: its chains (``z`` in the posterior; sample stats) and the
-        ``after`` result of each chain.
+        ``progress(done, total)``, iterations (tuning included), a few times a
+        second, from :meth:`sets`.
     """
-    global _JOB
 
-    if any(prior.free.size == 0 for prior in priors):
-        raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
-                                              "nothing to sample: use the exact answer")])
-    for prior in priors:
-        compiled(net, prior)  # compile before forking, so every worker has it
-    logging.getLogger("pymc").setLevel(logging.ERROR)
-    tasks = [(i, c) for i in range(len(priors)) for c in range(chains)]
-    total = len(tasks) * (draws + tune)
-    seeds = tuple(chain_seeds(seed, chains))
+    def __init__(self, net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
+                 chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
+                 progress: Progress | None = None) -> None:
+        if any(prior.free.size == 0 for prior in priors):
+            raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
+                                                  "nothing to sample: use the exact answer")])
+        self.net, self.priors, self.chains = net, tuple(priors), chains
+        self.progress = progress
+        self.tasks = [(i, c) for i in range(len(self.priors)) for c in range(chains)]
+        self.total = len(self.tasks) * (draws + tune)
+        self._job_args = (draws, tune, tuple(chain_seeds(seed, chains)), after)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pending: dict[tuple[int, int], futures.Future[Any]] = {}
+        self._counter: Any = None
+        self._done = 0
+        self._others: set[Any] = set()
+        self._level = logging.NOTSET
+        self._finished = False
 
-    def collect(fetch: Callable[[tuple[int, int]], Any]) -> list[tuple[Any, list[Any]]]:
-        out = []
-        for i in range(len(priors)):
-            chained = _gather([fetch((i, c)) for c in range(chains)])
-            if on_set is not None:
-                on_set(i, *chained)
-            out.append(chained)
-        return out
+    def __enter__(self) -> Sampler:
+        global _JOB
 
-    workers = workers_for(len(tasks))
-    if workers == 1:
-        done = [0]
+        for prior in self.priors:
+            compiled(self.net, prior)  # compile before forking, so every worker has it
+        logger = logging.getLogger("pymc")
+        self._level = logger.level
+        logger.setLevel(logging.ERROR)  # PyMC's per-chain chatter; restored on exit
+        draws, tune, seeds, after = self._job_args
+        workers = workers_for(len(self.tasks))
+        if workers == 1:
+            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, self._here)
+            return self
+        ctx = mp.get_context("fork")
+        counter = self._counter = ctx.Value("q", 0)
 
-        def here(n: int) -> None:
-            done[0] += n
-            if progress is not None:
-                progress(done[0], total)
+        def shared(n: int) -> None:
+            with counter.get_lock():
+                counter.value += n
 
-        _JOB = _Job(net, tuple(priors), draws, tune, seeds, after, here)
-        try:
-            if meanwhile is not None:
-                meanwhile()
-            return collect(_run_chain)
-        finally:
-            _JOB = None
+        _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, shared)
+        # concurrent.futures, not multiprocessing.Pool: a worker that is killed
+        # (say, out of memory) breaks the executor and every waiting future,
+        # where Pool would wait for its lost task for ever
+        self._others = set(mp.active_children())
+        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_thread)
+        self._pending = {t: self._pool.submit(_run_chain, t) for t in self.tasks}
+        return self
 
-    ctx = mp.get_context("fork")
-    counter = ctx.Value("q", 0)
+    def __exit__(self, *exc: object) -> None:
+        global _JOB
 
-    def shared(n: int) -> None:
-        with counter.get_lock():
-            counter.value += n
-
-    _JOB = _Job(net, tuple(priors), draws, tune, seeds, after, shared)
-    # concurrent.futures, not multiprocessing.Pool: a worker that is killed
-    # (say, out of memory) breaks the executor and every waiting future,
-    # where Pool would wait for its lost task for ever
-    others = set(mp.active_children())
-    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_thread)
-    finished = False
-    try:
-        pending = {t: pool.submit(_run_chain, t) for t in tasks}
-        if meanwhile is not None:
-            meanwhile()
-
-        def fetch(task: tuple[int, int]) -> Any:
-            job = pending[task]
-            while not job.done():
-                futures.wait([job], timeout=0.1)
-                if progress is not None:
-                    progress(int(counter.value), total)
-            try:
-                return job.result()
-            except BrokenProcessPool:
-                raise WorkerLost(problems=[Problem(
-                    net.name, "", "a sampling worker process ended abruptly (killed, "
-                    "perhaps for lack of memory)", "nothing was written: run the command "
-                    "again")]) from None
-
-        out = collect(fetch)
-        finished = True
-        return out
-    finally:
         _JOB = None
-        if not finished:  # an error or Ctrl-C: stop the chains still running
-            stopped = set(mp.active_children()) - others
+        logging.getLogger("pymc").setLevel(self._level)
+        if self._pool is None:
+            return
+        if not self._finished:  # an error or Ctrl-C: stop the chains still running
+            stopped = set(mp.active_children()) - self._others
             for worker in stopped:
                 worker.terminate()
             for worker in stopped:
                 worker.join(timeout=5)
-        pool.shutdown(wait=finished, cancel_futures=True)
+        self._pool.shutdown(wait=self._finished, cancel_futures=True)
+
+    def sets(self) -> Iterator[tuple[int, Any, list[Any]]]:
+        """Yield ``(set_index, idata, afters)`` per set, in order, as its chains come back.
+
+        ``idata`` joins the set's chains (``z`` in the posterior; sample stats);
+        ``afters`` holds each chain's ``after`` result.
+        """
+        for i in range(len(self.priors)):
+            yield (i, *_gather([self._fetch((i, c)) for c in range(self.chains)]))
+        self._finished = True
+
+    def _here(self, n: int) -> None:
+        self._done += n
+        if self.progress is not None:
+            self.progress(self._done, self.total)
+
+    def _fetch(self, task: tuple[int, int]) -> Any:
+        if self._pool is None:  # one process: run the chain now
+            return _run_chain(task)
+        job = self._pending[task]
+        while not job.done():
+            futures.wait([job], timeout=0.1)
+            if self.progress is not None:
+                self.progress(int(self._counter.value), self.total)
+        try:
+            return job.result()
+        except BrokenProcessPool:
+            raise WorkerLost(problems=[Problem(
+                self.net.name, "", "a sampling worker process ended abruptly (killed, "
+                "perhaps for lack of memory)", "nothing was written: run the command "
+                "again")]) from None
+
+
+def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
+                chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
+                progress: Progress | None = None) -> list[tuple[Any, list[Any]]]:
+    """Sample several prior sets on one network (see :class:`Sampler`).
+
+    Returns
+    -------
+    list of (InferenceData, list)
+        Per prior set: its chains and the ``after`` result of each chain.
+    """
+    with Sampler(net, priors, draws=draws, tune=tune, chains=chains, seed=seed, after=after,
+                 progress=progress) as sampler:
+        return [(idata, afters) for _, idata, afters in sampler.sets()]
 
 
 def _one_thread() -> None:

@@ -28,7 +28,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from plausibly.models.errors import ElicitationError, Problem
+from plausibly.models.errors import Problem, UsageError
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
 from plausibly.priors.fit import FittedPriors, LogitNormal
@@ -52,7 +52,7 @@ def normalise_weights(weights: Weights, n: int) -> np.ndarray:
         return np.full(n, 1.0 / n)
     w = np.asarray(weights, dtype=float)
     if w.shape != (n,) or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ElicitationError(problems=[Problem(
+        raise UsageError(problems=[Problem(
             "--weight", "", f"needs {n} non-negative weights, got {list(weights)}",
             "give one weight per prior set, e.g. --weight 1 --weight 2")])
     return w / w.sum()
@@ -76,10 +76,10 @@ def log_pool(sets: Sequence[FittedPriors], weights: Weights = None,
              extremize: float = 1.0, pool_id: str = "log_pool") -> FittedPriors:
     """Logarithmic pool of fitted prior sets (closed form, see module docstring)."""
     if not sets:
-        raise ElicitationError(problems=[Problem("-p", "", "no prior set to pool",
+        raise UsageError(problems=[Problem("-p", "", "no prior set to pool",
                                                  "name at least one prior set")])
     if not (extremize > 0 and math.isfinite(extremize)):
-        raise ElicitationError(problems=[Problem(
+        raise UsageError(problems=[Problem(
             "--extremize", "", f"must be a finite positive number, got {extremize}",
             "use 1 for no extremizing, or a value such as 1.5")])
     w = normalise_weights(weights, len(sets))

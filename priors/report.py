@@ -1,15 +1,15 @@
 """One self-contained HTML report of a comparison: question, graph, ranking, sources, method.
 
-The page needs nothing but itself: pictures are inline SVG, the style sheet
+The page needs nothing but itself: pictures are SVG images in ``data:`` URIs, the style sheet
 is inline, there is no script and no link to fetch. Every text that comes
 from a file (titles, claims, citations, summaries) is HTML-escaped. The same
-request and seed give the same bytes (no timestamp; SVG ids are fixed).
+request and seed give the same bytes (no timestamp).
 """
 
 from __future__ import annotations
 
+import base64
 import html
-import re
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -67,7 +67,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}table.wide{width:1
 th,td{border:1px solid #d4d4d4;padding:.25rem .5rem;vertical-align:top;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;
  white-space:nowrap}tr.baseline td{color:#555;font-style:italic}
-figure{margin:1rem 0}figure svg{max-width:100%;height:auto}
+figure{margin:1rem 0}figure img{max-width:100%;height:auto}
 figcaption{font-size:.85rem;color:#444}
 .warning{background:#fff0f0;border:2px solid #c92a2a;padding:.6rem 1rem}
 .lead{font-size:1.1rem}article.pod{border-left:3px solid #d9480f;padding:0 0 0 .8rem;
@@ -190,20 +190,10 @@ def build_report(request: ReportRequest,
 # --------------------------------------------------------------------------- pieces
 
 
-def _svg(data: bytes, prefix: str, label: str) -> str:
-    """Matplotlib SVG made fit to inline: no prolog, no metadata, ids unique to ``prefix``."""
-    text = data.decode("utf-8")
-    text = re.sub(r"<\?xml.*?\?>|<!DOCTYPE.*?>|<metadata>.*?</metadata>|<!--.*?-->", "",
-                  text, flags=re.DOTALL)
-    text = re.sub(r'\sxmlns(:xlink)?="[^"]*"', "", text)
-    ids = set(re.findall(r'\sid="([^"]+)"', text))
-    text = re.sub(r'(\sid=")([^"]+)(")',
-                  lambda m: f"{m[1]}{prefix}-{m[2]}{m[3]}", text)
-    text = re.sub(r'(href="#)([^"]+)(")',
-                  lambda m: f"{m[1]}{prefix}-{m[2]}{m[3]}" if m[2] in ids else m[0], text)
-    text = re.sub(r"url\(#([^)]+)\)",
-                  lambda m: f"url(#{prefix}-{m[1]})" if m[1] in ids else m[0], text)
-    return text.replace("<svg ", f'<svg role="img" aria-label="{_e(label)}" ', 1).strip()
+def _picture(svg: bytes, label: str) -> str:
+    """An SVG figure as an image with a ``data:`` URI: self-contained, its ids its own."""
+    data = base64.b64encode(svg).decode("ascii")
+    return f'<img src="data:image/svg+xml;base64,{data}" alt="{_e(label)}">'
 
 
 def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] | None = None,
@@ -326,7 +316,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     strength = edge_effects(c.pooled)
     fig = graph_figure(s, strength=strength, subtitle=(
         f"arrows: posterior median effect of each cause under the {pool_name}"))
-    add("<figure>" + _svg(figure_bytes(fig, "svg"), "graph", f"causal graph of {s.title}")
+    add("<figure>" + _picture(figure_bytes(fig, "svg"), f"causal graph of {s.title}")
         + "<figcaption>Events by year (green: happened; grey: did not; yellow: disputed or "
         "unknown); orange outlines mark the events a POD sets. Each arrow is a claim from the "
         "discussion; its colour and width show the posterior median log odds ratio of the "
@@ -355,7 +345,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     add(_table(head, rows, numeric, classes, wide=True))
     labels = [*ids, pool_name]
     forest = forest_figure(s, [*per_set, pooled], hdi, labels=labels)
-    add("<figure>" + _svg(figure_bytes(forest, "svg"), "forest", "forest plot of the ranking")
+    add("<figure>" + _picture(figure_bytes(forest, "svg"), "forest plot of the ranking")
         + f"<figcaption>Each POD's counterfactual plausibility: dots are posterior means, "
         f"bars {hdi:.0%} HDIs, one colour per prior set and black for the "
         f"{_e(pool_name)}; the dashed line is real history.</figcaption></figure>")

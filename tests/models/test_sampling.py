@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -94,11 +95,14 @@ def test_progress_meanwhile_and_on_set(squad):
     layouts = [judged.parameter_prior(s), other_set(s, judged)]
     calls: list[object] = []
     seen: list[tuple[int, int]] = []
-    sampling.sample_sets(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
-                           meanwhile=lambda: calls.append("meanwhile"),
-                           on_set=lambda i, idata, afters: calls.append(i),
-                           after=lambda i, z: z.shape)
+    logging.getLogger("pymc").setLevel(logging.INFO)
+    with sampling.Sampler(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
+                          after=lambda i, z: z.shape) as sampler:
+        calls.append("meanwhile")
+        calls.extend(i for i, _, _ in sampler.sets())
     assert calls == ["meanwhile", 0, 1]
+    # PyMC's logger is quiet while sampling only: a notebook keeps its warnings afterwards
+    assert logging.getLogger("pymc").level == logging.INFO
     total = 2 * 2 * (SMALL["draws"] + SMALL["tune"])
     done = [d for d, t in seen]
     assert all(t == total for _, t in seen) and done == sorted(done) and done[-1] <= total

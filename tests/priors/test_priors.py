@@ -16,7 +16,7 @@ import reference as ref
 from scipy import integrate, stats
 from scipy.special import expit, logit
 
-from plausibly.models.errors import ElicitationError
+from plausibly.models.errors import ElicitationError, UsageError
 from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario, parse_scenario
 from plausibly.priors.elicitation import (
@@ -501,7 +501,7 @@ def test_weights_normalise_and_sum_to_one(weights, expected):
 @pytest.mark.parametrize("weights", [[1, -1], [1], [1, 2, 3], [0, 0], [float("nan"), 1],
                                      [float("inf"), 1]])
 def test_bad_weights(weights):
-    with pytest.raises(ElicitationError) as err:
+    with pytest.raises(UsageError) as err:
         normalise_weights(weights, 2)
     assert str(err.value) == (f"--weight: needs 2 non-negative weights, got {weights}\n"
                               "    fix: give one weight per prior set, e.g. --weight 1 --weight 2")
@@ -510,14 +510,14 @@ def test_bad_weights(weights):
 @pytest.mark.parametrize("d", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_extremize(d):
     sets = [fitted_from({"x": LogitNormal(0.0, 1.0)}, "s")]
-    with pytest.raises(ElicitationError) as err:
+    with pytest.raises(UsageError) as err:
         log_pool(sets, extremize=d)
     assert str(err.value) == (f"--extremize: must be a finite positive number, got {d}\n"
                               "    fix: use 1 for no extremizing, or a value such as 1.5")
 
 
 def test_nothing_to_pool():
-    with pytest.raises(ElicitationError) as err:
+    with pytest.raises(UsageError) as err:
         log_pool([])
     assert str(err.value) == "-p: no prior set to pool\n    fix: name at least one prior set"
 

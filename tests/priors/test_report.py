@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import shutil
@@ -112,17 +113,20 @@ def sha256(path: str) -> str:
 def test_the_report_has_every_section_and_is_offline(report_file):
     page = Page(report_file.read_text("utf-8"))
     assert page.sections == SECTIONS
-    assert page.tags.count("svg") == 2  # the graph and the forest plot
-    for forbidden in ("script", "link", "img", "iframe", "object", "embed"):
+    assert page.tags.count("img") == 2  # the graph and the forest plot
+    for forbidden in ("script", "link", "iframe", "object", "embed"):
         assert forbidden not in page.tags
     for tag, name, value in page.attrs:
         if name in ("src", "href", "xlink:href", "action", "srcset", "data"):
             assert not value.lower().startswith(("http:", "https:", "//")), (tag, name, value)
-            # in-page references, or inline data (the colour bar is a data: PNG)
-            assert value.startswith(("#", "data:image/png;base64,")), (tag, name, value)
+            # in-page references, or the pictures themselves as data: SVG images
+            assert value.startswith(("#", "data:image/svg+xml;base64,")), (tag, name, value)
         assert "url(http" not in value.replace(" ", "").lower()
     text = report_file.read_text("utf-8")
     assert "http://" not in text and "https://" not in text
+    pictures = [base64.b64decode(v.split(",", 1)[1]) for tag, name, v in page.attrs
+                if tag == "img" and name == "src"]
+    assert len(pictures) == 2 and all(b"<svg" in svg[:2000] for svg in pictures)
     assert "@import" not in text
     ids = [v for _, name, v in page.attrs if name == "id"]
     assert len(ids) == len(set(ids))  # the two pictures' ids do not clash

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -67,14 +65,3 @@ def test_unknown_scenario_is_a_clean_error():
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert result.stderr.startswith("error: 1 problem\nnowhere: is neither a file nor a bundled")
-
-
-def test_light_commands_do_not_import_pymc():
-    code = ("import sys\nfrom typer.testing import CliRunner\nfrom plausibly.cli.app import app\n"
-            "CliRunner().invoke(app, ['check'])\nCliRunner().invoke(app, ['show'])\n"
-            "CliRunner().invoke(app, ['graph'])\n"
-            "print(sorted(m for m in ('pymc', 'pytensor', 'arviz', 'networkx') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"

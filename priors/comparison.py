@@ -103,21 +103,25 @@ class RankedSummaries:
 def mixture_draws(runs: Sequence[Run], weights: np.ndarray, seed: int) -> xr.Dataset:
     """A linear-pool sample: from each run, a share of draws proportional to its weight.
 
-    The pooled sample has as many draws as one run (flattened into one chain);
-    shares are rounded by largest remainder, and draws are picked without
-    replacement by a generator seeded with ``seed``.
+    The pooled sample has as many draws as the shortest sampled run (flattened
+    into one chain); shares are rounded by largest remainder, and draws are
+    picked without replacement by a generator seeded with ``seed``. An exact
+    run (every parameter fixed: one draw) is a point mass, repeated as often
+    as its share asks.
     """
     rng = np.random.default_rng(seed)
     flat = [r.draws.stack(sample=("chain", "draw")) for r in runs]
-    total = min(int(f.sizes["sample"]) for f in flat)
+    sizes = [int(f.sizes["sample"]) for f in flat]
+    sampled = [n for r, n in zip(runs, sizes, strict=True) if not r.diagnostics.exact]
+    total = min(sampled) if sampled else min(sizes)
     exact = weights * total
     counts = np.floor(exact).astype(int)
     for k in np.argsort(-(exact - counts))[: total - counts.sum()]:
         counts[k] += 1
     parts = []
-    for f, n in zip(flat, counts, strict=True):
+    for f, size, n in zip(flat, sizes, counts, strict=True):
         if n:
-            pick = np.sort(rng.choice(int(f.sizes["sample"]), size=n, replace=False))
+            pick = np.sort(rng.choice(size, size=n, replace=n > size))
             parts.append(f.isel(sample=pick).drop_vars(["sample", "chain", "draw"]))
     pooled = xr.concat(parts, dim="sample")
     pooled = pooled.rename({"sample": "draw"}).expand_dims(chain=[0])

@@ -24,7 +24,7 @@ from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
 from plausibly.priors.fit import fit_judgement, fit_prior_set, sigmoid
-from plausibly.priors.writer import FileComments, format_number, read_comments, save_prior_set
+from plausibly.priors.toml_writer import FileComments, format_number, read_comments, save_prior_set
 
 __all__ = [
     "BadAnswer",

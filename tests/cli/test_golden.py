@@ -299,7 +299,7 @@ def bundled_prior_set_files() -> dict[str, Path]:
 def test_bundled_prior_set_reads_writes_and_reads_back_equal(name, tmp_path):
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.elicitation import load_prior_set
-    from plausibly.priors.writer import read_comments, save_prior_set
+    from plausibly.priors.toml_writer import read_comments, save_prior_set
 
     assert set(bundled_prior_set_files()) == BUNDLED_PRIOR_SETS
     original = bundled_prior_set_files()[name]

@@ -24,7 +24,7 @@ from plausibly.priors.elicitation import (
     parse_prior_set,
 )
 from plausibly.priors.session import BadAnswer, read_answer
-from plausibly.priors.writer import dumps_prior_set, read_comments, toml_string
+from plausibly.priors.toml_writer import dumps_prior_set, read_comments, toml_string
 
 DATA = Path(__file__).parents[1] / "data"
 runner = CliRunner()

@@ -4,8 +4,9 @@
 for each event's base chance and its chance given each cause alone, then for
 a ``why``. It needs no terminal: questions and feedback go through a
 :class:`SessionIO`, which the command line implements with Typer and rich. A
-session saves after every answer (an atomic rewrite), so no answer is lost
-when input ends, on Ctrl-C, or on ``q``.
+session saves after every answer (an atomic rewrite that keeps the file's
+comments and layout), so no answer is lost when input ends, on Ctrl-C, or on
+``q``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
 from plausibly.priors.fit import fit_judgement, fit_prior_set, sigmoid
-from plausibly.priors.writer import FileComments, format_number, read_comments, save_prior_set
+from plausibly.priors.toml_writer import dumps_prior_set, format_number, save_prior_set
 
 __all__ = [
     "BadAnswer",
@@ -86,13 +87,17 @@ class Question:
 
 @dataclass(frozen=True)
 class SessionPlan:
-    """What a session starts from: the prior set so far and the events to walk."""
+    """What a session starts from: the prior set so far and the events to walk.
+
+    ``text`` is the text of the file being resumed (None for a new file):
+    saving changes only its values, so its comments and layout are kept.
+    """
 
     path: Path
     start: PriorSet
     resumed: bool
     nodes: tuple[str, ...]
-    comments: FileComments
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -309,7 +314,7 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
     except PlausiblyError as err:
         problems.extend(err.problems)
     start: PriorSet | None = None
-    comments = FileComments(header=_new_header(scenario))
+    text: str | None = None
     if not problems and path.exists():
         data, read_problems = read_toml(path, "prior set")
         try:
@@ -323,7 +328,11 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
                 "choose another output file with -o (or fix this one: the problems follow)"))
             problems.extend(err.problems)
         else:
-            comments = read_comments(path.read_text(encoding="utf-8"))
+            text = path.read_bytes().decode("utf-8-sig")
+            try:  # refuse now a file that cannot be saved keeping its layout
+                dumps_prior_set(start, text)
+            except PlausiblyError as err:
+                problems.extend(err.problems)
     if problems:
         raise ElicitationError(problems=problems)
     nodes = tuple(n for n in scenario.order if not wanted or n in wanted)
@@ -332,8 +341,8 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
         start = PriorSet(id=pid, name=pid.replace("_", " ").capitalize(), scenario=scenario.id,
                          summary=f"Judgements elicited for '{scenario.title}'.", based_on=(),
                          interval=0.9, nodes=MappingProxyType({}))
-        return SessionPlan(path, start, False, nodes, comments)
-    return SessionPlan(path, start, True, nodes, comments)
+        return SessionPlan(path, start, False, nodes)
+    return SessionPlan(path, start, True, nodes, text)
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -383,10 +392,6 @@ def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> None:
     mass = _percent(plan.start.interval)
     if plan.resumed:
         io.say("note", f"Resuming {plan.path}: its answers are offered as defaults.")
-        if plan.comments.dropped:
-            io.say("warning", f"{plan.comments.dropped} comment line(s) of {plan.path} are "
-                              "neither in its opening block nor just above a [nodes.*] table; "
-                              "they are not kept when it is saved")
     io.say("note", f"Scenario {scenario.id}: {scenario.title}. {n} event"
                    f"{'s' if n != 1 else ''} to judge, in time order.")
     io.say("note", "Give each chance as three numbers, low median high (e.g. 0.1 0.3 0.6):")
@@ -404,17 +409,19 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
     order, its base chance, its chance given each cause alone (each followed
     by :func:`feedback`) and, if anything about it is judged, a ``why``.
     ``q``, the end of input and Ctrl-C stop the session. Every answer is saved
-    to ``plan.path`` at once (atomically), so nothing answered is ever lost; a
-    new file is written only once something is judged.
+    to ``plan.path`` at once (atomically, changing only the values that
+    differ), so nothing answered is ever lost; a new file is written only once
+    something is judged.
     """
     priors = plan.start
     saved: PriorSet | None = plan.start if plan.resumed else None
+    file_text, header = plan.text, _new_header(scenario)
     writes = 0
 
     def checkpoint() -> None:
-        nonlocal saved, writes
+        nonlocal saved, writes, file_text
         if priors != saved and (plan.resumed or priors.nodes):
-            save_prior_set(plan.path, priors, plan.comments)
+            file_text = save_prior_set(plan.path, priors, file_text, header=header)
             saved, writes = priors, writes + 1
 
     reason = "done"

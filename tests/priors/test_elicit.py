@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -24,7 +25,7 @@ from plausibly.priors.elicitation import (
     parse_prior_set,
 )
 from plausibly.priors.session import BadAnswer, read_answer
-from plausibly.priors.writer import dumps_prior_set, read_comments, toml_string
+from plausibly.priors.toml_writer import dumps_prior_set, toml_string
 
 DATA = Path(__file__).parents[1] / "data"
 runner = CliRunner()
@@ -321,26 +322,21 @@ def test_resume_changes_one_answer_and_keeps_the_rest(scen, tmp_path):
     assert load_prior_set(out, load_scenario(scen)) == expected(scen, want, out)
 
 
-def test_resume_keeps_comments_where_it_can(scen, tmp_path):
+def test_resume_keeps_every_comment_and_the_layout(scen, tmp_path):
     out = Path("me.toml")
-    out.write_text(
+    before = (
         '# My priors.\n#\n# Read the squad as disciplined.\n\nid = "mine"\nname = "Me"\n'
         'scenario = "firing_squad"  # the textbook one\nsummary = "S."\n\n'
         '# the first order\n\n[nodes.court_order]\nbase = 0.5\n'
         'why = """Courts\n# not a comment\norder."""\n'
         "# the signal\n[nodes.captain]\nbase = [0.1, 0.2, 0.3]\nwhy = 'Q.'\n# trailing\n")
+    out.write_text(before)
     result = elicit(scen, out, ["", "", "", "", "", "", "0.4", "q"])
     assert result.exit_code == 0, result.output
-    assert lines(result)[1] == (
-        f"  warning: 2 comment line(s) of {out} are neither in its opening block nor just "
-        "above a [nodes.*] table; they are not kept when it is saved")
-    assert out.read_text() == (
-        '# My priors.\n#\n# Read the squad as disciplined.\n\nid = "mine"\nname = "Me"\n'
-        'scenario = "firing_squad"\nsummary = "S."\ninterval = 0.9\n\n'
-        '# the first order\n[nodes.court_order]\nbase = 0.5\n'
-        'why = """Courts\n# not a comment\norder."""\n\n'
-        "# the signal\n[nodes.captain]\nbase = [0.1, 0.2, 0.3]\ngiven.court_order = 0.4\n"
-        'why = "Q."\n')
+    assert not [x for x in lines(result) if "warning" in x]
+    # only the new judgement is added, in its place: every comment and line is kept
+    assert out.read_text() == before.replace(
+        "base = [0.1, 0.2, 0.3]\n", "base = [0.1, 0.2, 0.3]\ngiven.court_order = 0.4\n")
 
 
 def test_only_walks_the_named_events_and_keeps_the_others(scen, tmp_path):
@@ -452,24 +448,29 @@ def test_writer_round_trips_every_bundled_prior_set():
     scenario = load_scenario("ussr_1930")
     for path in bundled_prior_sets().values():
         ps = load_prior_set(path, scenario)
-        comments = read_comments(path.read_text())
-        text = dumps_prior_set(ps, comments)
-        assert parse_prior_set(tomllib.loads(text), scenario, file=str(path)) == ps
-        assert text.startswith(comments.header + "\n\nid = ")
-        assert comments.dropped == 0
+        original = path.read_text()
+        kept, new = dumps_prior_set(ps, original), dumps_prior_set(ps, header="# h")
+        for text in (kept, new):
+            assert parse_prior_set(tomllib.loads(text), scenario, file=str(path)) == ps
+        assert kept == original
+        assert new.startswith("# h\n\nid = ")
 
 
 @settings(max_examples=300, database=None, deadline=None)
 @given(st.text(alphabet=st.one_of(st.sampled_from(' \t\n\r"\\\'#x'), st.characters())))
 def test_toml_string_reads_back_exactly(text):
-    assert tomllib.loads(f"x = {toml_string(text, width=8)}\n")["x"] == text
+    assert tomllib.loads(f"x = {toml_string(text, width=8).as_string()}\n")["x"] == text
 
 
-def test_read_comments_finds_only_real_comments():
-    text = ('# head\n\nid = "a#b"  # inline\nwhy = """\n# text\n"""\n'
-            "why2 = '''x # y'''\n# lost\nk = 1\n\n# kept\n\n[nodes.x]\n")
-    c = read_comments(text)
-    assert (c.header, dict(c.before), c.dropped) == ("# head", {"x": "# kept"}, 2)
+def test_rewrite_keeps_every_comment_and_no_text_that_looks_like_one(scen):
+    text = ('# head\n\nid = "x"\nname = "a#b"  # inline\nscenario = "firing_squad"\n'
+            "summary = '''x # y'''\n# kept\ninterval = 0.9\n\n# above\n\n"
+            "[nodes.captain]  # on the header\nbase = 0.5  # mine\n"
+            'why = """\n# text\n"""\n# after\n')
+    ps = parse_prior_set(tomllib.loads(text), load_scenario(scen))
+    changed = replace(ps, nodes=MappingProxyType({"captain": replace(
+        ps.nodes["captain"], base=Judgement(0.6))}))
+    assert dumps_prior_set(changed, text) == text.replace("base = 0.5", "base = 0.6")
 
 
 def test_read_answer_forms():

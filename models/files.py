@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from plausibly.models.errors import OutputError, PlausiblyError, Problem
+from plausibly.models.errors import InputError, OutputError, Problem
 from plausibly.models.validate import suggest
 
 __all__ = ["MAX_FILE_BYTES", "atomic_path", "bundled_files", "bundled_path", "check_writable",
@@ -41,7 +41,7 @@ def bundled_path(name: str | Path, bundled: Mapping[str, Path], label: str) -> P
 
     Raises
     ------
-    PlausiblyError
+    InputError
         When ``name`` is neither an existing path, a ``.toml`` path nor a
         bundled id. Callers re-raise it as their own error class.
     """
@@ -50,7 +50,7 @@ def bundled_path(name: str | Path, bundled: Mapping[str, Path], label: str) -> P
     path = Path(name)
     if path.exists() or path.suffix == ".toml" or len(path.parts) > 1:
         return path
-    raise PlausiblyError(problems=[Problem(
+    raise InputError(problems=[Problem(
         str(name), "", f"is neither a file nor a bundled {label}{suggest(str(name), bundled)}",
         f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
 

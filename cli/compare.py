@@ -14,6 +14,7 @@ from plausibly.cli.common import (
     handles_errors,
     sampling_progress,
     settings_of,
+    styled,
 )
 from plausibly.cli.options import ScenarioArg
 from plausibly.cli.render import check_converged, emit
@@ -96,9 +97,9 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
                       f"{v['posterior_se']:.3f}", r.diagnostics.summary())
         out.print(w)
         if pool == "log":
-            out.print(f"log pool run: {result.pooled.diagnostics.summary()}", markup=False)
+            out.print(f"log pool run: {result.pooled.diagnostics.summary()}")
         if plot is not None:
-            out.print(f"wrote {plot}", markup=False)
+            out.print(f"wrote {plot}")
 
     emit(fmt, result.to_dict(hdi_prob), ranked.csv_rows(), table)
     check_converged(result.diagnostics, allow_unconverged)
@@ -139,10 +140,10 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     with sampling_progress(what, chains, draws, tune) as progress:
         result = build_report(request, progress=progress)
     write_atomic(output, result.html.encode("utf-8"))
-    console().print(f"wrote {output}", markup=False)
+    console().print(f"wrote {output}")
     bad = {k: d.problems() for k, d in result.diagnostics.items() if not d.converged}
     for k, problems in bad.items():
-        err.print(f"[bold red]UNCONVERGED[/] {k}: " + "; ".join(problems))
+        err.print(styled(("UNCONVERGED", "bold red"), f" {k}: " + "; ".join(problems)))
     if bad and not allow_unconverged:
         raise UnconvergedError("the report says so at its top; raise --draws/--tune, or pass "
                                "--allow-unconverged to accept the numbers (exit 3)")

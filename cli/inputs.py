@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors
+from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, styled
 from plausibly.cli.options import ScenarioArg
 
 
@@ -30,18 +30,18 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
     for r in results:
         if r.ok:
             if not quiet:
-                out.print(f"[green]ok[/]  {r.file}: {r.summary}")
+                out.print(styled(("ok", "green"), f"  {r.file}: {r.summary}"))
                 for w in r.warnings:
-                    out.print(f"    [yellow]warning:[/] {w}", markup=True)
+                    out.print(styled("    ", ("warning:", "yellow"), f" {w}"))
                 if r.unjudged:
                     out.print(f"    unjudged ({len(r.unjudged)}, default prior): "
-                              + ", ".join(r.unjudged), markup=False)
+                              + ", ".join(r.unjudged))
         else:
             bad += 1
-            err.print(f"[bold red]error[/] {r.file}: {len(r.problems)} problem"
-                      f"{'s' if len(r.problems) != 1 else ''}")
+            err.print(styled(("error", "bold red"), f" {r.file}: {len(r.problems)} problem"
+                             f"{'s' if len(r.problems) != 1 else ''}"))
             for p in r.problems:
-                err.print(str(p), markup=False)
+                err.print(str(p))
     if not quiet:
         out.print(f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
                   f"{len(results) - bad} ok, {bad} with problems")
@@ -58,10 +58,10 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
 
     s = load_scenario(scenario)
     out = console()
-    out.print(f"[bold]{s.title}[/]  ({s.id}; outcome: {s.outcome})")
-    out.print(f"source: {s.source}", markup=False)
+    out.print(styled((s.title, "bold"), f"  ({s.id}; outcome: {s.outcome})"))
+    out.print(f"source: {s.source}")
     if s.description:
-        out.print(s.description, markup=False)
+        out.print(s.description)
     events = Table(title="Events (what happened)", title_justify="left")
     for col in ("year", "event", "what", "history", "causes"):
         events.add_column(col, overflow="fold")
@@ -81,14 +81,14 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
         pods.add_column(col, overflow="fold")
     for p in s.pods:
         do = ", ".join(f"{k}={_do_text(v)}" for k, v in p.do.items())
-        pods.add_row(p.id, p.label + (f"\n[dim]{p.why}[/]" if p.why else ""), do,
-                     ", ".join(p.by))
+        what = styled(p.label, *([("\n" + p.why, "dim")] if p.why else []))
+        pods.add_row(p.id, what, do, ", ".join(p.by))
     out.print(pods)
     for row in s.data:
         given = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "no causes"
         count = f"at most {row.successes}" if row.at_most else f"{row.successes}"
         out.print(f"data: {row.node} happened {count} of {row.trials} times "
-                  f"({given}): {row.note}", markup=False)
+                  f"({given}): {row.note}")
 
 
 def _do_text(v: float) -> str:
@@ -130,4 +130,4 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
         return
     check_writable(output, force, {".dot", ".gv", ".svg", ".png"})
     write_atomic(output, render_graph(s, output.suffix[1:], overlay))
-    console().print(f"wrote {output}", markup=False)
+    console().print(f"wrote {output}")

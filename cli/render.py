@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from plausibly.cli import options as o
-from plausibly.cli.common import console
+from plausibly.cli.common import console, styled
 from plausibly.models.errors import UnconvergedError
 
 __all__ = ["check_converged", "emit"]
@@ -40,7 +40,7 @@ def check_converged(diagnostics: dict[str, Any], allow: bool) -> None:
         return
     err = console(stderr=True)
     for k, problems in bad.items():
-        err.print(f"[bold red]UNCONVERGED[/] {k}: " + "; ".join(problems))
+        err.print(styled(("UNCONVERGED", "bold red"), f" {k}: " + "; ".join(problems)))
     if allow:
         err.print("continuing because of --allow-unconverged: treat these numbers with care")
         return

@@ -15,6 +15,7 @@ from plausibly.cli.common import (
     one_prior_set,
     sampling_progress,
     settings_of,
+    styled,
     usage,
 )
 from plausibly.cli.options import ScenarioArg
@@ -95,11 +96,11 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
             t.add_row(r.pod, str(r.interventional), f"{delta:+.3f}", str(r.counterfactual),
                       f"{r.rewrite.mean:.2f}")
         out.print(t)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
         if output is not None and from_run is None:
-            out.print(f"saved the run to {output}", markup=False)
+            out.print(f"saved the run to {output}")
         if plot is not None:
-            out.print(f"wrote {plot}", markup=False)
+            out.print(f"wrote {plot}")
 
     emit(fmt, results_json(s, hdi_prob, results, diagnostics), csv_rows(results), table)
     check_converged(diagnostics, allow_unconverged)
@@ -144,8 +145,8 @@ def explain(args: Annotated[list[str], typer.Argument(
         from rich.table import Table
 
         out = console()
-        out.print(f"[bold]{chosen.label}[/] ({pod}, proposed by {', '.join(chosen.by)}) — "
-                  f"prior set {run.priors}")
+        out.print(styled((chosen.label, "bold"), f" ({pod}, proposed by "
+                         f"{', '.join(chosen.by)}) — prior set {run.priors}"))
         t = Table(title=f"The alternate timeline: P(event differs from history) mean "
                   f"[{hdi_prob:.0%} HDI]", title_justify="left")
         for col in ("year", "event", "history", "differs", ""):
@@ -159,8 +160,8 @@ def explain(args: Annotated[list[str], typer.Argument(
         out.print(t)
         out.print(f"outcome {s.outcome}: counterfactual {r.counterfactual} "
                   f"(interventional {r.interventional}); expected events rewritten "
-                  f"{r.rewrite.mean:.2f}", markup=False)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+                  f"{r.rewrite.mean:.2f}")
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
 
     emit(fmt, results_json(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
     check_converged(diagnostics, allow_unconverged)
@@ -216,8 +217,8 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
         out.print(t)
         out.print("* prior sensitivity > 0.05: the prior set, not history, shapes this answer")
         for f in found[:top]:
-            out.print("- " + f.sentence(), markup=False)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+            out.print("- " + f.sentence())
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
 
     emit(fmt, payload, rows, table)
     check_converged({run.priors: run.diagnostics}, allow_unconverged)

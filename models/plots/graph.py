@@ -30,6 +30,7 @@ from plausibly.models.plots._style import (
     DIFFERS_COLOUR,
     EDGE_COLOUR,
     HISTORY_COLOURS,
+    LITERAL,
     POD_COLOUR,
     SOFT_COLOUR,
     STRENGTH_LIMIT,
@@ -140,7 +141,7 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
                              ec=edge, lw=lw, zorder=3)
         ax.add_patch(box)
         ax.text(x, y, "\n".join(lines[n.id]), ha="center", va="center", fontsize=FONT,
-                linespacing=1.05, zorder=4)
+                linespacing=1.05, zorder=4, **LITERAL)
     for e in s.edges:
         colour: tuple[float, ...] | str = EDGE_COLOUR
         lw = 0.8
@@ -159,7 +160,8 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title((title or s.title) + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
+    ax.set_title((title or s.title) + (f"\n{subtitle}" if subtitle else ""), fontsize=9,
+                 **LITERAL)
     handles: list[Artist] = [Patch(fc=HISTORY_COLOURS[1.0], ec="#555555", label="happened"),
                Patch(fc=HISTORY_COLOURS[0.0], ec="#555555", label="did not happen")]
     if any(n.history is None or n.history not in (0.0, 1.0) for n in s.nodes):
@@ -172,8 +174,10 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
                              label="differs from history (outline ∝ probability)"))
     if strength is None:
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=0.8, label="claimed cause"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.22 / height),
-              ncol=len(handles), fontsize=7, frameon=False, handlelength=1.6)
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.22 / height),
+                       ncol=len(handles), fontsize=7, frameon=False, handlelength=1.6)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
     if strength is not None:
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import LinearSegmentedColormap

@@ -22,7 +22,18 @@ from plausibly.cli.options import ScenarioArg
 from plausibly.cli.render import check_converged, emit
 from plausibly.models import settings as D
 
-__all__ = ["estimate", "explain", "sensitivity"]
+__all__ = ["SENSITIVITY_NOTES", "estimate", "explain", "sensitivity"]
+
+#: What the sensitivity table's columns are, under it.
+SENSITIVITY_NOTES = (
+    "prior / likelihood sensitivity: power-scaling (Kallioinen et al. 2023), how much the "
+    "answer's posterior moves when the prior set / history's evidence is made a little "
+    "stronger or weaker; * prior sensitivity above 0.05: the prior set, not history, shapes "
+    "this answer",
+    "associated judgements: the sampled judgements whose values rise (+) or fall (-) with the "
+    "answer across the posterior draws (Spearman rank correlation): an association, not the "
+    "effect of changing a judgement",
+)
 
 
 @handles_errors
@@ -177,11 +188,14 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                 draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
                 seed: o.Seed = D.SEED,
                 allow_unconverged: o.AllowUnconverged = False) -> None:
-    """Which judgements drive each answer: prior/likelihood power-scaling and rank correlations.
+    """How much each answer rests on the prior set (power-scaling), and what goes with it.
 
-    Prior sensitivity above 0.05 means the answer is shaped by the prior set
-    rather than by history; the drivers are the judgements whose posterior
-    draws move most with the answer.
+    Prior sensitivity: how much a POD's answer moves when the prior set is
+    made a little stronger or weaker (power-scaling); above 0.05 the prior
+    set, not history, shapes it. Likelihood sensitivity: the same for
+    history's evidence. Associated judgements: the sampled judgements whose
+    values rise and fall with the answer across the posterior draws (rank
+    correlation): an association, not the effect of changing one.
     """
     from plausibly.models.inference import estimate as run_estimate
     from plausibly.models.power_scaling import sensitivity as run_sensitivity
@@ -207,15 +221,18 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
         out = console()
         t = Table(title=f"Sensitivity of each POD's counterfactual plausibility "
                   f"(prior set {run.priors})", title_justify="left")
-        for col in ("POD", "mean", "prior psens", "likelihood psens", "main drivers"):
-            t.add_column(col, justify="left" if col in ("POD", "main drivers") else "right")
+        for col in ("POD", "mean", "prior sensitivity", "likelihood sensitivity",
+                    "associated judgements (rank correlation)"):
+            t.add_column(col, justify="right" if col in ("mean", "prior sensitivity",
+                                                         "likelihood sensitivity") else "left")
         for f in found:
             t.add_row(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
                                                                   else ""),
                       f"{f.likelihood:.3f}",
                       "; ".join(f"{d} ({d.correlation:+.2f})" for d in f.drivers))
         out.print(t)
-        out.print("* prior sensitivity > 0.05: the prior set, not history, shapes this answer")
+        for note in SENSITIVITY_NOTES:
+            out.print(note)
         for f in found[:top]:
             out.print("- " + f.sentence())
         out.print(f"diagnostics: {run.diagnostics.summary()}")

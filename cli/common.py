@@ -30,13 +30,17 @@ def console(stderr: bool = False) -> Any:
     Strings are printed as written, never read as rich markup: titles, labels
     and claims come from files and may hold brackets (``[sic]``, ``[/x]``).
     Styles are given as :func:`styled` text instead.
+
+    A terminal is told as rich tells it (``TTY_COMPATIBLE=1`` or ``FORCE_COLOR``
+    make one of any output), and it is as wide as rich finds it (``COLUMNS``).
     """
     from rich.console import Console
 
-    terminal = (sys.stderr if stderr else sys.stdout).isatty()
+    terminal = Console(stderr=stderr, highlight=False, markup=False)
+    if terminal.is_terminal:
+        return terminal
     # piped or captured: tables 150 wide, and messages never broken mid-line
-    return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=not terminal,
-                   width=None if terminal else 150)
+    return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=True, width=150)
 
 
 def styled(*parts: str | tuple[str, str]) -> Any:

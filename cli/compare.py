@@ -17,7 +17,7 @@ from plausibly.cli.common import (
     styled,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import check_converged, emit
+from plausibly.cli.render import Column, abbreviations, check_converged, emit, print_table
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
 
@@ -70,32 +70,25 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
                                        plot.suffix[1:]))
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
-        t = Table(title=f"{s.title}: counterfactual P({s.outcome}) given real history, "
-                  f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} HDI. "
-                  "Ranked by the pool.", title_justify="left")
-        t.add_column("POD")
-        for pid in per_set:
-            t.add_column(pid, justify="right")
-        t.add_column(f"{pool} pool", justify="right", style="bold")
-        t.add_column("rewrite", justify="right")
-        for k in order:
-            cells = [f"{rows[k].counterfactual.mean:.3f}" for rows in per_set.values()]
-            t.add_row(pooled[k].pod, *cells, str(pooled[k].counterfactual),
-                      f"{pooled[k].rewrite.mean:.2f}")
-        out.print(t)
-        w = Table(title="Prior sets: weight from history (how unsurprising real history was)",
-                  title_justify="left")
-        for col in ("prior set", "prior weight", "log evidence", "posterior weight",
-                    "diagnostics"):
-            w.add_column(col, justify="left" if col in ("prior set", "diagnostics") else "right")
-        for r, (pid, v) in zip(result.runs, weights.items(), strict=True):
-            w.add_row(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± "
-                      f"{v['log_evidence_se']:.2f}", f"{v['posterior']:.3f} ± "
-                      f"{v['posterior_se']:.3f}", r.diagnostics.summary())
-        out.print(w)
+        ids = list(per_set)
+        rows = [(pooled[k].pod, *(f"{rows[k].counterfactual.mean:.3f}"
+                                  for rows in per_set.values()),
+                 str(pooled[k].counterfactual), f"{pooled[k].rewrite.mean:.2f}") for k in order]
+        print_table(out, f"{s.title}: counterfactual P({s.outcome}) given real history, "
+                    f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} "
+                    "HDI. Ranked by the pool.", [
+                        Column("POD", right=False, key=True),
+                        *(Column(pid, short=short) for pid, short in zip(
+                            ids, abbreviations(ids), strict=True)),
+                        Column(f"{pool} pool", style="bold"), Column("rewrite")], rows)
+        w = [(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± {v['log_evidence_se']:.2f}",
+              f"{v['posterior']:.3f} ± {v['posterior_se']:.3f}", r.diagnostics.summary())
+             for r, (pid, v) in zip(result.runs, weights.items(), strict=True)]
+        print_table(out, "Prior sets: weight from history (how unsurprising real history was)",
+                    [Column("prior set", right=False, key=True), Column("prior weight"),
+                     Column("log evidence"), Column("posterior weight"),
+                     Column("diagnostics", right=False, prose=True)], w)
         if pool == "log":
             out.print(f"log pool run: {result.pooled.diagnostics.summary()}")
         if plot is not None:

@@ -52,8 +52,7 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
 @handles_errors
 def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
     """Print the events in time order, the claims (edges) with their posts, and the PODs."""
-    from rich.table import Table
-
+    from plausibly.cli.render import Column, print_table
     from plausibly.models.scenario import load_scenario
 
     s = load_scenario(scenario)
@@ -62,28 +61,29 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
     out.print(f"source: {s.source}")
     if s.description:
         out.print(s.description)
-    events = Table(title="Events (what happened)", title_justify="left")
-    for col in ("year", "event", "what", "history", "causes"):
-        events.add_column(col, overflow="fold")
-    for n in s.nodes:
-        events.add_row(str(n.year), n.id, n.label, n.history_text,
-                       ", ".join(s.parents[n.id]) or "-")
-    out.print(events)
-    claims = Table(title="Claims (edges)", title_justify="left")
-    for col in ("cause -> effect", "claim", "by", "disputed by"):
-        claims.add_column(col, overflow="fold")
-    for e in s.edges:
-        claims.add_row(f"{e.cause} -> {e.effect}", e.claim, ", ".join(e.by),
-                       ", ".join(e.disputed_by) or "-")
-    out.print(claims)
-    pods = Table(title="Points of divergence", title_justify="left")
-    for col in ("pod", "what", "do", "proposed by"):
-        pods.add_column(col, overflow="fold")
+    print_table(out, "Events (what happened)", [
+        Column("year"), Column("event", right=False, key=True),
+        Column("what", right=False, prose=True), Column("history", right=False),
+        Column("causes", right=False, prose=True)],
+        [(str(n.year), n.id, n.label, n.history_text, ", ".join(s.parents[n.id]) or "-")
+         for n in s.nodes])
+    print_table(out, "Claims (edges)", [
+        Column("cause -> effect", right=False, prose=True, key=True),
+        Column("claim", right=False, prose=True),
+        Column("by", right=False, prose=True, least=12),
+        Column("disputed by", right=False, prose=True, least=12)],
+        [(f"{e.cause} -> {e.effect}", e.claim, ", ".join(e.by), ", ".join(e.disputed_by) or "-")
+         for e in s.edges])
+    pods = []
     for p in s.pods:
-        do = ", ".join(f"{k}={_do_text(v)}" for k, v in p.do.items())
         what = styled(p.label, *([("\n" + p.why, "dim")] if p.why else []))
-        pods.add_row(p.id, what, do, ", ".join(p.by))
-    out.print(pods)
+        do = ", ".join(f"{k}={_do_text(v)}" for k, v in p.do.items())
+        pods.append((p.id, what, do, ", ".join(p.by)))
+    print_table(out, "Points of divergence", [
+        Column("pod", right=False, key=True), Column("what", right=False, prose=True),
+        Column("do", right=False, prose=True),
+        Column("proposed by", right=False, prose=True, least=12)],
+        pods)
     for row in s.data:
         given = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "no causes"
         count = f"at most {row.successes}" if row.at_most else f"{row.successes}"

@@ -19,7 +19,7 @@ from plausibly.cli.common import (
     usage,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import check_converged, emit
+from plausibly.cli.render import Column, check_converged, emit, print_fields, print_table
 from plausibly.models import settings as D
 
 __all__ = ["SENSITIVITY_NOTES", "estimate", "explain", "sensitivity"]
@@ -94,19 +94,16 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
                                         [r.pod for r in results]))
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
         base = results[0]
-        t = Table(title=f"{s.title} — prior set {run.priors} ({run.name}); "
-                  f"mean [{hdi_prob:.0%} HDI]", title_justify="left")
-        for col in ("POD", "interventional", "Δ vs history", "counterfactual", "rewrite"):
-            t.add_column(col, justify="left" if col == "POD" else "right")
-        for r in results:
-            delta = r.interventional.mean - base.interventional.mean
-            t.add_row(r.pod, str(r.interventional), f"{delta:+.3f}", str(r.counterfactual),
-                      f"{r.rewrite.mean:.2f}")
-        out.print(t)
+        rows = [(r.pod, str(r.interventional),
+                 f"{r.interventional.mean - base.interventional.mean:+.3f}",
+                 str(r.counterfactual), f"{r.rewrite.mean:.2f}") for r in results]
+        print_table(out, f"{s.title} — prior set {run.priors} ({run.name}); mean "
+                    f"[{hdi_prob:.0%} HDI]", [
+                        Column("POD", right=False, key=True), Column("interventional"),
+                        Column("Δ vs history", short="Δ"), Column("counterfactual"),
+                        Column("rewrite")], rows)
         out.print(f"diagnostics: {run.diagnostics.summary()}")
         if output is not None and from_run is None:
             out.print(f"saved the run to {output}")
@@ -153,25 +150,24 @@ def explain(args: Annotated[list[str], typer.Argument(
     diagnostics = {run.priors: run.diagnostics}
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
         out.print(styled((chosen.label, "bold"), f" ({pod}, proposed by "
                          f"{', '.join(chosen.by)}) — prior set {run.priors}"))
-        t = Table(title=f"The alternate timeline: P(event differs from history) mean "
-                  f"[{hdi_prob:.0%} HDI]", title_justify="left")
-        for col in ("year", "event", "history", "differs", ""):
-            t.add_column(col, justify="right" if col in ("year", "differs") else "left")
+        rows = []
         for n in s.nodes:
             if n.id == s.outcome:
                 continue
             _h, summ = r.events[n.id]
             mark = "POD" if n.id in chosen.do else ("#" * round(10 * summ.mean))
-            t.add_row(str(n.year), n.label, n.history_text, str(summ), mark)
-        out.print(t)
-        out.print(f"outcome {s.outcome}: counterfactual {r.counterfactual} "
-                  f"(interventional {r.interventional}); expected events rewritten "
-                  f"{r.rewrite.mean:.2f}")
+            rows.append((str(n.year), n.label, n.history_text, str(summ), mark))
+        print_table(out, "The alternate timeline: P(event differs from history) mean "
+                    f"[{hdi_prob:.0%} HDI]", [
+                        Column("year"), Column("event", right=False, prose=True, key=True),
+                        Column("history", right=False), Column("differs"),
+                        Column("", right=False)], rows)
+        print_fields(out, f"outcome {s.outcome}:", [
+            f"counterfactual {r.counterfactual}", f"(interventional {r.interventional});",
+            f"expected events rewritten {r.rewrite.mean:.2f}"])
         out.print(f"diagnostics: {run.diagnostics.summary()}")
 
     emit(fmt, results_json(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
@@ -216,21 +212,19 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
     rows = [(run.priors, f.pod, "prior_sensitivity", f.prior, "", "", "") for f in found]
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
-        t = Table(title=f"Sensitivity of each POD's counterfactual plausibility "
-                  f"(prior set {run.priors})", title_justify="left")
-        for col in ("POD", "mean", "prior sensitivity", "likelihood sensitivity",
-                    "associated judgements (rank correlation)"):
-            t.add_column(col, justify="right" if col in ("mean", "prior sensitivity",
-                                                         "likelihood sensitivity") else "left")
-        for f in found:
-            t.add_row(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
-                                                                  else ""),
-                      f"{f.likelihood:.3f}",
-                      "; ".join(f"{d} ({d.correlation:+.2f})" for d in f.drivers))
-        out.print(t)
+        rows = [(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
+                                                              else ""),
+                 f"{f.likelihood:.3f}", "; ".join(f"{d} ({d.correlation:+.2f})"
+                                                  for d in f.drivers) or "-")
+                for f in found]
+        print_table(out, "Sensitivity of each POD's counterfactual plausibility (prior set "
+                    f"{run.priors})", [
+                        Column("POD", right=False, key=True), Column("mean"),
+                        Column("prior sensitivity", short="prior"),
+                        Column("likelihood sensitivity", short="likelihood"),
+                        Column("associated judgements (rank correlation)", right=False,
+                               short="associated", prose=True)], rows)
         for note in SENSITIVITY_NOTES:
             out.print(note)
         for f in found[:top]:

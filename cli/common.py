@@ -25,13 +25,29 @@ DEFAULT_SCENARIO = "ussr_1930"
 
 
 def console(stderr: bool = False) -> Any:
-    """A rich console (imported lazily: rich is only needed to render)."""
+    """A rich console (imported lazily: rich is only needed to render).
+
+    Strings are printed as written, never read as rich markup: titles, labels
+    and claims come from files and may hold brackets (``[sic]``, ``[/x]``).
+    Styles are given as :func:`styled` text instead.
+
+    A terminal is told as rich tells it (``TTY_COMPATIBLE=1`` or ``FORCE_COLOR``
+    make one of any output), and it is as wide as rich finds it (``COLUMNS``).
+    """
     from rich.console import Console
 
-    terminal = (sys.stderr if stderr else sys.stdout).isatty()
+    terminal = Console(stderr=stderr, highlight=False, markup=False)
+    if terminal.is_terminal:
+        return terminal
     # piped or captured: tables 150 wide, and messages never broken mid-line
-    return Console(stderr=stderr, highlight=False, soft_wrap=not terminal,
-                   width=None if terminal else 150)
+    return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=True, width=150)
+
+
+def styled(*parts: str | tuple[str, str]) -> Any:
+    """Rich text from plain strings and ``(text, style)`` pairs, every text taken literally."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def fail(error: PlausiblyError) -> typer.Exit:
@@ -40,13 +56,13 @@ def fail(error: PlausiblyError) -> typer.Exit:
     problems = error.problems or ()
     if problems:
         n = len(problems)
-        err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''}", markup=True)
+        err.print(styled(("error:", "bold red"), f" {n} problem{'s' if n != 1 else ''}"))
         for p in problems:
-            err.print(str(p), markup=False)
+            err.print(str(p))
     elif isinstance(error, UnconvergedError):  # its UNCONVERGED lines are printed already
-        err.print(str(error), markup=False)
+        err.print(str(error))
     else:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
+        err.print(styled(("error:", "bold red"), f" {error}"))
     return typer.Exit(error.exit_code)
 
 
@@ -96,7 +112,7 @@ def sampling_progress(what: str, chains: int, draws: int,
     )
 
     label = f"sampling {what} ({chains} chains)"
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TextColumn("iterations"), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console(stderr=True), auto_refresh=False, transient=True) as bar:
         task = bar.add_task(label, total=None)

@@ -108,3 +108,27 @@ def test_sensitivity_names_a_driver():
     drivers = pods["a_refrains"]["drivers"]
     assert drivers and all(-1 <= d["spearman"] <= 1 for d in drivers)
     assert pods["a_refrains"]["prior_sensitivity"] >= 0.0
+
+
+@pytest.mark.slow
+def test_sensitivity_says_what_was_computed():
+    from plausibly.cli.run import SENSITIVITY_NOTES
+    from plausibly.models.power_scaling import Driver, PodSensitivity
+
+    args = ["sensitivity", SQUAD, "-p", JUDGED, "--draws", "300", "--tune", "300",
+            "--allow-unconverged"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    assert "prior sensitivity" in text and "likelihood sensitivity" in text
+    assert "associated judgements (rank correlation)" in text
+    for note in SENSITIVITY_NOTES:
+        assert note in text
+    found = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)["pods"]
+    for p in found:  # the same seed: the same numbers, so the same sentences
+        words = PodSensitivity(p["pod"], p["counterfactual_mean"], p["prior_sensitivity"],
+                               p["likelihood_sensitivity"], tuple(
+                                   Driver(d["parameter"], d["spearman"]) for d in p["drivers"]))
+        assert f"- {words.sentence()}" in text
+    for wrong in ("depends most", "drivers", "raises it", "lowers it", "psens"):
+        assert wrong not in text

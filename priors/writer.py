@@ -185,7 +185,9 @@ def dumps_prior_set(priors: PriorSet, comments: FileComments | None = None) -> s
 
 def save_prior_set(path: Path, priors: PriorSet, comments: FileComments | None = None) -> None:
     """Write ``priors`` to ``path`` atomically (a reader never sees half a file)."""
-    write_atomic(path, dumps_prior_set(priors, comments).encode("utf-8"))
+    # elicit's deliberate exception to "never replace without --force": the session
+    # checked that the file it rewrites is its own prior set
+    write_atomic(path, dumps_prior_set(priors, comments).encode("utf-8"), force=True)
 
 
 # ---------------------------------------------------------------------------- comments

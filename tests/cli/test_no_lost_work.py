@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from plausibly.models.files import write_atomic
 print("ready", flush=True)
-write_atomic(Path(sys.argv[1]), b"n" * (64 << 20))
+write_atomic(Path(sys.argv[1]), b"n" * (64 << 20), force=True)
 """
 
 

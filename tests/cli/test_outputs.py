@@ -302,29 +302,67 @@ def test_without_hard_links_the_name_is_claimed_exclusively(tmp_path, monkeypatc
     assert kept.read_bytes() == b"second" and kept.name.startswith(".x.bin.")
 
 
-RACER = [sys.executable, "-m", "plausibly.cli", "estimate", SQUAD, "-p", FIXED, "-f", "json",
-         "-o"]
+RACER = """
+import sys, time
+from pathlib import Path
+from plausibly.models.errors import OutputError
+from plausibly.models.files import check_writable, write_atomic
+
+target, go, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+check_writable(target, False, {".nc"})
+print("checked", flush=True)
+while not go.exists():
+    time.sleep(0.001)
+try:
+    write_atomic(target, me.encode() * 4_000_000)
+except OutputError as err:
+    print(err)
+    sys.exit(2)
+print("saved")
+"""
+
+
+def test_two_writers_racing_for_one_output_never_both_save(tmp_path):
+    # both have checked the path before either publishes: a race every time, not by luck
+    target, go = tmp_path / "same.nc", tmp_path / "go"
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(target), str(go), name],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for name in ("a", "b")]
+    for racer in racers:
+        assert racer.stdout.readline().strip() == "checked", racer.communicate()[1]
+    go.touch()
+    outs = [racer.communicate(timeout=60) for racer in racers]
+    codes = [racer.returncode for racer in racers]
+    assert sorted(codes) == [0, 2], outs
+    winner, loser = ("a", "b") if codes[0] == 0 else ("b", "a")
+    assert target.read_bytes() == winner.encode() * 4_000_000
+    lost = outs[codes.index(2)][0]
+    assert "appeared while the command ran" in lost and "nothing was overwritten" in lost
+    assert (tmp_path / "same.new-1.nc").read_bytes() == loser.encode() * 4_000_000
+    assert sorted(os.listdir(tmp_path)) == ["go", "same.nc", "same.new-1.nc"]
+
+
+ESTIMATE = [sys.executable, "-m", "plausibly.cli", "estimate", SQUAD, "-p", FIXED, "-f",
+            "json", "-o"]
 
 
 @pytest.mark.slow
-def test_two_commands_racing_for_one_output_never_both_save(tmp_path):
-    # the same output from two processes started together, three times over: each time
-    # exactly one saves it and the other is refused (before or after its work)
-    for attempt in range(3):
-        out = tmp_path / f"run{attempt}.nc"
-        racers = [subprocess.Popen([*RACER, str(out), "--seed", str(seed)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                  for seed in (1, 2)]
-        deadline = time.monotonic() + 120
-        errs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[1] for p in racers]
-        codes = [p.returncode for p in racers]
-        assert sorted(codes) == [0, 2], errs
-        loser = errs[codes.index(2)]
-        assert "nothing was overwritten" in loser or "exists already" in loser, loser
-        assert "Traceback" not in "".join(errs)
-        winner_seed = (1, 2)[codes.index(0)]
-        loaded = subprocess.run([sys.executable, "-c", (
-            "import sys; from pathlib import Path; from plausibly.models.store import load_run; "
-            "print(load_run(Path(sys.argv[1])).seed)"), str(out)],
-            capture_output=True, text=True, timeout=120)
-        assert loaded.stdout.strip() == str(winner_seed), loaded.stderr
+def test_two_estimates_racing_for_one_output_never_both_save(tmp_path):
+    # the same output from two commands started together: one saves it, the other is
+    # refused, before its work or after it (before the fix both said "saved")
+    out = tmp_path / "run.nc"
+    racers = [subprocess.Popen([*ESTIMATE, str(out), "--seed", str(seed)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+              for seed in (1, 2)]
+    deadline = time.monotonic() + 120
+    errs = [p.communicate(timeout=max(1.0, deadline - time.monotonic()))[1] for p in racers]
+    codes = [p.returncode for p in racers]
+    assert sorted(codes) == [0, 2], errs
+    loser = errs[codes.index(2)]
+    assert "nothing was overwritten" in loser or "exists already" in loser, loser
+    assert "Traceback" not in "".join(errs)
+    loaded = subprocess.run([sys.executable, "-c", (
+        "import sys; from pathlib import Path; from plausibly.models.store import load_run; "
+        "print(load_run(Path(sys.argv[1])).seed)"), str(out)],
+        capture_output=True, text=True, timeout=120)
+    assert loaded.stdout.strip() == str((1, 2)[codes.index(0)]), loaded.stderr

@@ -178,13 +178,18 @@ def test_a_killed_worker_is_an_error_not_a_hang(squad):
 # --------------------------------------------------- workers die with the run (#11, 2 and 15)
 
 ORPHAN = """
-import os, sys, time
+import ctypes, os, sys, time
 from plausibly.models.sampling import _start_worker
 
+def no_libc(*args, **kwargs):
+    raise OSError("no prctl here")
+
+if sys.argv[1] == "watchdog":  # as where prctl is missing
+    ctypes.CDLL = no_libc
 parent = os.getpid()
 child = os.fork()
 if child == 0:
-    _start_worker(int(sys.argv[1]) if len(sys.argv) > 1 else parent)
+    _start_worker(parent)
     time.sleep(120)
     os._exit(0)
 print(child, flush=True)
@@ -201,11 +206,12 @@ def _running(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
-@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM])
-def test_a_worker_dies_with_its_parent(stop):
+@pytest.mark.parametrize("how", ["prctl", "watchdog"])
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_worker_dies_with_its_parent(stop, how):
     import subprocess
 
-    with subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE,
+    with subprocess.Popen([sys.executable, "-c", ORPHAN, how], stdout=subprocess.PIPE,
                           text=True) as proc:
         worker = int(proc.stdout.readline())
         try:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from plausibly.models.errors import PlausiblyError, UnconvergedError
+from plausibly.models.errors import Interrupted, PlausiblyError, UnconvergedError
 
 if TYPE_CHECKING:
     from plausibly.models.inference import Progress
@@ -66,19 +68,50 @@ def fail(error: PlausiblyError) -> typer.Exit:
     return typer.Exit(error.exit_code)
 
 
+@contextlib.contextmanager
+def stops_on_sigterm() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it as Ctrl-C does: :class:`Interrupted`.
+
+    So the sampler stops every worker and a half-written output is removed,
+    where SIGTERM's default action would end this process on the spot. The
+    first SIGTERM raises; any later one is ignored while the command cleans
+    up. (Only the main thread may set a signal handler; elsewhere this does
+    nothing.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def handles_errors(func: F) -> F:
-    """Turn a :class:`PlausiblyError` into a clean message and its exit status."""
+    """Turn a :class:`PlausiblyError` into a clean message and its exit status.
+
+    Ctrl-C, SIGTERM and an interrupted sampling worker end the command the
+    same way: one line on stderr, no traceback, the exit status of
+    :class:`Interrupted` (130 for Ctrl-C, 143 for SIGTERM).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with stops_on_sigterm():
+                return func(*args, **kwargs)
         except PlausiblyError as error:
             raise fail(error) from None
-        except KeyboardInterrupt:
-            console(stderr=True).print(
-                "interrupted (output files are written whole or not at all)")
-            raise typer.Exit(130) from None
+        except (KeyboardInterrupt, Interrupted) as caught:
+            stop = caught if isinstance(caught, Interrupted) else Interrupted(signal.SIGINT)
+            console(stderr=True).print(str(stop), markup=False)
+            raise typer.Exit(stop.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 

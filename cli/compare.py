@@ -67,7 +67,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         from plausibly.models.plots.forest import forest_plot
 
         write_atomic(plot, forest_plot(s, [*per_set.values(), pooled], hdi_prob,
-                                       plot.suffix[1:]))
+                                       plot.suffix[1:]), force=force)
 
     def table() -> None:
         out = console()
@@ -132,7 +132,7 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     what = f"{len(priors)} prior sets" if priors else "the bundled prior sets"
     with sampling_progress(what, chains, draws, tune) as progress:
         result = build_report(request, progress=progress)
-    write_atomic(output, result.html.encode("utf-8"))
+    write_atomic(output, result.html.encode("utf-8"), force=force)
     console().print(f"wrote {output}")
     bad = {k: d.problems() for k, d in result.diagnostics.items() if not d.converged}
     for k, problems in bad.items():

@@ -129,5 +129,5 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
         typer.echo(render_graph(s, "dot", overlay).decode(), nl=False)
         return
     check_writable(output, force, {".dot", ".gv", ".svg", ".png"})
-    write_atomic(output, render_graph(s, output.suffix[1:], overlay))
+    write_atomic(output, render_graph(s, output.suffix[1:], overlay), force=force)
     console().print(f"wrote {output}")

@@ -56,15 +56,18 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
     to real history, keeping its luck), plus the rewrite (how many events
     change). The "history" row is the baseline.
     """
+    from plausibly.models.files import check_outputs, write_atomic
     from plausibly.models.inference import estimate as run_estimate
     from plausibly.models.results import csv_rows, results_json, summarize
     from plausibly.models.scenario import load_scenario
-    from plausibly.models.store import load_run, save_run
+    from plausibly.models.store import load_run, run_netcdf
 
+    outputs: list[tuple[Path, set[str]]] = []
+    if output is not None and from_run is None:
+        outputs.append((output, {".nc"}))
     if plot is not None:
-        from plausibly.models.files import check_writable
-
-        check_writable(plot, force, {".png", ".svg"})
+        outputs.append((plot, {".png", ".svg"}))
+    check_outputs(outputs, force)  # every output path, before any work
     if from_run is not None:
         run = load_run(from_run)
         s = run.scenario
@@ -80,18 +83,17 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
                                settings_of(draws, tune, chains, seed), progress)
         priors_path = ps.path
         if output is not None:
-            save_run(run, output, force=force, priors_path=priors_path)
+            write_atomic(output, run_netcdf(run, priors_path), force=force)
     results = summarize(s, run.priors, run.draws, hdi_prob)
     if pod and from_run is not None:
         keep = {"history", *pod}
         results = [r for r in results if r.pod in keep]
     diagnostics = {run.priors: run.diagnostics}
     if plot is not None:
-        from plausibly.models.files import write_atomic
         from plausibly.models.plots.density import density_plot
 
         write_atomic(plot, density_plot(run, hdi_prob, plot.suffix[1:].lower(),
-                                        [r.pod for r in results]))
+                                        [r.pod for r in results]), force=force)
 
     def table() -> None:
         out = console()

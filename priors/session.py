@@ -24,8 +24,18 @@ from plausibly.models.files import check_writable, read_toml
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
-from plausibly.priors.fit import fit_judgement, fit_prior_set, sigmoid
-from plausibly.priors.toml_writer import dumps_prior_set, format_number, save_prior_set
+from plausibly.priors.fit import fit_prior_set
+from plausibly.priors.questions import (
+    BadAnswer,
+    Question,
+    answer_text,
+    feedback,
+    percent,
+    questions,
+    quoted,
+    read_answer,
+)
+from plausibly.priors.toml_writer import dumps_prior_set, save_prior_set
 
 __all__ = [
     "BadAnswer",
@@ -53,10 +63,6 @@ def _new_header(scenario: Scenario) -> str:
 # ============================================================================ the session
 
 
-class BadAnswer(ValueError):
-    """An answer that cannot be a judgement; its message says why, in plain words."""
-
-
 class SessionIO(Protocol):
     """How a session talks to its user."""
 
@@ -68,21 +74,6 @@ class SessionIO(Protocol):
 
     def say(self, kind: str, text: str) -> None:
         """Show one line; ``kind`` is event, question, claim, fit, odds, warning or note."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """One judgement to ask for: an event's base chance, or its chance given one cause."""
-
-    node: str
-    cause: str | None
-    text: str
-    claim: str = ""
-
-    @property
-    def key(self) -> str:
-        """The parameter as ``X.base`` or ``X.given.C`` (as in ``plausibly check``)."""
-        return f"{self.node}.base" if self.cause is None else f"{self.node}.given.{self.cause}"
 
 
 @dataclass(frozen=True)
@@ -118,142 +109,6 @@ class SessionResult:
 
 class _Quit(Exception):
     """The user typed ``q``."""
-
-
-def _quoted(label: str) -> str:
-    return f'"{label}"'
-
-
-def _listing(labels: Sequence[str]) -> str:
-    return ", ".join(_quoted(x) for x in labels)
-
-
-def questions(scenario: Scenario, node: str) -> list[Question]:
-    """The questions for one event, in plain words: its base chance, then each cause alone."""
-    label = _quoted(scenario.node(node).label)
-    causes = scenario.parents[node]
-    names = [scenario.node(c).label for c in causes]
-    if not causes:
-        base = f"How likely is {label}?"
-    elif len(causes) == 1:
-        base = f"If {_quoted(names[0])} did not happen, how likely is {label}?"
-    else:
-        base = f"If none of {_listing(names)} happened, how likely is {label}?"
-    out = [Question(node, None, base)]
-    for cause, name in zip(causes, names, strict=True):
-        others = [n for c, n in zip(causes, names, strict=True) if c != cause]
-        if others:
-            text = (f"If only {_quoted(name)} happened (not {_listing(others)}), "
-                    f"how likely is {label}?")
-        else:
-            text = f"If {_quoted(name)} happened, how likely is {label}?"
-        edge = scenario.edge(cause, node)
-        out.append(Question(node, cause, text, f"{edge.claim} ({', '.join(edge.by)})"))
-    return out
-
-
-def _chance(token: str) -> float:
-    try:
-        p = float(token)
-    except ValueError:
-        raise BadAnswer(f'cannot read "{token}" as a number: type chances such as 0.1 0.3 '
-                        "0.6") from None
-    if 0.0 < p < 1.0:
-        return p
-    if 1.0 < p <= 100.0 and p.is_integer():
-        hint = f"for {token}% type {p / 100:g}"
-    elif p >= 1.0:
-        hint = "for almost certain type e.g. 0.99"
-    elif p <= 0.0:
-        hint = "for almost never type e.g. 0.01"
-    else:
-        hint = "type a number such as 0.3"
-    raise BadAnswer(f"{token} is not a chance strictly between 0 and 1: {hint}")
-
-
-def read_answer(text: str) -> Judgement:
-    """Read ``"0.1 0.3 0.6"``, ``"0.1, 0.3, 0.6"`` or ``"[0.1, 0.3, 0.6]"``, or one number.
-
-    Raises
-    ------
-    BadAnswer
-        When the answer is not one chance or three increasing chances, each
-        strictly between 0 and 1; the message says what to type instead.
-    """
-    tokens = [t for t in re.split(r"[\s,;]+", text.strip().strip("[]")) if t]
-    if len(tokens) not in (1, 3):
-        raise BadAnswer(f'"{text.strip()}" has {len(tokens)} numbers: type three (low median '
-                        "high) or one (a fixed chance)")
-    ps = [_chance(t) for t in tokens]
-    if len(ps) == 1:
-        return Judgement(ps[0])
-    low, mid, high = ps
-    if low == mid == high:
-        raise BadAnswer(f'"{" ".join(tokens)}" is three times the same chance: for a fixed '
-                        "chance type one number")
-    if not low < mid < high:
-        raise BadAnswer(f'"{" ".join(tokens)}" is not increasing: type the lowest plausible '
-                        "chance, then your best guess, then the highest")
-    return Judgement(mid, low, high)
-
-
-def _judgement_answer(j: Judgement) -> str:
-    """A judgement as it would be typed."""
-    if j.fixed:
-        return format_number(j.median)
-    return f"{format_number(j.low or 0.0)} {format_number(j.median)} {format_number(j.high or 0.0)}"
-
-
-def _percent(mass: float) -> str:
-    return f"{mass * 100:g}%"
-
-
-def _times(r: float) -> str:
-    if r < 10:
-        return f"{r:.2g}"
-    return f"{r:,.0f}"
-
-
-def feedback(priors: PriorSet, scenario: Scenario, question: Question,
-             j: Judgement) -> list[tuple[str, str]]:
-    """What an answer implies, as ``(kind, text)`` lines.
-
-    The fitted prior (median and central interval of the file's mass), for a
-    cause the change in odds against the event's base chance, and the
-    lopsided-fit warning of :func:`~plausibly.priors.fit.fit_judgement`.
-    """
-    fitted = fit_judgement(j, priors.interval, name=question.key)
-    if j.fixed:
-        lines = [("fit", f"fixed: exactly {format_number(j.median)}, no uncertainty")]
-    else:
-        lo, hi = fitted.interval(priors.interval)
-        lines = [("fit", f"fitted: median {sigmoid(fitted.mu):.3g}, "
-                         f"{_percent(priors.interval)} interval {lo:.3g} to {hi:.3g}")]
-    if question.cause is not None:
-        node = scenario.node(question.node)
-        cause = scenario.node(question.cause)
-        saved = priors.nodes.get(question.node)
-        base = saved.base if saved is not None else None
-        if base is None:
-            lines.append(("odds", f"no base chance is judged for {_quoted(node.label)}, so "
-                                  "the change in odds cannot be shown"))
-        else:
-            without = ("without it" if len(scenario.parents[question.node]) == 1
-                       else "with none of its causes")
-            r = (j.median / (1 - j.median)) / (base.median / (1 - base.median))
-            medians = f"(median {j.median:g} against {base.median:g})"
-            if 1 / 1.05 < r < 1.05:
-                change = f"leaves the odds of {_quoted(node.label)} about as they are {without}"
-            elif r > 1:
-                change = (f"makes {_quoted(node.label)} {_times(r)} times likelier in odds "
-                          f"than {without}")
-            else:
-                change = (f"makes {_quoted(node.label)} {_times(1 / r)} times less likely in "
-                          f"odds than {without}")
-            lines.append(("odds", f"{_quoted(cause.label)} alone {change} {medians}"))
-    if fitted.warning:
-        lines.append(("warning", fitted.warning))
-    return lines
 
 
 def _with_judgement(priors: PriorSet, scenario: Scenario, q: Question, j: Judgement,
@@ -368,7 +223,7 @@ def _ask_text(io: SessionIO, prompt: str, default: str, *, snake: bool = False) 
 
 def _ask_judgement(io: SessionIO, default: Judgement | None) -> Judgement | None:
     """A judgement; ``None`` when skipped. Re-asks until the answer is usable."""
-    shown = _judgement_answer(default) if default is not None else ""
+    shown = answer_text(default) if default is not None else ""
     while True:
         reply = io.ask("chance (low median high)", shown).strip()
         if reply == "q":
@@ -389,7 +244,7 @@ def _ask_judgement(io: SessionIO, default: Judgement | None) -> Judgement | None
 
 def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> None:
     n = len(plan.nodes)
-    mass = _percent(plan.start.interval)
+    mass = percent(plan.start.interval)
     if plan.resumed:
         io.say("note", f"Resuming {plan.path}: its answers are offered as defaults.")
     io.say("note", f"Scenario {scenario.id}: {scenario.title}. {n} event"
@@ -434,7 +289,7 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
         why_default = f"Judged by {name} in an elicitation session."
         for k, node in enumerate(plan.nodes, start=1):
             n = scenario.node(node)
-            io.say("event", f"Event {k} of {len(plan.nodes)}: {_quoted(n.label)} "
+            io.say("event", f"Event {k} of {len(plan.nodes)}: {quoted(n.label)} "
                             f"({node}, {n.year})")
             for q in questions(scenario, node):
                 io.say("question", q.text)
@@ -452,7 +307,7 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
                 checkpoint()
             nj = priors.nodes.get(node)
             if nj is not None:
-                why = _ask_text(io, f"Why these chances for {_quoted(n.label)}? "
+                why = _ask_text(io, f"Why these chances for {quoted(n.label)}? "
                                     "(your reasons, the posts)", nj.why)
                 priors = _with_node(priors, scenario, replace(nj, why=why))
                 checkpoint()

@@ -33,7 +33,9 @@ class _Terminal:
         shown = f"{prompt} [{default}]" if default else prompt
         try:
             return str(typer.prompt(shown, default="", show_default=False))
-        except typer.Abort:  # Click turns both end of input and Ctrl-C into Abort
+        except typer.Abort as abort:  # Click turns both end of input and Ctrl-C into Abort
+            if isinstance(abort.__context__, KeyboardInterrupt):
+                raise KeyboardInterrupt from None
             raise EOFError from None
 
     def say(self, kind: str, text: str) -> None:
@@ -65,6 +67,8 @@ def elicit(output: Annotated[Path, typer.Option(
     plan = plan_session(s, output, only or ())
     result = run_session(s, plan, _Terminal())
     _report(result, scenario, output)
+    if result.reason == "interrupted":
+        raise typer.Exit(130)
 
 
 def _report(result: Any, scenario: str, output: Path) -> None:
@@ -73,7 +77,9 @@ def _report(result: Any, scenario: str, output: Path) -> None:
     if result.reason == "quit":
         lines.append("quit: the answers so far are kept")
     elif result.reason == "stopped":
-        lines.append("input ended or interrupted: the answers so far are kept")
+        lines.append("input ended: the answers so far are kept")
+    elif result.reason == "interrupted":
+        lines.append("interrupted: the answers so far are kept")
     total = result.judged + len(result.unjudged)
     if result.written:
         lines.append(f"saved {output}: judges {result.judged} of {total} parameters")

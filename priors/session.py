@@ -6,21 +6,24 @@ a ``why``. It needs no terminal: questions and feedback go through a
 :class:`SessionIO`, which the command line implements with Typer and rich. A
 session saves after every answer (an atomic rewrite that keeps the file's
 comments and layout), so no answer is lost when input ends, on Ctrl-C, or on
-``q``.
+``q``; it never writes over a file that changed since it last read or wrote
+it (:mod:`plausibly.priors.target`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
 from plausibly.models.errors import ElicitationError, PlausiblyError, Problem
-from plausibly.models.files import check_writable, read_toml
+from plausibly.models.files import MAX_FILE_BYTES, check_writable, read_toml
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
@@ -35,7 +38,8 @@ from plausibly.priors.questions import (
     quoted,
     read_answer,
 )
-from plausibly.priors.toml_writer import dumps_prior_set, save_prior_set
+from plausibly.priors.target import FileStamp, Saver, read_only, read_stamped, writable_folder
+from plausibly.priors.toml_writer import dumps_prior_set
 
 __all__ = [
     "BadAnswer",
@@ -69,7 +73,7 @@ class SessionIO(Protocol):
     def ask(self, prompt: str, default: str) -> str:
         """Show ``prompt`` (with ``default``, if not empty) and return the reply.
 
-        Raises ``EOFError`` when the input ends (``KeyboardInterrupt`` on Ctrl-C).
+        Raises ``EOFError`` when the input ends, ``KeyboardInterrupt`` on Ctrl-C.
         """
 
     def say(self, kind: str, text: str) -> None:
@@ -82,6 +86,7 @@ class SessionPlan:
 
     ``text`` is the text of the file being resumed (None for a new file):
     saving changes only its values, so its comments and layout are kept.
+    ``stamp`` is that file's identity and content hash, as read.
     """
 
     path: Path
@@ -89,15 +94,17 @@ class SessionPlan:
     resumed: bool
     nodes: tuple[str, ...]
     text: str | None = None
+    stamp: FileStamp | None = None
 
 
 @dataclass(frozen=True)
 class SessionResult:
     """How a session ended.
 
-    ``reason`` is ``"done"`` (every question asked), ``"quit"`` (``q``) or
-    ``"stopped"`` (end of input or Ctrl-C). ``written`` says whether the file
-    was (re)written; ``unjudged`` lists the parameters left to the defaults.
+    ``reason`` is ``"done"`` (every question asked), ``"quit"`` (``q``),
+    ``"stopped"`` (end of input) or ``"interrupted"`` (Ctrl-C). ``written``
+    says whether the file was (re)written; ``unjudged`` lists the parameters
+    left to the defaults.
     """
 
     priors: PriorSet
@@ -144,18 +151,46 @@ def _default_id(path: Path) -> str:
     return stem if SNAKE.match(stem) else "my_priors"
 
 
+def _read_existing(path: Path, scenario: Scenario
+                   ) -> tuple[PriorSet, str, FileStamp] | list[Problem]:
+    """The prior set at ``path``, its text and stamp (from one read), or what is wrong.
+
+    ``read_toml`` says what is wrong with a file; the prior set, text and stamp
+    come from reading it once more, in one go, so that they agree.
+    """
+    data, problems = read_toml(path, "prior set")
+    if data is None:
+        return problems
+    try:
+        got = read_stamped(path, MAX_FILE_BYTES)
+        if got is None:
+            raise ValueError
+        text = got[0].decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except (OSError, ValueError, RecursionError):  # changed since read_toml read it
+        return [Problem(str(path), "", "changed while elicit was reading it",
+                        "run elicit again once nothing else is writing to it")]
+    try:
+        start = parse_prior_set(data, scenario, file=str(path))
+    except PlausiblyError as err:
+        return list(err.problems)
+    return start, text, got[1]
+
+
 def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> SessionPlan:
     """Check the output file and the events asked for; say where the session starts.
 
     A missing ``path`` starts a new prior set; an existing one must be a valid
-    prior set for ``scenario`` (it is resumed, its answers offered as
-    defaults), anything else is refused rather than overwritten.
+    prior set for ``scenario`` that may be written to (it is resumed, its
+    answers offered as defaults); anything else is refused rather than
+    overwritten.
 
     Raises
     ------
     PlausiblyError
         With every problem: unknown events in ``only``, an output path that
-        cannot be written, an existing file that is not such a prior set.
+        cannot be written, an existing file that is not such a prior set or
+        that is read-only.
     """
     problems: list[Problem] = []
     wanted = {n.strip() for item in only for n in item.split(",") if n.strip()}
@@ -168,36 +203,43 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
         check_writable(path, force=True, suffixes={".toml"})
     except PlausiblyError as err:
         problems.extend(err.problems)
-    start: PriorSet | None = None
-    text: str | None = None
+    existing: tuple[PriorSet, str, FileStamp] | None = None
     if not problems and path.exists():
-        data, read_problems = read_toml(path, "prior set")
-        try:
-            if data is None:
-                raise ElicitationError(problems=read_problems)
-            start = parse_prior_set(data, scenario, file=str(path))
-        except PlausiblyError as err:
+        got = _read_existing(path, scenario)
+        if isinstance(got, list):
             problems.append(Problem(
                 str(path), "", f"exists and is not a valid prior set for scenario "
                 f"'{scenario.id}', so elicit will neither resume nor overwrite it",
                 "choose another output file with -o (or fix this one: the problems follow)"))
-            problems.extend(err.problems)
+            problems.extend(got)
+        elif why := read_only(path):
+            problems.append(Problem(
+                str(path), "", f"{why}, so elicit will not write to it",
+                f"make it writable (chmod u+w {path}) to resume it, or choose another output "
+                "file with -o"))
         else:
-            text = path.read_bytes().decode("utf-8-sig")
             try:  # refuse now a file that cannot be saved keeping its layout
-                dumps_prior_set(start, text)
+                dumps_prior_set(got[0], got[1])
             except PlausiblyError as err:
                 problems.extend(err.problems)
+            existing = got
+    if not problems and (why := writable_folder(path.parent if str(path.parent) else Path("."))):
+        problems.append(Problem(str(path), "", why,
+                                "choose an output file in a folder you can write to"))
     if problems:
         raise ElicitationError(problems=problems)
     nodes = tuple(n for n in scenario.order if not wanted or n in wanted)
-    if start is None:
+    if existing is None:
         pid = _default_id(path)
         start = PriorSet(id=pid, name=pid.replace("_", " ").capitalize(), scenario=scenario.id,
                          summary=f"Judgements elicited for '{scenario.title}'.", based_on=(),
                          interval=0.9, nodes=MappingProxyType({}))
         return SessionPlan(path, start, False, nodes)
-    return SessionPlan(path, start, True, nodes, text)
+    start, text, stamp = existing
+    return SessionPlan(path, start, True, nodes, text, stamp)
+
+
+# ============================================================================ asking
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -206,19 +248,26 @@ def _short(text: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3].rstrip() + "..."
 
 
-def _ask_text(io: SessionIO, prompt: str, default: str, *, snake: bool = False) -> str:
-    """A text answer; Enter (or ``s``) keeps ``default``, ``q`` quits."""
+def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,
+              build: Callable[[str], PriorSet], *, snake: bool = False) -> PriorSet:
+    """The prior set with a text answer; Enter (or ``s``) keeps ``default``, ``q`` quits.
+
+    An answer that would make the file too big to read back is asked again.
+    """
     while True:
         reply = io.ask(prompt, _short(default)).strip()
         if reply == "q":
             raise _Quit
         if reply in ("", "s"):
-            return default
+            return build(default)
         if snake and not SNAKE.match(reply):
             io.say("warning", f'"{reply}" is not a snake_case id: use lower-case letters, '
                               "digits and _, starting with a letter")
             continue
-        return reply
+        candidate = build(reply)
+        if not (why := saver.too_big(candidate, reply)):
+            return candidate
+        io.say("warning", why)
 
 
 def _ask_judgement(io: SessionIO, default: Judgement | None) -> Judgement | None:
@@ -257,6 +306,10 @@ def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> None:
     io.say("note", f"Each answer is saved to {plan.path} at once.")
 
 
+def _with_why(priors: PriorSet, scenario: Scenario, nj: NodeJudgement, why: str) -> PriorSet:
+    return _with_node(priors, scenario, replace(nj, why=why))
+
+
 def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> SessionResult:
     """Ask for the judgements of ``plan.nodes`` and save them as they come.
 
@@ -267,26 +320,27 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
     to ``plan.path`` at once (atomically, changing only the values that
     differ), so nothing answered is ever lost; a new file is written only once
     something is judged.
+
+    Raises
+    ------
+    ElicitationError
+        When the file changed during the session or cannot be written (the
+        answers are then saved beside it, and the error says where).
     """
     priors = plan.start
-    saved: PriorSet | None = plan.start if plan.resumed else None
-    file_text, header = plan.text, _new_header(scenario)
-    writes = 0
-
-    def checkpoint() -> None:
-        nonlocal saved, writes, file_text
-        if priors != saved and (plan.resumed or priors.nodes):
-            file_text = save_prior_set(plan.path, priors, file_text, header=header)
-            saved, writes = priors, writes + 1
-
+    saver = Saver(plan.path, plan.stamp, plan.text, plan.start if plan.resumed else None,
+                  _new_header(scenario))
     reason = "done"
     _intro(scenario, plan, io)
     try:
-        pid = _ask_text(io, "Prior set id (snake_case)", priors.id, snake=True)
-        name = _ask_text(io, "Name (who judges: you, or a school of thought)", priors.name)
-        summary = _ask_text(io, "Summary (one sentence)", priors.summary)
-        priors = replace(priors, id=pid, name=name, summary=summary)
-        why_default = f"Judged by {name} in an elicitation session."
+        p = priors
+        p = _ask_text(io, saver, "Prior set id (snake_case)", p.id,
+                      lambda r: replace(p, id=r), snake=True)
+        p = _ask_text(io, saver, "Name (who judges: you, or a school of thought)", p.name,
+                      lambda r: replace(p, name=r))
+        priors = _ask_text(io, saver, "Summary (one sentence)", p.summary,
+                           lambda r: replace(p, summary=r))
+        why_default = f"Judged by {priors.name} in an elicitation session."
         for k, node in enumerate(plan.nodes, start=1):
             n = scenario.node(node)
             io.say("event", f"Event {k} of {len(plan.nodes)}: {quoted(n.label)} "
@@ -304,17 +358,19 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
                 for kind, text in feedback(priors, scenario, q, j):
                     io.say(kind, text)
                 priors = _with_judgement(priors, scenario, q, j, why_default)
-                checkpoint()
+                saver.save(priors)
             nj = priors.nodes.get(node)
             if nj is not None:
-                why = _ask_text(io, f"Why these chances for {quoted(n.label)}? "
-                                    "(your reasons, the posts)", nj.why)
-                priors = _with_node(priors, scenario, replace(nj, why=why))
-                checkpoint()
+                priors = _ask_text(io, saver, f"Why these chances for {quoted(n.label)}? "
+                                              "(your reasons, the posts)", nj.why,
+                                   functools.partial(_with_why, priors, scenario, nj))
+                saver.save(priors)
     except _Quit:
         reason = "quit"
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         reason = "stopped"
-    checkpoint()
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    saver.save(priors)
     judged, unjudged = _count(priors, scenario)
-    return SessionResult(priors, reason, writes > 0, judged, unjudged)
+    return SessionResult(priors, reason, saver.writes > 0, judged, unjudged)

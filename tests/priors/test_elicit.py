@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +21,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
+from plausibly.models.files import MAX_FILE_BYTES
 from plausibly.models.scenario import load_scenario
+from plausibly.priors import target
 from plausibly.priors.elicitation import (
     Judgement,
     NodeJudgement,
@@ -100,6 +108,9 @@ def test_full_session_writes_the_answers_and_the_file_checks(scen, tmp_path):
     assert f"ok  {out}: prior set pearl for firing_squad: judges 10 of 10 parameters" in (
         lines(check))
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary file
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask  # the usual mode, not mkstemp's 0600
 
 
 def test_session_speaks_plain_words_and_gives_feedback(scen, tmp_path):
@@ -257,7 +268,7 @@ def test_end_of_input_mid_way_saves(scen, tmp_path):
     saved = load_prior_set(out, load_scenario(scen))
     assert list(saved.nodes) == ["court_order", "captain"]
     assert saved.nodes["captain"].base == Judgement(0.2, 0.1, 0.3)
-    assert lines(result)[-4] == "input ended or interrupted: the answers so far are kept"
+    assert lines(result)[-4] == "input ended: the answers so far are kept"
     assert lines(result)[-3] == f"saved {out}: judges 2 of 10 parameters"
 
 
@@ -267,27 +278,66 @@ def test_end_of_input_before_any_judgement_writes_nothing(scen, tmp_path):
     assert result.exit_code == 0, result.output
     assert not out.exists()
     assert lines(result)[-3:] == [
-        "input ended or interrupted: the answers so far are kept",
+        "input ended: the answers so far are kept",
         f"nothing judged, so {out} was not written",
         f"to go on, run: plausibly elicit {scen} -o {out}",
     ]
 
 
-def test_ctrl_c_saves(scen, tmp_path, monkeypatch):
+def test_ctrl_c_saves_and_exits_130(scen, tmp_path, monkeypatch):
     script = iter(["", "", "", "0.5", "", "0.1 0.2 0.3"])
 
     def prompt(text, **kwargs):
         for answer in script:
             return answer
-        raise KeyboardInterrupt
+        try:  # what click's prompt does with Ctrl-C
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise typer.Abort() from None
 
     monkeypatch.setattr(typer, "prompt", prompt)
     out = Path("me.toml")
     result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 130, result.output
     assert load_prior_set(out, load_scenario(scen)).nodes["captain"].base == (
         Judgement(0.2, 0.1, 0.3))
-    assert "input ended or interrupted: the answers so far are kept" in lines(result)
+    assert "interrupted: the answers so far are kept" in lines(result)
+
+
+def test_end_of_input_at_a_prompt_is_not_an_interrupt(scen, tmp_path, monkeypatch):
+    def prompt(text, **kwargs):
+        try:  # what click's prompt does at the end of input
+            raise EOFError
+        except EOFError:
+            raise typer.Abort() from None
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+    result = runner.invoke(app, ["elicit", str(scen), "-o", "me.toml"])
+    assert result.exit_code == 0, result.output
+    assert "input ended: the answers so far are kept" in lines(result)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
+                    reason="POSIX signals")
+def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_answers(scen, tmp_path):
+    """SIGINT to the real command while it waits at a prompt (stdin stays open)."""
+    out = tmp_path / "me.toml"
+    with subprocess.Popen([sys.executable, "-m", "plausibly.cli", "elicit", str(scen), "-o",
+                           str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        proc.stdin.write("\n\n\n0.1 0.2 0.3\n")
+        proc.stdin.flush()
+        deadline = time.time() + 60
+        while time.time() < deadline and not out.exists():  # the first answer is saved
+            time.sleep(0.05)
+        time.sleep(0.2)  # now waiting for the why
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted: the answers so far are kept" in stdout.splitlines()
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].base == (
+        Judgement(0.2, 0.1, 0.3))
 
 
 # ------------------------------------------------------------------ resuming
@@ -407,6 +457,222 @@ def test_output_must_be_a_toml_file_in_an_existing_folder(scen, tmp_path):
     assert result.stderr == (
         f"error: 2 problems\n{out}: unknown output type '.txt'\n    fix: use one of: .toml\n"
         f"{out}: its folder {out.parent} does not exist\n    fix: create the folder first\n")
+
+
+# ------------------------------------------------------------------ never over a changed file
+
+
+def scripted(monkeypatch, answers, at=-1, action=None):
+    """Answer the prompts with ``answers``, then end input; call ``action`` at prompt ``at``."""
+    calls = iter(range(10_000))
+
+    def prompt(text, **kwargs):
+        n = next(calls)
+        if n == at:
+            action()
+        if n < len(answers):
+            return answers[n]
+        try:
+            raise EOFError
+        except EOFError:
+            raise typer.Abort() from None
+
+    monkeypatch.setattr(typer, "prompt", prompt)
+
+
+#: id, name, summary, court_order's base (saved), its why (saved), the captain's base
+CHANGING = ["", "", "", "0.4 0.5 0.6", "Coin.", "0.01 0.02 0.05", ""]
+
+
+def refused(result, out, what):
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: 1 problem\n{out}: was {what} since elicit last read or wrote it, so elicit "
+        f"stopped rather than write over it\n    fix: your answers so far are saved in "
+        f"me.unsaved.toml: compare it with {out}, keep the one you want, and run elicit on it "
+        "to go on\n")
+    kept = load_prior_set(Path("me.unsaved.toml"), load_scenario("firing_squad.toml"))
+    assert kept.nodes["court_order"].why == "Coin."
+    assert kept.nodes["captain"].base == Judgement(0.02, 0.01, 0.05)
+
+
+def test_a_read_only_prior_set_is_refused_before_the_first_question(scen, tmp_path):
+    out = Path("me.toml")
+    assert elicit(scen, out, FULL).exit_code == 0
+    out.chmod(0o444)  # root may still write to it: the mode bits say it must not be
+    before = out.read_bytes()
+    result = elicit(scen, out, ["0.5"] * 10)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"error: 1 problem\n{out}: is read-only (mode 0444), so elicit will not write to it\n"
+        f"    fix: make it writable (chmod u+w {out}) to resume it, or choose another output "
+        "file with -o\n")
+    assert "Prior set id" not in result.stdout
+    assert out.read_bytes() == before
+    assert out.stat().st_mode & 0o777 == 0o444
+
+
+def test_resuming_keeps_the_mode_of_the_file(scen, tmp_path):
+    out = Path("me.toml")
+    assert elicit(scen, out, ["", "", "", "0.4 0.5 0.6", "Coin."]).exit_code == 0
+    out.chmod(0o600)
+    assert elicit(scen, out, ["", "", "", "", "", "0.01 0.02 0.05", "q"]).exit_code == 0
+    assert load_prior_set(out, load_scenario(scen)).nodes["captain"].base.median == 0.02
+    assert out.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="mounting needs root")
+def test_an_output_folder_on_a_read_only_disk_is_refused_before_the_first_question(scen,
+                                                                                   tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        result = elicit(scen, Path("ro") / "me.toml", FULL)
+    finally:
+        subprocess.run(["umount", str(folder)], check=False)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: 1 problem\nro/me.toml: no file can be made in its folder ro (Read-only file "
+        "system)\n    fix: choose an output file in a folder you can write to\n")
+    assert "Prior set id" not in result.stdout
+
+
+@pytest.mark.parametrize("call", ["replace", "link"])
+def test_ctrl_c_just_after_a_save_landed_is_no_false_alarm(scen, tmp_path, monkeypatch, call):
+    """The file the session has just written is its own, even if Ctrl-C came before it noted so."""
+    out = Path("me.toml")
+    if call == "replace":  # a resumed file is saved by renaming over it
+        assert elicit(scen, out, FULL).exit_code == 0
+        answers, args = ["", "", "", "0.2 0.3 0.4", "q"], []
+    else:  # a new file, by linking it into place
+        answers, args = ["", "", "", "0.2 0.3 0.4", "q"], []
+    real = getattr(os, call)
+    calls = []
+
+    def interrupted(src, dst):
+        real(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, call, interrupted)
+    result = elicit(scen, out, answers, *args)
+    assert result.exit_code == 130, result.output + result.stderr
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].base == (
+        Judgement(0.3, 0.2, 0.4))
+    assert not Path("me.unsaved.toml").exists()
+
+
+def test_a_file_edited_during_the_session_is_not_written_over(scen, tmp_path, monkeypatch):
+    out = Path("me.toml")
+    scripted(monkeypatch, CHANGING, at=5,
+             action=lambda: out.write_text(out.read_text() + "# my own note\n"))
+    result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)])
+    refused(result, out, "edited")
+    assert out.read_text().endswith("# my own note\n")
+    assert "captain" not in out.read_text()
+
+
+def test_a_file_replaced_during_the_session_is_not_written_over(scen, tmp_path, monkeypatch):
+    out = Path("me.toml")
+
+    def swap():  # the same text, another file (as a sync tool or `git checkout` does)
+        Path("other.toml").write_bytes(out.read_bytes())
+        os.replace("other.toml", out)
+
+    scripted(monkeypatch, CHANGING, at=5, action=swap)
+    refused(runner.invoke(app, ["elicit", str(scen), "-o", str(out)]), out,
+            "replaced by another file")
+
+
+def test_a_file_made_read_only_during_the_session_is_not_written_over(scen, tmp_path,
+                                                                      monkeypatch):
+    out = Path("me.toml")
+    scripted(monkeypatch, CHANGING, at=5, action=lambda: out.chmod(0o444))
+    refused(runner.invoke(app, ["elicit", str(scen), "-o", str(out)]), out, "made read-only")
+    assert "captain" not in out.read_text()
+
+
+def test_a_file_deleted_during_the_session_is_not_made_again(scen, tmp_path, monkeypatch):
+    out = Path("me.toml")
+    scripted(monkeypatch, CHANGING, at=5, action=out.unlink)
+    refused(runner.invoke(app, ["elicit", str(scen), "-o", str(out)]), out, "deleted")
+    assert not out.exists()
+
+
+def test_a_file_created_at_the_output_during_the_session_is_not_written_over(scen, tmp_path,
+                                                                             monkeypatch):
+    out = Path("me.toml")
+    scripted(monkeypatch, [*CHANGING[:3], "0.01 0.02 0.05", "q"], at=3,
+             action=lambda: out.write_text("# someone else's\n"))
+    result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[1] == (
+        f"{out}: was created by another program since elicit last read or wrote it, so elicit "
+        "stopped rather than write over it")
+    assert out.read_text() == "# someone else's\n"
+    kept = load_prior_set(Path("me.unsaved.toml"), load_scenario(scen))
+    assert kept.nodes["court_order"].base == Judgement(0.02, 0.01, 0.05)
+
+
+def test_the_answers_kept_elsewhere_never_replace_a_file(scen, tmp_path, monkeypatch):
+    out = Path("me.toml")
+    Path("me.unsaved.toml").write_text("# older\n")
+    scripted(monkeypatch, CHANGING, at=5, action=out.unlink)
+    result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "your answers so far are saved in me.unsaved-2.toml" in result.stderr
+    assert Path("me.unsaved.toml").read_text() == "# older\n"
+
+
+def test_a_write_that_fails_keeps_the_answers_elsewhere(scen, tmp_path, monkeypatch):
+    out = Path("me.toml")
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(target.Target, "write", full)
+    result = elicit(scen, out, ["", "", "", "0.4 0.5 0.6", "Coin."])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: 1 problem\n{out}: cannot be written (No space left on device)\n"
+        f"    fix: your answers so far are saved in me.unsaved.toml: compare it with {out}, "
+        "keep the one you want, and run elicit on it to go on\n")
+    assert not out.exists()
+    assert load_prior_set(Path("me.unsaved.toml"), load_scenario(scen)).nodes[
+        "court_order"].base == Judgement(0.5, 0.4, 0.6)
+
+
+def test_a_why_over_the_file_size_limit_is_refused_at_the_prompt(scen, tmp_path):
+    out = Path("me.toml")
+    huge = "x" * (MAX_FILE_BYTES + 1)
+    result = elicit(scen, out, ["", "", "", "0.4 0.5 0.6", huge, "Coin.", "q"])
+    assert result.exit_code == 0, result.output[:2000]
+    warnings = [x for x in lines(result) if x.startswith("  warning:")]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(
+        "  warning: that answer is 5,000,001 bytes, and a prior-set file may hold at most "
+        "5,000,000 bytes in all (check, estimate and elicit refuse a larger one): keep it under "
+        "about 4,99")
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].why == "Coin."
+    assert runner.invoke(app, ["check", str(scen), str(out)]).exit_code == 0
+
+
+def test_a_why_that_fits_alone_but_not_with_the_rest_is_refused(scen, tmp_path, monkeypatch):
+    """The limit is on the whole file: room is left for everything else in it."""
+    monkeypatch.setattr(target, "MAX_FILE_BYTES", 2_000)
+    out = Path("me.toml")
+    result = elicit(scen, out, ["", "", "", "0.4 0.5 0.6", "y" * 1_990, "Coin.", "q"])
+    assert result.exit_code == 0, result.output
+    (warning,) = [x for x in lines(result) if x.startswith("  warning:")]
+    room = int(warning.split("keep it under about ")[1].split(" bytes")[0].replace(",", ""))
+    assert 1_000 < room < 1_990
+    assert len(out.read_bytes()) <= 2_000
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].why == "Coin."
 
 
 # ------------------------------------------------------------------ the writer

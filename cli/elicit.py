@@ -50,21 +50,29 @@ def elicit(output: Annotated[Path, typer.Option(
                "prior set for this scenario), the session resumes it.")],
            scenario: ScenarioArg = DEFAULT_SCENARIO,
            only: Annotated[list[str] | None, typer.Option(
-               "--only", help="Ask only about this event (repeatable, or comma-separated).")
-           ] = None) -> None:
+               "--only", help="Ask only about this event, all its questions again "
+               "(repeatable, or comma-separated).")
+           ] = None,
+           from_start: Annotated[bool, typer.Option(
+               "--from-start", help="Resuming a file, ask every question again, from the "
+               "set's id on, its answers offered as defaults (without it, only the "
+               "judgements the file lacks are asked).")] = False) -> None:
     """Judge the scenario's events interactively and write a prior-set file.
 
     Walks the events in time order and asks, in plain words, for each one's
     base chance and its chance given each cause alone, as low / median / high;
     after each answer shows the fitted prior and the implied change in odds.
-    Enter keeps the value in [brackets], s skips, q saves and quits; answers are
-    saved as you go. Run it again on the same file to resume.
+    A lopsided or U-shaped range, or one number (certainty), is kept only once
+    confirmed. Enter keeps the offered answer, s skips, q saves and quits;
+    answers are saved as you go. Run it again on the same file to resume at
+    the first unanswered judgement (--from-start to go over everything again).
+    A file changed by anything else meanwhile is never written over.
     """
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.session import plan_session, run_session
 
     s = load_scenario(scenario)
-    plan = plan_session(s, output, only or ())
+    plan = plan_session(s, output, only or (), from_start=from_start)
     result = run_session(s, plan, _Terminal())
     _report(result, scenario, output)
     if result.reason == "interrupted":

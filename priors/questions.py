@@ -1,22 +1,25 @@
 """What an elicitation session asks and says, in plain words.
 
-The questions for each event, reading an answer (three chances or one), and
-the feedback after an answer (the fitted prior and the change in odds).
+The questions for each event, reading an answer (three chances or one),
+the feedback after an answer (the fitted prior and the change in odds), and
+the answers worth a second thought before they are kept: a lopsided or
+U-shaped interval, and a lone number, which means certainty.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from plausibly.models.scenario import Scenario
 from plausibly.priors.elicitation import Judgement, PriorSet
-from plausibly.priors.fit import fit_judgement, sigmoid
+from plausibly.priors.fit import LOPSIDED, fit_judgement, logit, sigmoid
 from plausibly.priors.toml_writer import format_number
 
-__all__ = ["BadAnswer", "Question", "answer_text", "feedback", "percent", "questions", "quoted",
-           "read_answer"]
+__all__ = ["BadAnswer", "Question", "answer_text", "concerns", "feedback", "fitted_line",
+           "percent", "questions", "quoted", "read_answer"]
 
 
 class BadAnswer(ValueError):
@@ -36,6 +39,13 @@ class Question:
     def key(self) -> str:
         """The parameter as ``X.base`` or ``X.given.C`` (as in ``plausibly check``)."""
         return f"{self.node}.base" if self.cause is None else f"{self.node}.given.{self.cause}"
+
+    def saved(self, priors: PriorSet) -> Judgement | None:
+        """The judgement ``priors`` holds for this question, if any."""
+        nj = priors.nodes.get(self.node)
+        if nj is None:
+            return None
+        return nj.base if self.cause is None else nj.given.get(self.cause)
 
 
 def quoted(label: str) -> str:
@@ -134,6 +144,55 @@ def _times(r: float) -> str:
     return f"{r:,.0f}"
 
 
+def concerns(j: Judgement, interval: float) -> list[str]:
+    """What about an answer deserves a second thought before it is kept ([] when nothing).
+
+    * One number: a fixed chance, certainty, which no evidence can move.
+    * A lopsided interval: on the log-odds scale, where the fit works, one side
+      of the median is more than ``LOPSIDED`` (2) times the other; the fit keeps
+      the median and the interval's width there, so it moves the end points.
+    * A U-shaped interval: so wide on that scale that the fitted density on
+      the chances has two peaks, near 0 and near 1, with a dip between them
+      (see :meth:`~plausibly.priors.fit.LogitNormal.u_peaks`).
+    """
+    if j.fixed:
+        return [f"one number means certainty: the chance is exactly {j.median:g}, with no "
+                "uncertainty at all, and nothing in history can move it; for a best guess "
+                "with some doubt type three numbers (low median high)"]
+    assert j.low is not None and j.high is not None
+    fitted = fit_judgement(j, interval)
+    out = []
+    below, above = logit(j.median) - logit(j.low), logit(j.high) - logit(j.median)
+    if max(below, above) > LOPSIDED * min(below, above):
+        ratio = max(below, above) / min(below, above) if min(below, above) > 0 else math.inf
+        near, far = (("low", j.low), ("high", j.high))[::1 if below < above else -1]
+        lo, hi = fitted.interval(interval)
+        out.append(f"that interval is lopsided: on the log-odds scale, where the fit works, "
+                   f"your median {j.median:g} is {ratio:.1f} times closer to the {near[0]} "
+                   f"end {near[1]:g} than to the {far[0]} end {far[1]:g} (lopsided: one side "
+                   f"more than {LOPSIDED:g} times the other). The fit keeps your median and "
+                   f"the interval's width on that scale, so it reads your answer as {lo:.3g} "
+                   f"to {hi:.3g}")
+    peaks = fitted.u_peaks()
+    if peaks is not None:
+        out.append(f"that interval is U-shaped: it is so wide on the log-odds scale (sd "
+                   f"{fitted.sigma:.2f}) that the fitted prior has two peaks, at {peaks[0]:.2g} "
+                   f"and {peaks[1]:.2g}, with a dip between them, rather than one peak near "
+                   f"your median {j.median:g} (to say \"anywhere in between\", type a "
+                   "narrower range such as 0.1 0.5 0.9)")
+    return out
+
+
+def fitted_line(j: Judgement, interval: float) -> tuple[str, str]:
+    """The fitted prior of an answer, as a ``("fit", text)`` line."""
+    if j.fixed:
+        return "fit", f"fixed: exactly {format_number(j.median)}, no uncertainty"
+    fitted = fit_judgement(j, interval)
+    lo, hi = fitted.interval(interval)
+    return "fit", (f"fitted: median {sigmoid(fitted.mu):.3g}, {percent(interval)} interval "
+                   f"{lo:.3g} to {hi:.3g}")
+
+
 def feedback(priors: PriorSet, scenario: Scenario, question: Question,
              j: Judgement) -> list[tuple[str, str]]:
     """What an answer implies, as ``(kind, text)`` lines.
@@ -143,12 +202,7 @@ def feedback(priors: PriorSet, scenario: Scenario, question: Question,
     lopsided-fit warning of :func:`~plausibly.priors.fit.fit_judgement`.
     """
     fitted = fit_judgement(j, priors.interval, name=question.key)
-    if j.fixed:
-        lines = [("fit", f"fixed: exactly {format_number(j.median)}, no uncertainty")]
-    else:
-        lo, hi = fitted.interval(priors.interval)
-        lines = [("fit", f"fitted: median {sigmoid(fitted.mu):.3g}, "
-                         f"{percent(priors.interval)} interval {lo:.3g} to {hi:.3g}")]
+    lines = [fitted_line(j, priors.interval)]
     if question.cause is not None:
         node = scenario.node(question.node)
         cause = scenario.node(question.cause)
@@ -174,3 +228,4 @@ def feedback(priors: PriorSet, scenario: Scenario, question: Question,
     if fitted.warning:
         lines.append(("warning", fitted.warning))
     return lines
+

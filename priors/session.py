@@ -7,7 +7,8 @@ a ``why``. It needs no terminal: questions and feedback go through a
 session saves after every answer (an atomic rewrite that keeps the file's
 comments and layout), so no answer is lost when input ends, on Ctrl-C, or on
 ``q``; it never writes over a file that changed since it last read or wrote
-it (:mod:`plausibly.priors.target`).
+it (:mod:`plausibly.priors.target`), and a resumed session starts at the
+first unanswered judgement.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from plausibly.priors.questions import (
     BadAnswer,
     Question,
     answer_text,
+    concerns,
     feedback,
+    fitted_line,
     percent,
     questions,
     quoted,
@@ -86,7 +89,9 @@ class SessionPlan:
 
     ``text`` is the text of the file being resumed (None for a new file):
     saving changes only its values, so its comments and layout are kept.
-    ``stamp`` is that file's identity and content hash, as read.
+    ``stamp`` is that file's identity and content hash, as read. A resumed
+    session asks only the judgements the file lacks, unless ``ask_all`` (the
+    set's id, name and summary too when ``ask_header``).
     """
 
     path: Path
@@ -95,6 +100,8 @@ class SessionPlan:
     nodes: tuple[str, ...]
     text: str | None = None
     stamp: FileStamp | None = None
+    ask_all: bool = True
+    ask_header: bool = True
 
 
 @dataclass(frozen=True)
@@ -177,13 +184,15 @@ def _read_existing(path: Path, scenario: Scenario
     return start, text, got[1]
 
 
-def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> SessionPlan:
+def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = (),
+                 from_start: bool = False) -> SessionPlan:
     """Check the output file and the events asked for; say where the session starts.
 
     A missing ``path`` starts a new prior set; an existing one must be a valid
-    prior set for ``scenario`` that may be written to (it is resumed, its
-    answers offered as defaults); anything else is refused rather than
-    overwritten.
+    prior set for ``scenario`` that may be written to (it is resumed at its
+    first unanswered judgement, or from the start with ``from_start``);
+    anything else is refused rather than overwritten. Naming events in
+    ``only`` asks all their questions again.
 
     Raises
     ------
@@ -236,7 +245,8 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
                          interval=0.9, nodes=MappingProxyType({}))
         return SessionPlan(path, start, False, nodes)
     start, text, stamp = existing
-    return SessionPlan(path, start, True, nodes, text, stamp)
+    return SessionPlan(path, start, True, nodes, text, stamp,
+                       ask_all=from_start or bool(wanted), ask_header=from_start)
 
 
 # ============================================================================ asking
@@ -248,6 +258,11 @@ def _short(text: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3].rstrip() + "..."
 
 
+def _reply(io: SessionIO, prompt: str, default: str) -> str:
+    """A reply, without the spaces around it."""
+    return io.ask(prompt, default).strip()
+
+
 def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,
               build: Callable[[str], PriorSet], *, snake: bool = False) -> PriorSet:
     """The prior set with a text answer; Enter (or ``s``) keeps ``default``, ``q`` quits.
@@ -255,7 +270,7 @@ def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,
     An answer that would make the file too big to read back is asked again.
     """
     while True:
-        reply = io.ask(prompt, _short(default)).strip()
+        reply = _reply(io, prompt, _short(default))
         if reply == "q":
             raise _Quit
         if reply in ("", "s"):
@@ -270,40 +285,88 @@ def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,
         io.say("warning", why)
 
 
-def _ask_judgement(io: SessionIO, default: Judgement | None) -> Judgement | None:
-    """A judgement; ``None`` when skipped. Re-asks until the answer is usable."""
+def _confirmed(io: SessionIO, j: Judgement, interval: float, worries: list[str]) -> bool:
+    """Whether an answer that :func:`concerns` worries about is kept: asked once."""
+    io.say(*fitted_line(j, interval))
+    for worry in worries:
+        io.say("warning", worry)
+    reply = _reply(io, "keep it? [y/N]", "").lower()
+    if reply == "q":
+        raise _Quit
+    return reply in ("y", "yes")
+
+
+def _ask_judgement(io: SessionIO, default: Judgement | None,
+                   interval: float) -> tuple[Judgement, bool] | None:
+    """A judgement, and whether its fit was shown already; ``None`` when skipped.
+
+    Re-asks until the answer is usable, and until a lopsided or U-shaped
+    interval or a lone number is confirmed (Enter on the offered answer is
+    not asked about again).
+    """
     shown = answer_text(default) if default is not None else ""
     while True:
-        reply = io.ask("chance (low median high)", shown).strip()
+        reply = _reply(io, "chance (low median high)", shown)
         if reply == "q":
             raise _Quit
         if reply == "s":
             return None
         if reply == "":
             if default is not None:
-                return default
+                return default, False
             io.say("warning", "no answer: type three chances (e.g. 0.1 0.3 0.6) or one, "
                               "s to skip or q to save and quit")
             continue
         try:
-            return read_answer(reply)
+            j = read_answer(reply)
         except BadAnswer as err:
             io.say("warning", str(err))
+            continue
+        worries = [] if j == default else concerns(j, interval)
+        if not worries:
+            return j, False
+        if _confirmed(io, j, interval, worries):
+            return j, True
 
 
-def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> None:
+def _todo(scenario: Scenario, plan: SessionPlan) -> dict[str, list[Question]]:
+    """The questions to ask, by event: all of them, or those the file does not answer."""
+    out = {}
+    for node in plan.nodes:
+        qs = [q for q in questions(scenario, node) if plan.ask_all or q.saved(plan.start) is None]
+        if qs:
+            out[node] = qs
+    return out
+
+
+def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO,
+           todo: dict[str, list[Question]]) -> bool:
+    """Say what the session will ask; False when there is nothing to ask."""
     n = len(plan.nodes)
-    mass = percent(plan.start.interval)
-    if plan.resumed:
+    if plan.resumed and plan.ask_all:
         io.say("note", f"Resuming {plan.path}: its answers are offered as defaults.")
+    elif plan.resumed:
+        total = sum(len(questions(scenario, node)) for node in plan.nodes)
+        left = sum(len(qs) for qs in todo.values())
+        if not left:
+            io.say("note", f"Resuming {plan.path}: all {total} judgements are answered, so "
+                           "there is nothing to ask. To go over them again, run with "
+                           "--from-start (or --only EVENT).")
+            return False
+        first = next(iter(todo))
+        io.say("note", f"Resuming {plan.path}: {total - left} of {total} judgements are "
+                       f"answered; asking the {left} that are not, from event "
+                       f"{plan.nodes.index(first) + 1} of {n} ({first}). To go over the "
+                       "answered ones again, run with --from-start.")
     io.say("note", f"Scenario {scenario.id}: {scenario.title}. {n} event"
                    f"{'s' if n != 1 else ''} to judge, in time order.")
     io.say("note", "Give each chance as three numbers, low median high (e.g. 0.1 0.3 0.6):")
-    io.say("note", f"your best guess, and a range you are {mass} sure of. "
-                   "One number fixes a chance exactly.")
+    io.say("note", f"your best guess, and a range you are {percent(plan.start.interval)} sure "
+                   "of. One number fixes a chance exactly.")
     io.say("note", "At any question: Enter keeps the value in [brackets], s skips, "
                    "q saves and quits.")
     io.say("note", f"Each answer is saved to {plan.path} at once.")
+    return True
 
 
 def _with_why(priors: PriorSet, scenario: Scenario, nj: NodeJudgement, why: str) -> PriorSet:
@@ -313,12 +376,14 @@ def _with_why(priors: PriorSet, scenario: Scenario, nj: NodeJudgement, why: str)
 def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> SessionResult:
     """Ask for the judgements of ``plan.nodes`` and save them as they come.
 
-    Asks first for the set's id, name and summary, then, per event in time
-    order, its base chance, its chance given each cause alone (each followed
-    by :func:`feedback`) and, if anything about it is judged, a ``why``.
-    ``q``, the end of input and Ctrl-C stop the session. Every answer is saved
-    to ``plan.path`` at once (atomically, changing only the values that
-    differ), so nothing answered is ever lost; a new file is written only once
+    Asks first for the set's id, name and summary (a new file, or
+    ``plan.ask_header``), then, per event in time order, its base chance and
+    its chance given each cause alone (each followed by :func:`feedback`) and,
+    if anything about it was judged, a ``why``. A resumed session asks only
+    what the file does not answer yet, unless ``plan.ask_all``. ``q``, the end
+    of input and Ctrl-C stop the session. Every answer is saved to
+    ``plan.path`` at once (atomically, changing only the values that differ),
+    so nothing answered is ever lost; a new file is written only once
     something is judged.
 
     Raises
@@ -330,37 +395,43 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
     priors = plan.start
     saver = Saver(plan.path, plan.stamp, plan.text, plan.start if plan.resumed else None,
                   _new_header(scenario))
+    todo = _todo(scenario, plan)
     reason = "done"
-    _intro(scenario, plan, io)
     try:
-        p = priors
-        p = _ask_text(io, saver, "Prior set id (snake_case)", p.id,
-                      lambda r: replace(p, id=r), snake=True)
-        p = _ask_text(io, saver, "Name (who judges: you, or a school of thought)", p.name,
-                      lambda r: replace(p, name=r))
-        priors = _ask_text(io, saver, "Summary (one sentence)", p.summary,
-                           lambda r: replace(p, summary=r))
+        if not _intro(scenario, plan, io, todo):
+            todo = {}
+        elif plan.ask_header or not plan.resumed:
+            p = priors
+            p = _ask_text(io, saver, "Prior set id (snake_case)", p.id,
+                          lambda r: replace(p, id=r), snake=True)
+            p = _ask_text(io, saver, "Name (who judges: you, or a school of thought)", p.name,
+                          lambda r: replace(p, name=r))
+            priors = _ask_text(io, saver, "Summary (one sentence)", p.summary,
+                               lambda r: replace(p, summary=r))
         why_default = f"Judged by {priors.name} in an elicitation session."
         for k, node in enumerate(plan.nodes, start=1):
+            if node not in todo:
+                continue
             n = scenario.node(node)
             io.say("event", f"Event {k} of {len(plan.nodes)}: {quoted(n.label)} "
                             f"({node}, {n.year})")
-            for q in questions(scenario, node):
+            answered = False
+            for q in todo[node]:
                 io.say("question", q.text)
                 if q.claim:
                     io.say("claim", q.claim)
-                old = priors.nodes.get(node)
-                default = None if old is None else (
-                    old.base if q.cause is None else old.given.get(q.cause))
-                j = _ask_judgement(io, default)
-                if j is None:
+                got = _ask_judgement(io, q.saved(priors), priors.interval)
+                if got is None:
                     continue
+                j, shown = got
                 for kind, text in feedback(priors, scenario, q, j):
-                    io.say(kind, text)
+                    if not (shown and kind in ("fit", "warning")):
+                        io.say(kind, text)
                 priors = _with_judgement(priors, scenario, q, j, why_default)
+                answered = True
                 saver.save(priors)
             nj = priors.nodes.get(node)
-            if nj is not None:
+            if nj is not None and (answered or plan.ask_all):
                 priors = _ask_text(io, saver, f"Why these chances for {quoted(n.label)}? "
                                               "(your reasons, the posts)", nj.why,
                                    functools.partial(_with_why, priors, scenario, nj))

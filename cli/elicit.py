@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +30,10 @@ class _Terminal:
     def __init__(self) -> None:
         self.out = console()
         self.wrap = is_terminal()  # word-wrap on a terminal; whole lines in a pipe or log
+        if isinstance(sys.stdin, io.TextIOWrapper):
+            # bytes that are not in the terminal's encoding arrive as U+FFFD, and the
+            # session asks again, rather than a UnicodeDecodeError losing the rest of a line
+            sys.stdin.reconfigure(errors="replace")
 
     def ask(self, prompt: str, default: str) -> str:
         shown = f"{prompt} [{default}]" if default else prompt

@@ -19,7 +19,7 @@ from plausibly.priors.fit import LOPSIDED, fit_judgement, logit, sigmoid
 from plausibly.priors.toml_writer import format_number
 
 __all__ = ["BadAnswer", "Question", "answer_text", "concerns", "feedback", "fitted_line",
-           "percent", "questions", "quoted", "read_answer"]
+           "not_text", "percent", "questions", "quoted", "read_answer"]
 
 
 class BadAnswer(ValueError):
@@ -79,6 +79,18 @@ def questions(scenario: Scenario, node: str) -> list[Question]:
         edge = scenario.edge(cause, node)
         out.append(Question(node, cause, text, f"{edge.claim} ({', '.join(edge.by)})"))
     return out
+
+
+def not_text(reply: str) -> str:
+    """Why ``reply`` is not text the terminal sent in its encoding, or ``""``.
+
+    Bytes that are not UTF-8 reach the session as U+FFFD (or, in the POSIX
+    locale, as lone surrogates), which no prior-set file can hold.
+    """
+    if "\ufffd" in reply or any("\ud800" <= c <= "\udfff" for c in reply):
+        return ("that answer is not UTF-8 text (the terminal sent bytes that are not "
+                "UTF-8): type it again; if this keeps happening, set the terminal to UTF-8")
+    return ""
 
 
 def _chance(token: str) -> float:

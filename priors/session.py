@@ -36,6 +36,7 @@ from plausibly.priors.questions import (
     concerns,
     feedback,
     fitted_line,
+    not_text,
     percent,
     questions,
     quoted,
@@ -259,8 +260,12 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def _reply(io: SessionIO, prompt: str, default: str) -> str:
-    """A reply, without the spaces around it."""
-    return io.ask(prompt, default).strip()
+    """A reply that is text (asked again when the terminal sent bytes that are not)."""
+    while True:
+        reply = io.ask(prompt, default).strip()
+        if not (why := not_text(reply)):
+            return reply
+        io.say("warning", why)
 
 
 def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,

@@ -816,6 +816,35 @@ def test_a_why_that_fits_alone_but_not_with_the_rest_is_refused(scen, tmp_path, 
     assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].why == "Coin."
 
 
+# ------------------------------------------------------------------ what a terminal sends
+
+
+def test_answers_that_are_not_utf8_are_asked_again(scen, tmp_path):
+    out = Path("me.toml")
+    text = b"\n\n\n0.4 \xff0.5 0.6\n0.4 0.5 0.6\ncaf\xe9 au lait\nCoffee.\nq\n"
+    result = runner.invoke(app, ["elicit", str(scen), "-o", str(out)], input=text)
+    assert result.exit_code == 0, result.output
+    warning = ("  warning: that answer is not UTF-8 text (the terminal sent bytes that are not "
+               "UTF-8): type it again; if this keeps happening, set the terminal to UTF-8")
+    assert lines(result).count(warning) == 2
+    saved = load_prior_set(out, load_scenario(scen))
+    assert saved.nodes["court_order"].base == Judgement(0.5, 0.4, 0.6)
+    assert saved.nodes["court_order"].why == "Coffee."
+
+
+def test_answers_that_are_not_utf8_in_a_real_process(scen, tmp_path):
+    out = tmp_path / "me.toml"
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "LC_ALL": "C.UTF-8"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "plausibly.cli", "elicit", str(scen), "-o", str(out)],
+        input=b"\n\n\n\xc3\x28 0.5\n0.4 0.5 0.6\n\xff\xfe\nCoin.\nq\n", capture_output=True,
+        env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert b"Traceback" not in proc.stderr
+    assert proc.stdout.count(b"that answer is not UTF-8 text") == 2
+    assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].why == "Coin."
+
+
 # ------------------------------------------------------------------ the writer
 
 

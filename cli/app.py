@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import gc
+import sys
 
-import typer
+try:  # Ctrl-C while the command line is still importing: no traceback (see main)
+    import gc
 
-from plausibly.cli import compare, elicit, inputs, run
+    import typer
+
+    from plausibly.cli import compare, elicit, inputs, run
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted\n")
+    raise SystemExit(130) from None
 
 app = typer.Typer(
     name="plausibly",
@@ -33,9 +39,16 @@ app.command()(compare.report)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Ctrl-C exits with status 130 and no traceback from the first moment this
+    module is imported; each command also handles it (its own message).
+    """
     try:
         app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
     finally:
         # The process ends here, and the interpreter's last garbage collection
         # would walk every object PyMC and PyTensor built (0.6-0.8 s after a

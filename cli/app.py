@@ -10,6 +10,7 @@ try:  # Ctrl-C while the command line is still importing: no traceback (see main
     import typer
 
     from plausibly.cli import compare, elicit, inputs, run
+    from plausibly.cli.environment import plain_streams, usable_home_caches
 except KeyboardInterrupt:
     sys.stderr.write("interrupted\n")
     raise SystemExit(130) from None
@@ -42,9 +43,13 @@ def main() -> None:
     """Console-script entry point.
 
     Ctrl-C exits with status 130 and no traceback from the first moment this
-    module is imported; each command also handles it (its own message).
+    module is imported; each command also handles it (its own message). A
+    terminal that is not UTF-8 and a home that cannot be written to are dealt
+    with before any command (:mod:`plausibly.cli.environment`).
     """
     try:
+        plain_streams()
+        usable_home_caches()
         app()
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

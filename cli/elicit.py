@@ -47,7 +47,7 @@ class _Terminal:
     def say(self, kind: str, text: str) -> None:
         from rich.markup import escape
 
-        self.out.print(_STYLE[kind].format(escape(text)), soft_wrap=not self.wrap)
+        self.out.print(_STYLE[kind].format(escape(text)), markup=True, soft_wrap=not self.wrap)
 
 
 @handles_errors
@@ -110,4 +110,4 @@ def _report(result: Any, scenario: str, output: Path) -> None:
         files = f"{scenario} {output}" if Path(scenario).exists() else str(output)
         lines.append(f"check it with: plausibly check {files}")
     for line in lines:
-        out.print(line, markup=False, soft_wrap=not is_terminal())
+        out.print(line, soft_wrap=not is_terminal())

@@ -16,15 +16,36 @@ import numpy as np
 import xarray as xr
 
 from plausibly.models.diagnostics import Diagnostics
+from plausibly.models.errors import Problem, UsageError
 from plausibly.models.inference import Progress, estimate, estimate_many
 from plausibly.models.network import Network
 from plausibly.models.results import PodResult, Run, csv_rows, results_json
 from plausibly.models.scenario import Scenario
 from plausibly.models.settings import HDI_PROB, Settings
+from plausibly.priors.elicitation import POOL_IDS
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
 
 __all__ = ["Comparison", "RankedSummaries", "compare", "mixture_draws"]
+
+LINEAR_POOL, LOG_POOL = POOL_IDS
+
+
+def _check_ids(ids: Sequence[str]) -> None:
+    """Refuse prior-set ids that are repeated or taken by a pool: keys must not collide.
+
+    Results, diagnostics and weights are keyed by prior-set id, and the pool's
+    by its own id; a set with the pool's id would have its diagnostics
+    replaced by the pool's (and an unconverged run pass the exit-3 gate).
+    """
+    problems = [Problem(pid, "id", f"the id '{pid}' is reserved for the pool of prior sets",
+                        "give this prior set another id") for pid in dict.fromkeys(ids)
+                if pid in POOL_IDS]
+    problems += [Problem(pid, "id", f"two prior sets have the id '{pid}'",
+                         "give each prior set its own id")
+                 for pid in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise UsageError(problems=problems)
 
 
 @dataclass(frozen=True)
@@ -40,9 +61,18 @@ class Comparison:
     posterior_weights: np.ndarray
     posterior_weights_se: np.ndarray
 
+    def __post_init__(self) -> None:
+        _check_ids([r.priors for r in self.runs])
+        if self.pooled.priors not in POOL_IDS:
+            raise ValueError(f"the pool's id must be one of {POOL_IDS}, got {self.pooled.priors!r}")
+
     @property
     def diagnostics(self) -> dict[str, Diagnostics]:
-        """Convergence of every set's run (and of the log pool's own run)."""
+        """Convergence of every set's run by its id, then the log pool's own run by its id.
+
+        The keys never collide: no prior set may take a pool's id (see
+        :data:`~plausibly.priors.elicitation.POOL_IDS`).
+        """
         out = {r.priors: r.diagnostics for r in self.runs}
         if self.pool == "log":
             out[self.pooled.priors] = self.pooled.diagnostics
@@ -50,8 +80,9 @@ class Comparison:
 
     @property
     def converged(self) -> bool:
-        """Whether every run converged (or was exact)."""
-        return all(d.converged for d in self.diagnostics.values())
+        """Whether every run converged (or was exact): each set's and the log pool's own."""
+        runs = [*self.runs, self.pooled] if self.pool == "log" else self.runs
+        return all(r.diagnostics.converged for r in runs)
 
     def summarize(self, hdi_prob: float = HDI_PROB) -> RankedSummaries:
         """Per-POD summaries of every set and of the pool, ranked by the pool."""
@@ -144,6 +175,7 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
     """
     from plausibly.priors.pool import normalise_weights
 
+    _check_ids([f.priors for f in sets])  # before any sampling
     settings = settings or Settings()
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
@@ -159,8 +191,8 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
     evidence = tuple(weighed)
     post, se = posterior_weights(evidence, w)
     if pool == "log":
-        pooled = estimate(scenario, log_pool(sets, w, extremize).parameter_prior(scenario), pods,
-                          settings, progress)
+        pooled = estimate(scenario, log_pool(sets, w, extremize, pool_id=LOG_POOL)
+                          .parameter_prior(scenario), pods, settings, progress)
     else:
         draws = mixture_draws(runs, post, settings.seed)
         diag = runs[0].diagnostics
@@ -169,6 +201,6 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
                             min(r.diagnostics.ess_tail_min for r in runs),
                             sum(r.diagnostics.divergences for r in runs),
                             all(r.diagnostics.exact for r in runs)) if runs else diag
-        pooled = Run(scenario, "linear_pool", "linear pool of " + " + ".join(
+        pooled = Run(scenario, LINEAR_POOL, "linear pool of " + " + ".join(
             f.priors for f in sets), draws, worst, settings.seed)
     return Comparison(scenario, tuple(runs), pool, pooled, w, evidence, post, se)

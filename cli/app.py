@@ -12,7 +12,7 @@ try:  # Ctrl-C while the command line is still importing: no traceback (see main
     from plausibly.cli import compare, elicit, inputs, run
     from plausibly.cli.environment import plain_streams, usable_home_caches
 except KeyboardInterrupt:
-    sys.stderr.write("interrupted\n")
+    sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
     raise SystemExit(130) from None
 
 app = typer.Typer(
@@ -52,7 +52,7 @@ def main() -> None:
         usable_home_caches()
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted\n")
+        sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
         raise SystemExit(130) from None
     finally:
         # The process ends here, and the interpreter's last garbage collection

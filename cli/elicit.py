@@ -82,7 +82,7 @@ def elicit(output: Annotated[Path, typer.Option(
     result = run_session(s, plan, _Terminal())
     _report(result, scenario, output)
     if result.reason == "interrupted":
-        raise typer.Exit(130)
+        raise typer.Exit(result.exit_code)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
 def _report(result: Any, scenario: str, output: Path) -> None:

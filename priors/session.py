@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import signal
 import textwrap
 import tomllib
 from collections.abc import Callable, Sequence
@@ -23,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from plausibly.models.errors import ElicitationError, PlausiblyError, Problem
+from plausibly.models.errors import ElicitationError, Interrupted, PlausiblyError, Problem
 from plausibly.models.files import MAX_FILE_BYTES, check_writable, read_toml
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
@@ -42,7 +43,7 @@ from plausibly.priors.questions import (
     quoted,
     read_answer,
 )
-from plausibly.priors.target import FileStamp, Saver, read_only, read_stamped, writable_folder
+from plausibly.priors.target import FileStamp, Saver, read_only, read_stamped
 from plausibly.priors.toml_writer import dumps_prior_set
 
 __all__ = [
@@ -110,9 +111,9 @@ class SessionResult:
     """How a session ended.
 
     ``reason`` is ``"done"`` (every question asked), ``"quit"`` (``q``),
-    ``"stopped"`` (end of input) or ``"interrupted"`` (Ctrl-C). ``written``
-    says whether the file was (re)written; ``unjudged`` lists the parameters
-    left to the defaults.
+    ``"stopped"`` (end of input) or ``"interrupted"`` (Ctrl-C, or SIGTERM:
+    ``exit_code`` is then 130 or 143). ``written`` says whether the file was
+    (re)written; ``unjudged`` lists the parameters left to the defaults.
     """
 
     priors: PriorSet
@@ -120,6 +121,7 @@ class SessionResult:
     written: bool
     judged: int
     unjudged: tuple[str, ...]
+    exit_code: int = 0
 
 
 class _Quit(Exception):
@@ -233,9 +235,6 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = (),
             except PlausiblyError as err:
                 problems.extend(err.problems)
             existing = got
-    if not problems and (why := writable_folder(path.parent if str(path.parent) else Path("."))):
-        problems.append(Problem(str(path), "", why,
-                                "choose an output file in a folder you can write to"))
     if problems:
         raise ElicitationError(problems=problems)
     nodes = tuple(n for n in scenario.order if not wanted or n in wanted)
@@ -386,7 +385,7 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
     its chance given each cause alone (each followed by :func:`feedback`) and,
     if anything about it was judged, a ``why``. A resumed session asks only
     what the file does not answer yet, unless ``plan.ask_all``. ``q``, the end
-    of input and Ctrl-C stop the session. Every answer is saved to
+    of input, Ctrl-C and SIGTERM stop the session. Every answer is saved to
     ``plan.path`` at once (atomically, changing only the values that differ),
     so nothing answered is ever lost; a new file is written only once
     something is judged.
@@ -401,7 +400,7 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
     saver = Saver(plan.path, plan.stamp, plan.text, plan.start if plan.resumed else None,
                   _new_header(scenario))
     todo = _todo(scenario, plan)
-    reason = "done"
+    reason, exit_code = "done", 0
     try:
         if not _intro(scenario, plan, io, todo):
             todo = {}
@@ -445,8 +444,9 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
         reason = "quit"
     except EOFError:
         reason = "stopped"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted) as stop:  # Interrupted: SIGTERM (see the cli)
         reason = "interrupted"
+        exit_code = stop.exit_code if isinstance(stop, Interrupted) else 128 + signal.SIGINT
     saver.save(priors)
     judged, unjudged = _count(priors, scenario)
-    return SessionResult(priors, reason, saver.writes > 0, judged, unjudged)
+    return SessionResult(priors, reason, saver.writes > 0, judged, unjudged, exit_code)

@@ -32,7 +32,7 @@ from plausibly.priors.elicitation import PriorSet
 from plausibly.priors.toml_writer import dumps_prior_set
 
 __all__ = ["FileStamp", "Saver", "Target", "TargetChanged", "keep_elsewhere", "read_only",
-           "read_stamped", "writable_folder"]
+           "read_stamped"]
 
 _CHUNK = 1 << 20
 
@@ -105,17 +105,6 @@ def read_only(path: Path) -> str:
     except OSError as err:
         return f"cannot be written ({err.strerror})"
     os.close(fd)
-    return ""
-
-
-def writable_folder(folder: Path) -> str:
-    """Why no file can be made in ``folder``, or ``""`` when one can (tried, then removed)."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=".plausibly-", suffix=".tmp", dir=folder)
-    except OSError as err:
-        return f"no file can be made in its folder {folder} ({err.strerror})"
-    os.close(fd)
-    os.unlink(name)
     return ""
 
 

@@ -327,10 +327,11 @@ def test_end_of_input_at_a_prompt_is_not_an_interrupt(scen, tmp_path, monkeypatc
     assert "input ended: the answers so far are kept" in lines(result)
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGINT") or sys.platform == "win32",
-                    reason="POSIX signals")
-def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_answers(scen, tmp_path):
-    """SIGINT to the real command while it waits at a prompt (stdin stays open)."""
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_in_a_real_process_stops_elicit_and_keeps_the_answers(scen, tmp_path, signum,
+                                                                     code):
+    """SIGINT (or SIGTERM) to the real command while it waits at a prompt (stdin stays open)."""
     out = tmp_path / "me.toml"
     with subprocess.Popen([sys.executable, "-m", "plausibly.cli", "elicit", str(scen), "-o",
                            str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -341,9 +342,9 @@ def test_ctrl_c_in_a_real_process_exits_130_and_keeps_the_answers(scen, tmp_path
         while time.time() < deadline and not out.exists():  # the first answer is saved
             time.sleep(0.05)
         time.sleep(0.2)  # now waiting for the why
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == code, stderr
     assert "Traceback" not in stderr
     assert "interrupted: the answers so far are kept" in stdout.splitlines()
     assert load_prior_set(out, load_scenario(scen)).nodes["court_order"].base == (
@@ -677,8 +678,8 @@ def test_an_output_folder_on_a_read_only_disk_is_refused_before_the_first_questi
         subprocess.run(["umount", str(folder)], check=False)
     assert result.exit_code == 2
     assert result.stderr == (
-        "error: 1 problem\nro/me.toml: no file can be made in its folder ro (Read-only file "
-        "system)\n    fix: choose an output file in a folder you can write to\n")
+        "error: 1 problem\nro/me.toml: cannot be written: its folder ro is on a read-only file "
+        "system (Read-only file system)\n    fix: choose a folder on a writable disk\n")
     assert "Prior set id" not in result.stdout
 
 

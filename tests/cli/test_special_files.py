@@ -1,8 +1,10 @@
 """Only regular files are read, and never more than their size limit.
 
-A FIFO given as a scenario or a run used to hang for ever; a scenario that
-is a symbolic link to ``/dev/zero`` was read until MemoryError; a file that
-does not say its size (``/proc``) or grows while it is read was read whole.
+A FIFO given as a scenario used to hang for ever; a scenario that is a
+symbolic link to ``/dev/zero`` was read until MemoryError; a file that does
+not say its size (``/proc``) or grows while it is read was read whole (run
+files: ``tests/cli/test_run_files.py``). ``--draws``, ``--tune`` and
+``--chains`` had no upper bound: ``--draws 10000000`` was accepted.
 Each case runs the console script in a subprocess with a time limit and a
 memory limit (RLIMIT_AS), so that a regression fails the test instead of
 hanging the suite or exhausting the machine.
@@ -17,9 +19,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from plausibly.cli.app import app
 from plausibly.models.files import MAX_FILE_BYTES, read_toml
 
+runner = CliRunner()
 #: a command that reads no input needs far less; reading /dev/zero needs more, quickly
 MEMORY = 3 << 30
 
@@ -90,3 +95,17 @@ def test_a_file_that_grows_after_its_size_is_read(tmp_path, monkeypatch):
     assert [p.message for p in problems] == [
         "is over 5,000,000 bytes (it grew while being read, or does not say its size); a "
         "scenario file is at most 5,000,000 bytes"]
+
+
+@pytest.mark.parametrize(("option", "value", "most"), [
+    ("--draws", "10000000", "20000"), ("--tune", "10000000", "50000"),
+    ("--chains", "1000", "8")])
+def test_sampling_options_are_bounded_by_memory(option, value, most):
+    # a scenario that does not exist: before the bound, this failed on the scenario
+    result = runner.invoke(app, ["estimate", "no_such_scenario.toml", "-p", "contingency",
+                                 option, value], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert (f"Invalid value for '{option}': Input should be less than or equal to {most} "
+            in result.stderr)
+    help_text = runner.invoke(app, ["estimate", "--help"], env={"COLUMNS": "200"}).stdout
+    assert f"<=x<={most}]" in help_text

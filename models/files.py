@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from plausibly.models.errors import OutputError, PlausiblyError, Problem
+from plausibly.models.errors import InputError, OutputError, PlausiblyError, Problem
 from plausibly.models.validate import suggest
 
 __all__ = ["MAX_FILE_BYTES", "atomic_path", "bundled_files", "bundled_path", "check_writable",
@@ -245,8 +245,20 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def file_sha256(path: str | None) -> str:
-    """Hex digest of a file ('' when there is no file)."""
+    """Hex digest of an input file ('' when there is no file).
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read (see
+    :func:`read_regular`): the file was read once already, and may have been
+    replaced since.
+
+    Raises
+    ------
+    InputError
+        When the path is no longer such a file.
+    """
     if not path:
         return ""
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
+    raw, problems = read_regular(Path(path), "input", MAX_FILE_BYTES)
+    if raw is None:
+        raise InputError(problems=problems)
+    return hashlib.sha256(raw).hexdigest()

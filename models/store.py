@@ -15,24 +15,28 @@ file.
 
 from __future__ import annotations
 
-import tomllib
+import hashlib
 import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from plausibly.models._arviz import arviz
-from plausibly.models.diagnostics import Diagnostics
-from plausibly.models.errors import Problem, RunFileError
-from plausibly.models.files import atomic_path, check_writable, file_sha256
+from plausibly.models.errors import InputError, OutputError, Problem
+from plausibly.models.files import (
+    MAX_FILE_BYTES,
+    atomic_path,
+    check_writable,
+    file_sha256,
+    read_regular,
+)
 from plausibly.models.network import Network
 from plausibly.models.pointwise import data_row_name, pointwise_log_likelihood
 from plausibly.models.results import Run
-from plausibly.models.scenario import parse_scenario
+from plausibly.models.run_check import GROUP, run_from_groups
+from plausibly.models.run_file import MAX_RUN_BYTES, read_run_file
 
-__all__ = ["history_groups", "load_run", "save_run"]
-
-GROUP = "plausibility"
+__all__ = ["check_size", "history_groups", "load_run", "save_run", "scenario_attrs"]
 
 
 def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | None = None
@@ -44,15 +48,16 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
 
     check_writable(path, force, {".nc"})
     d = run.diagnostics
+    scenario = scenario_attrs(run.scenario.path)
     attrs = {
         "plausibly_version": version("plausibly"),
         "scenario": run.scenario.id,
         "priors": run.priors,
         "priors_name": run.name,
         "seed": run.seed,
-        "scenario_sha256": file_sha256(run.scenario.path),
+        "scenario_sha256": scenario["scenario_sha256"],
         "priors_sha256": file_sha256(priors_path),
-        "scenario_toml": Path(run.scenario.path).read_text("utf-8") if run.scenario.path else "",
+        "scenario_toml": scenario["scenario_toml"],
         "r_hat_max": d.r_hat_max, "ess_bulk_min": d.ess_bulk_min,
         "ess_tail_min": d.ess_tail_min, "divergences": d.divergences, "exact": int(d.exact),
         **{k: v for k, v in run.attrs.items() if isinstance(v, str | int | float)},
@@ -62,12 +67,47 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     if run.idata is not None:
         groups = {g: run.idata[g] for g in run.idata.groups()}
     groups.update(history_groups(run))
+    check_size(path, [*groups.values(), ds])
     idata = az.InferenceData(**groups)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "plausibility" is not a standard group
         idata.add_groups({GROUP: ds})
     with atomic_path(path) as tmp:
         idata.to_netcdf(str(tmp), engine="h5netcdf")
+
+
+def scenario_attrs(path: str | None) -> dict[str, str]:
+    """The scenario file's sha256 and text, from one bounded read of it (both '' without one).
+
+    Raises
+    ------
+    InputError
+        When the file is no longer a regular file within the size limit.
+    """
+    if not path:
+        return {"scenario_sha256": "", "scenario_toml": ""}
+    raw, problems = read_regular(Path(path), "scenario", MAX_FILE_BYTES)
+    if raw is None:
+        raise InputError(problems=problems)
+    return {"scenario_sha256": hashlib.sha256(raw).hexdigest(),
+            "scenario_toml": raw.decode("utf-8-sig")}
+
+
+def check_size(path: Path, groups: list[Any]) -> None:
+    """Refuse to write a run that :func:`load_run` would refuse to read: too large.
+
+    Raises
+    ------
+    OutputError
+        When the groups' data and attributes come to more than
+        :data:`~plausibly.models.run_file.MAX_RUN_BYTES`.
+    """
+    size = sum(ds.nbytes + sum(len(str(v)) for v in ds.attrs.values()) for ds in groups)
+    if size > MAX_RUN_BYTES:
+        raise OutputError(problems=[Problem(
+            str(path), "", f"the run holds {size:,} bytes of data; a run file holds at most "
+            f"{MAX_RUN_BYTES:,}, so it could not be read back", "sample fewer draws or "
+            "chains, or answer fewer PODs (--pod)")])
 
 
 def history_groups(run: Run) -> dict[str, Any]:
@@ -109,36 +149,16 @@ def history_groups(run: Run) -> dict[str, Any]:
 
 
 def load_run(path: Path) -> Run:
-    """Read a run written by :func:`save_run` (no sampling)."""
-    az = arviz()
+    """Read a run written by :func:`save_run` (no sampling), trusting nothing in it.
 
-    problem = None
-    try:
-        idata = az.from_netcdf(str(path), engine="h5netcdf")
-    except FileNotFoundError:
-        problem = "does not exist"
-    except Exception as err:  # h5py/netCDF raise many types for a damaged file
-        problem = f"is not a readable NetCDF file ({type(err).__name__})"
-    if problem is None and GROUP not in idata.groups():
-        problem = f"has no '{GROUP}' group: it was not written by plausibly estimate -o"
-    if problem is not None:
-        raise RunFileError(problems=[Problem(str(path), "", problem,
-                                               "give a run.nc written by 'plausibly estimate -o'")])
-    ds = idata[GROUP].load()
-    attrs: dict[str, Any] = dict(ds.attrs)
-    try:
-        data = tomllib.loads(str(attrs.get("scenario_toml", "")))
-    except tomllib.TOMLDecodeError:
-        data = {}
-    if not data:
-        raise RunFileError(problems=[Problem(str(path), "scenario_toml",
-                                               "the saved scenario cannot be read",
-                                               "re-run plausibly estimate -o")])
-    scenario = parse_scenario(data, file=f"{path}:scenario")
-    diag = Diagnostics(float(attrs["r_hat_max"]), float(attrs["ess_bulk_min"]),
-                       float(attrs["ess_tail_min"]), int(attrs["divergences"]),
-                       bool(attrs["exact"]))
-    groups = [g for g in idata.groups() if g != GROUP]
-    params = az.InferenceData(**{g: idata[g] for g in groups}) if groups else None
-    return Run(scenario, str(attrs["priors"]), str(attrs["priors_name"]), ds, diag,
-               int(attrs["seed"]), params, attrs)
+    The file's HDF5 structure is checked before any data is read (nothing
+    outside the file is followed, nothing oversized is loaded: see
+    :mod:`plausibly.models.run_file`), then its content as strictly as a
+    scenario (:mod:`plausibly.models.run_check`).
+
+    Raises
+    ------
+    RunFileError
+        With every problem found.
+    """
+    return run_from_groups(read_run_file(path), str(path))

@@ -109,3 +109,38 @@ def test_sampling_options_are_bounded_by_memory(option, value, most):
             in result.stderr)
     help_text = runner.invoke(app, ["estimate", "--help"], env={"COLUMNS": "200"}).stdout
     assert f"<=x<={most}]" in help_text
+
+
+SAVE_AFTER_SWAP = """
+import os, shutil, sys
+from pathlib import Path
+from plausibly.models.errors import PlausiblyError
+from plausibly.models.inference import estimate
+from plausibly.models.scenario import load_scenario
+from plausibly.models.store import save_run
+from plausibly.priors.elicitation import load_prior_set
+from plausibly.priors.fit import fit_prior_set
+
+squad, fixed = sys.argv[1:3]
+shutil.copyfile(squad, "squad.toml")
+s = load_scenario("squad.toml")
+run = estimate(s, fit_prior_set(load_prior_set(fixed, s), s).parameter_prior(s))
+os.unlink("squad.toml")
+os.mkfifo("squad.toml")  # replaced between reading and saving
+try:
+    save_run(run, Path("run.nc"))
+except PlausiblyError as err:
+    print(err)
+print(Path("run.nc").exists())
+"""
+
+
+def test_a_scenario_replaced_by_a_fifo_before_saving_is_not_read(tmp_path):
+    data = Path(__file__).parents[1] / "data"
+    inputs = [str(data / "firing_squad.toml"), str(data / "firing_squad_fixed.toml")]
+    result = subprocess.run([sys.executable, "-c", SAVE_AFTER_SWAP, *inputs],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            preexec_fn=_limit_memory)
+    assert result.stdout == (
+        "squad.toml: is a FIFO (named pipe), not a regular file\n"
+        "    fix: name a scenario file: plausibly reads only regular files\nFalse\n"), result.stderr

@@ -98,7 +98,7 @@ def check_structure(fh: BinaryIO, file: str) -> list[str]:
         c.add("", f"declares {total:,} bytes of data ({largest} alone {declared[largest]:,}); "
               f"a run file may declare at most {MAX_RUN_BYTES:,}",
               f"this is not a run plausibly wrote (the most it writes, {MAX_CHAINS} chains "
-              f"of {MAX_DRAWS:,} draws of the bundled scenario, declare about 0.9 GB): "
+              f"of {MAX_DRAWS:,} draws of the bundled scenario, declares about 0.9 GB): "
               f"{FIX}")
     if c.problems:
         raise RunFileError(problems=c.problems)

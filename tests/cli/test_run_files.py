@@ -276,7 +276,7 @@ def test_a_small_file_that_declares_gigabytes_is_refused_before_loading(tmp_path
     assert head.endswith("bytes of data (/posterior/huge alone 4,000,000,000); a run file "
                          "may declare at most 2,147,483,648")
     assert fix == ("    fix: this is not a run plausibly wrote (the most it writes, 8 chains of "
-                   "20,000 draws of the bundled scenario, declare about 0.9 GB): save the run "
+                   "20,000 draws of the bundled scenario, declares about 0.9 GB): save the run "
                    "again with 'plausibly estimate -o'")
 
 

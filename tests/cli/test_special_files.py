@@ -66,6 +66,8 @@ def test_a_link_to_a_device_is_refused_without_reading(tmp_path, device):
         "    fix: name a scenario file: plausibly reads only regular files\n")
 
 
+@pytest.mark.skipif(not os.access("/proc/self/pagemap", os.R_OK),
+                    reason="needs Linux's /proc/self/pagemap")
 def test_a_file_that_does_not_say_its_size_is_read_only_to_the_limit(tmp_path):
     # /proc/self/pagemap is a regular file of size 0 that reads on for gigabytes
     (tmp_path / "s.toml").symlink_to("/proc/self/pagemap")

@@ -109,7 +109,10 @@ def _text(c: Checker, attrs: Mapping[str, Any], name: str, *, pattern: re.Patter
     if not _present(c, attrs, name):
         return None
     value = attrs[name]
-    ok = isinstance(value, str) and (empty or value.strip() != "")
+    if isinstance(value, str) and not empty and not value.strip():
+        c.add(f"{_ATTRS}.{name}", "is empty", FIX)
+        return None
+    ok = isinstance(value, str)
     if ok and pattern is not None:
         ok = pattern.match(value) is not None
     if not ok:

@@ -333,7 +333,7 @@ def test_attributes_missing_or_ill_typed_all_at_once(tmp_path):
         assert result.exit_code == 2, result.output
         assert result.stderr == errors(
             bad,
-            "plausibility.attrs.priors_name: must be a string, got '' (a string)\n" + FIX,
+            "plausibility.attrs.priors_name: is empty\n" + FIX,
             "plausibility.attrs.scenario_sha256: must be the hex sha256 of a file, or empty, "
             "got 'xyz' (a string)\n" + FIX,
             "plausibility.attrs.seed: is missing\n" + FIX,

@@ -8,11 +8,22 @@ from typing import Annotated
 
 import typer
 
+from plausibly.models import settings
+
 ScenarioArg = Annotated[str, typer.Argument(
     help="A scenario .toml file, or the id of a bundled one.", show_default=True)]
-Draws = Annotated[int, typer.Option(min=10, help="Posterior draws per chain.")]
-Tune = Annotated[int, typer.Option(min=0, help="Tuning (warm-up) steps per chain.")]
-Chains = Annotated[int, typer.Option(min=1, help="Independent chains (run on up to 2 cores).")]
+Draws = Annotated[int, typer.Option(
+    min=10, max=settings.MAX_DRAWS,
+    help=f"Posterior draws per chain (at most {settings.MAX_DRAWS:,}: a kept draw of the bundled "
+    f"scenario takes about 24 KB of memory, so {settings.MAX_CHAINS} chains of "
+    f"{settings.MAX_DRAWS:,} take about 4 GB).")]
+Tune = Annotated[int, typer.Option(
+    min=0, max=settings.MAX_TUNE,
+    help=f"Tuning (warm-up) steps per chain (at most {settings.MAX_TUNE:,}).")]
+Chains = Annotated[int, typer.Option(
+    min=1, max=settings.MAX_CHAINS,
+    help=f"Independent chains (run on up to 2 cores; at most {settings.MAX_CHAINS}, for "
+    "memory).")]
 Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")]
 HdiProb = Annotated[float, typer.Option(
     "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]

@@ -83,7 +83,7 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
                                settings_of(draws, tune, chains, seed), progress)
         priors_path = ps.path
         if output is not None:
-            write_atomic(output, run_netcdf(run, priors_path), force=force)
+            write_atomic(output, run_netcdf(run, priors_path, label=str(output)), force=force)
     results = summarize(s, run.priors, run.draws, hdi_prob)
     if pod and from_run is not None:
         keep = {"history", *pod}

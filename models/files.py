@@ -14,18 +14,20 @@ import errno
 import hashlib
 import os
 import signal
+import stat
 import tempfile
 import threading
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from plausibly.models.errors import InputError, OutputError, Problem
 from plausibly.models.validate import suggest
 
 __all__ = ["MAX_FILE_BYTES", "atomic_path", "bundled_files", "bundled_path", "check_outputs",
-           "check_writable", "file_sha256", "output_problems", "read_toml", "write_atomic"]
+           "check_writable", "file_sha256", "open_regular", "output_problems", "parse_toml",
+           "read_regular", "read_toml", "write_atomic"]
 
 
 MAX_FILE_BYTES = 5_000_000
@@ -60,8 +62,75 @@ def bundled_path(name: str | Path, bundled: Mapping[str, Path], label: str) -> P
         f"give a path to a .toml file or one of: {', '.join(sorted(bundled))}")])
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def open_regular(path: Path, label: str, limit: int) -> tuple[BinaryIO | None, list[Problem]]:
+    """Open a regular file of at most ``limit`` bytes for reading, or say why not.
+
+    The file is opened first (without blocking: a FIFO opens at once and is
+    then refused) and its kind and size are read from the open descriptor, so
+    what is checked is what is read: a symbolic link to ``/dev/zero``, a FIFO,
+    a device or a folder is refused before a byte is read. The caller closes
+    the file; reading it must still stop at ``limit`` (see :func:`read_regular`),
+    since a file may grow, and some (under ``/proc``) report a size of 0.
+    """
+    name = str(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        return None, [Problem(name, "", f"cannot read the file ({err.strerror})",
+                              f"check that the path names an existing {label} file")]
+    try:
+        info = os.fstat(fd)
+        mode = info.st_mode
+        if stat.S_ISDIR(mode):
+            problem = Problem(name, "", "is a folder, not a file", f"name a {label} file")
+        elif not stat.S_ISREG(mode):
+            kind = next((what for test, what in _KINDS if test(mode)), "not a regular file")
+            problem = Problem(name, "", f"is {kind}, not a regular file",
+                              f"name a {label} file: plausibly reads only regular files")
+        elif info.st_size > limit:
+            problem = Problem(name, "", f"is {info.st_size:,} bytes; a {label} file is at most "
+                              f"{limit:,} bytes", f"check that this is really a {label} file")
+        else:
+            os.set_blocking(fd, True)
+            return os.fdopen(fd, "rb"), []
+    except OSError as err:
+        problem = Problem(name, "", f"cannot read the file ({err.strerror})",
+                          f"check that the path names an existing {label} file")
+    os.close(fd)
+    return None, [problem]
+
+
+def read_regular(path: Path, label: str, limit: int) -> tuple[bytes | None, list[Problem]]:
+    """The bytes of a regular file of at most ``limit`` bytes (see :func:`open_regular`).
+
+    At most ``limit + 1`` bytes are read, whatever the file says its size is.
+    """
+    fh, problems = open_regular(path, label, limit)
+    if fh is None:
+        return None, problems
+    with fh:
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as err:
+            return None, [Problem(str(path), "", f"cannot read the file ({err.strerror})",
+                                  f"check that the path names an existing {label} file")]
+    if len(raw) > limit:
+        return None, [Problem(str(path), "", f"is over {limit:,} bytes (it grew while being "
+                              f"read, or does not say its size); a {label} file is at most "
+                              f"{limit:,} bytes", f"check that this is really a {label} file")]
+    return raw, []
+
+
 def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
     """Read a TOML file, turning every way it can fail into one problem.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read (see
+    :func:`read_regular`).
 
     Parameters
     ----------
@@ -71,18 +140,9 @@ def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Probl
         What the file should be ("scenario", "prior set"), for messages.
     """
     name = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as err:
-        return None, [Problem(name, "", f"cannot read the file ({err.strerror})",
-                              f"check that the path names an existing {label} file")]
-    if path.is_dir():
-        return None, [Problem(name, "", "is a folder, not a file", f"name a {label} .toml file")]
-    if size > MAX_FILE_BYTES:
-        return None, [Problem(name, "", f"is {size:,} bytes; a {label} file is at most "
-                              f"{MAX_FILE_BYTES:,} bytes", f"check that this is really a {label} "
-                              "file (TOML text)")]
-    raw = path.read_bytes()
+    raw, problems = read_regular(path, label, MAX_FILE_BYTES)
+    if raw is None:
+        return None, [_toml_wording(p, label) for p in problems]
     if not raw.strip():
         return None, [Problem(name, "", "is empty", f"write a {label} in TOML; see the README")]
     try:
@@ -90,6 +150,30 @@ def read_toml(path: Path, label: str) -> tuple[dict[str, Any] | None, list[Probl
     except UnicodeDecodeError as err:
         return None, [Problem(name, "", f"is not UTF-8 text (byte 0x{raw[err.start]:02x} at "
                               f"offset {err.start})", "save the file as UTF-8 TOML")]
+    return parse_toml(text, name, label)
+
+
+def _toml_wording(problem: Problem, label: str) -> Problem:
+    """A reading problem in the words the TOML readers have always used."""
+    fixes = {f"name a {label} file": f"name a {label} .toml file",
+             f"check that this is really a {label} file":
+                 f"check that this is really a {label} file (TOML text)"}
+    return Problem(problem.file, problem.key, problem.message,
+                   fixes.get(problem.fix, problem.fix))
+
+
+def parse_toml(text: str, name: str, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """Parse TOML text, turning every way it can fail into one problem.
+
+    Parameters
+    ----------
+    text : str
+        The TOML text.
+    name : str
+        Where it comes from (a file, or a file and key), for messages.
+    label : str
+        What it should be ("scenario", "prior set"), for messages.
+    """
     try:
         return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as err:
@@ -387,8 +471,20 @@ def write_atomic(path: Path, data: bytes, *, force: bool = False) -> None:
 
 
 def file_sha256(path: str | None) -> str:
-    """Hex digest of a file ('' when there is no file)."""
+    """Hex digest of an input file ('' when there is no file).
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read (see
+    :func:`read_regular`): the file was read once already, and may have been
+    replaced since.
+
+    Raises
+    ------
+    InputError
+        When the path is no longer such a file.
+    """
     if not path:
         return ""
-    with open(path, "rb") as fh:
-        return hashlib.sha256(fh.read()).hexdigest()
+    raw, problems = read_regular(Path(path), "input", MAX_FILE_BYTES)
+    if raw is None:
+        raise InputError(problems=problems)
+    return hashlib.sha256(raw).hexdigest()

@@ -7,12 +7,25 @@ events with fewer causes than the widest) stay at ``mu``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ParameterPrior"]
+__all__ = ["ParameterPrior", "cell_names"]
+
+
+def cell_names(order: Sequence[str], parents: Mapping[str, Sequence[str]], width: int
+               ) -> list[str]:
+    """A name for every position of the flat vector ``[a (N), g (N*K)]``, in order.
+
+    ``a[x]`` for event ``x`` with none of its causes, ``g[x|c]`` with cause
+    ``c`` alone, and ``pad[x|j]`` for slot ``j`` past ``x``'s causes.
+    """
+    names = [f"a[{x}]" for x in order]
+    names += [f"g[{x}|{parents[x][j]}]" if j < len(parents[x]) else f"pad[{x}|{j}]"
+              for x in order for j in range(width)]
+    return names
 
 
 @dataclass(frozen=True)
@@ -48,9 +61,7 @@ class ParameterPrior:
         mu = np.concatenate([mu_a, mu_g.ravel()])
         sigma = np.concatenate([sd_a, (sd_g * mask).ravel()])
         free = np.flatnonzero(sigma > 0)
-        names = [f"a[{x}]" for x in order]
-        names += [f"g[{x}|{parents[x][j]}]" if j < len(parents[x]) else f"pad[{x}|{j}]"
-                  for x in order for j in range(width)]
+        names = cell_names(order, parents, width)
         return cls(id, name, n, width, mu, sigma, mask, free, tuple(names[i] for i in free))
 
     def to_ab(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

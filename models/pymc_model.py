@@ -14,7 +14,7 @@ from typing import Any
 
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
-from plausibly.models.parameters import ParameterPrior
+from plausibly.models.parameters import ParameterPrior, cell_names
 
 __all__ = ["build_model", "compiled"]
 
@@ -24,10 +24,14 @@ def build_model(net: Network, prior: ParameterPrior) -> Any:
     import pymc as pm
     import pytensor.tensor as pt
 
-    coords = {"param": list(prior.names)}
+    parents = {x: tuple(net.nodes[p] for p in ps) for x, ps in zip(net.nodes, net.parents,
+                                                                    strict=True)}
+    # named dims: the prior's hyperparameters land in constant_data as mu[cell]
+    # and sigma_free[param], not as ArviZ's anonymous mu_dim_0
+    coords = {"param": list(prior.names), "cell": cell_names(net.nodes, parents, prior.width)}
     with pm.Model(coords=coords) as model:
-        mu = pm.Data("mu", prior.mu)
-        sigma = pm.Data("sigma_free", prior.sigma[prior.free])
+        mu = pm.Data("mu", prior.mu, dims="cell")
+        sigma = pm.Data("sigma_free", prior.sigma[prior.free], dims="param")
         z = pm.Normal("z", 0.0, 1.0, dims="param")
         flat = pt.set_subtensor(mu[prior.free], mu[prior.free] + sigma * z)
         a = flat[: prior.n]

@@ -43,34 +43,24 @@ _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 #: Factor tables computed for one set of parameters ``(a, b)``, keyed by factor
 #: and evidence. Valid only while ``a`` and ``b`` stay the same: a cache is made
 #: inside :func:`answer_pods` for one batch of draws and dropped after it.
-Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...], Any]]
+Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
+
+#: a normalising sum below this is recomputed with every table scaled (see _contract)
+_TINY = 1e-250
 
 
 def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
-                  cache: Cache | None) -> tuple[Any, tuple[int, ...], Any]:
+                  cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
     """:func:`table` with the draw axis moved last (contiguous), remembered per evidence.
 
     With the draws innermost, numpy's einsum loops run over thousands of
     draws instead of axes of length 2: ten times faster on the bundled
     scenario.
-
-    A table over free variables is divided, per draw, by its largest entry,
-    whose log is returned third (0 for a factor with no free variable). A
-    contraction multiplies tables, and tiny entries (a fixed probability of
-    1e-300 judged for two events on history's path) would underflow to 0
-    together: the normalised answers were then 0 / 0 = NaN. Scaled, the
-    product stays representable.
     """
     key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
     if cache is None or key not in cache:
         t, idx = table(f, a, b, fixed)
-        t = np.ascontiguousarray(np.moveaxis(t, 0, -1))
-        log_max: Any = 0.0
-        if t.ndim > 1:
-            top = t.reshape(-1, t.shape[-1]).max(axis=0)
-            top = np.where(top > 0.0, top, 1.0)
-            t, log_max = t / top, np.log(top)
-        found = (t, idx, log_max)
+        found = (np.ascontiguousarray(np.moveaxis(t, 0, -1)), idx)
         if cache is None:
             return found
         cache[key] = found
@@ -84,16 +74,21 @@ def _free(f: Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
 
 def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
               fixed: Mapping[int, int], soft: Mapping[int, float],
-              output: tuple[int, ...], cache: Cache | None = None
+              output: tuple[int, ...], cache: Cache | None = None, *, scaled: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
     """Contract the factors to the ``output`` variables.
 
     Returns ``(log_scale, table)`` with ``table`` of shape ``(S, 2, ...)``:
-    the factors with no free variable, and the largest entry of every other
-    table, are multiplied out in log space (``log_scale``, shape ``(S,)``);
-    the rest are contracted (see :func:`_cached_table`). The size of the
+    the factors with no free variable are multiplied out in log space
+    (``log_scale``, shape ``(S,)``); the rest are contracted. The size of the
     contraction is checked against :data:`MEMORY_BUDGET` before any table
     is built.
+
+    With ``scaled``, each table is first divided, per draw, by its largest
+    entry, whose log goes to ``log_scale``: tiny entries (a fixed chance of
+    1e-300 judged for two events on history's path) then no longer multiply
+    to 0. It costs a pass over every table, so it is the fallback for a
+    normalising sum that came out too small (:func:`_posterior_pair`).
     """
     free_out = tuple(v for v in output if v not in fixed)
     tabled = [f for f in factors if _free(f, fixed)]
@@ -105,17 +100,19 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     log_scale = np.zeros(a.shape[0])
     for f in factors:
         if not _free(f, fixed):
-            t, _, _ = _cached_table(f, a, b, fixed, cache)
+            t, _ = _cached_table(f, a, b, fixed, cache)
             with np.errstate(divide="ignore"):  # a factor of 0: log 0 = -inf, and so it is
                 log_scale = log_scale + np.log(t)
     if not indices:  # everything observed: the factors were all scalars per draw
         return log_scale, np.ones((a.shape[0],) + (2,) * len(free_out))
     # the draw axis goes last: numpy's inner loops then run over the draws
-    tensors = []
-    for f in tabled:
-        t, _, log_max = _cached_table(f, a, b, fixed, cache)
-        tensors.append(t)
-        log_scale = log_scale + log_max
+    tensors = [_cached_table(f, a, b, fixed, cache)[0] for f in tabled]
+    if scaled:
+        for k, t in enumerate(tensors):
+            top = t.reshape(-1, t.shape[-1]).max(axis=0)
+            top = np.where(top > 0.0, top, 1.0)
+            tensors[k] = t / top
+            log_scale = log_scale + np.log(top)
     tensors += [np.array([1.0 - h, h]) for v, h in soft.items() if v not in fixed]
     draws = a.shape[0]
     chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
@@ -223,12 +220,15 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
     factors = relevant(factors, needed)
     out = (fv, cv) if cv != fv else (fv,)
     _, table = _contract(net, factors, a, b, hard, soft, out, cache)
+    total = table.reshape(a.shape[0], -1).sum(axis=1)
+    if not np.all(total > _TINY):  # near or past underflow (0 / 0 = NaN): again, scaled
+        _, table = _contract(net, factors, a, b, hard, soft, out, cache, scaled=True)
+        total = table.reshape(a.shape[0], -1).sum(axis=1)
+        if not np.all(total > 0.0):
+            raise _impossible(net, int(np.sum(~(total > 0.0))), a.shape[0])
+    table = table / total[(...,) + (None,) * (table.ndim - 1)]
     # put fixed variables back as axes of length 2 (zero where not observed)
     full = np.zeros((a.shape[0], 2, 2))
-    total = table.reshape(a.shape[0], -1).sum(axis=1)
-    if not np.all(total > 0.0):
-        raise _impossible(net, int(np.sum(~(total > 0.0))), a.shape[0])
-    table = table / total[(...,) + (None,) * (table.ndim - 1)]
     if cv == fv:
         if fv in hard:
             full[:, hard[fv], hard[fv]] = 1.0

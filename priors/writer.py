@@ -47,7 +47,7 @@ class FileComments:
     dropped: int = 0
 
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"\A[A-Za-z0-9_-]+\Z")  # not $: it matches before a final newline
 _SHORT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\b": "\\b", "\t": "\\t", "\n": "\\n",
                   "\f": "\\f", "\r": "\\r"}
 

@@ -86,3 +86,48 @@ note = "a bound far below the prior's median"
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["diagnostics"]["squad"]["divergences"] == 0
+
+
+# ------------------------------------------------------------- ids that end in a newline
+
+
+def test_ids_ending_in_a_newline_are_refused(tmp_path):
+    """"$" matches before a final newline: `"court_order\\n"` passed as a snake_case id."""
+    text = SQUAD.read_text()
+    text = text.replace('id = "firing_squad"', 'id = "firing_squad\\n"')
+    text = text.replace("[nodes.death]", '[nodes."death\\n"]')
+    text = text.replace('outcome = "death"', 'outcome = "death\\n"')
+    text = text.replace('effect = "death"', 'effect = "death\\n"')
+    text = text.replace("[pods.a_refrains]", '[pods."a_refrains\\n"]')
+    text = text.replace('by = ["#1 Pearl"]', 'by = ["#1 Pearl\\n"]', 1)
+    scenario = tmp_path / "newlines.toml"
+    scenario.write_text(text)
+    result = runner.invoke(app, ["check", str(scenario)])
+    assert result.exit_code == 2, result.output
+    for where, value in [("id", "firing_squad\\n"), ("outcome", "death\\n"),
+                         ("nodes.death\n", "death\\n"), ("pods.a_refrains\n", "a_refrains\\n")]:
+        assert f"{where}: '{value}' is not a snake_case id" in result.stderr, where
+    assert "edges[0].by[0]: '#1 Pearl\\n' is not a post citation" in result.stderr
+
+
+def test_a_prior_set_id_ending_in_a_newline_is_refused(tmp_path):
+    priors = tmp_path / "p.toml"
+    priors.write_text(JUDGED.read_text().replace('id = "squad"', 'id = "squad\\n"'))
+    result = runner.invoke(app, ["check", str(SQUAD), str(priors)])
+    assert result.exit_code == 2, result.output
+    assert "id: 'squad\\n' is not a snake_case id" in result.stderr
+
+
+def test_snake_case_and_citations_match_the_whole_text():
+    from plausibly.models.validate import CITATION, SNAKE
+
+    assert SNAKE.match("court_order") and not SNAKE.match("court_order\n")
+    assert CITATION.match("#7 Garetor") and not CITATION.match("#7 Garetor\n")
+    assert not CITATION.match("#7\n")
+
+
+def test_the_prior_set_writer_quotes_a_key_with_a_final_newline():
+    from plausibly.priors.writer import _key
+
+    assert _key("court_order") == "court_order"
+    assert _key("court_order\n") == '"court_order\\n"'

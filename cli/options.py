@@ -12,8 +12,23 @@ ScenarioArg = Annotated[str, typer.Argument(
     help="A scenario .toml file, or the id of a bundled one.", show_default=True)]
 Draws = Annotated[int, typer.Option(min=10, help="Posterior draws per chain.")]
 Tune = Annotated[int, typer.Option(min=0, help="Tuning (warm-up) steps per chain.")]
-Chains = Annotated[int, typer.Option(min=1, help="Independent chains (run on up to 2 cores).")]
-Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")]
+
+
+def _enough_chains(chains: int) -> int:
+    """Refuse fewer chains than R-hat needs, saying why (click's range error would not)."""
+    from plausibly.models.settings import MIN_CHAINS, too_few_chains
+
+    if chains < MIN_CHAINS:
+        raise typer.BadParameter(f"{too_few_chains(chains)}; use {MIN_CHAINS} or more.")
+    return chains
+
+
+Chains = Annotated[int, typer.Option(
+    callback=_enough_chains,
+    help="Independent chains, at least 2 (R-hat compares them); run on up to 2 cores.")]
+Seed = Annotated[int, typer.Option(
+    min=0, max=2**63 - 1,  # settings.SEED_MAX: a saved run keeps it as a NetCDF int64
+    help="Random seed: the same seed gives the same numbers.")]
 HdiProb = Annotated[float, typer.Option(
     "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]
 AllowUnconverged = Annotated[bool, typer.Option(

@@ -50,12 +50,12 @@ def elicit(output: Annotated[Path, typer.Option(
            only: Annotated[list[str] | None, typer.Option(
                "--only", help="Ask only about this event (repeatable, or comma-separated).")
            ] = None) -> None:
-    """Judge the scenario's events interactively and write a prior-set file.
+    r"""Judge the scenario's events interactively and write a prior-set file.
 
     Walks the events in time order and asks, in plain words, for each one's
     base chance and its chance given each cause alone, as low / median / high;
     after each answer shows the fitted prior and the implied change in odds.
-    Enter keeps the value in [brackets], s skips, q saves and quits; answers are
+    Enter keeps the value in \[brackets], s skips, q saves and quits; answers are
     saved as you go. Run it again on the same file to resume.
     """
     from plausibly.models.scenario import load_scenario

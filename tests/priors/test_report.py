@@ -244,7 +244,7 @@ def test_bad_requests_exit_2(tmp_path, report_file):
     weights = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "--weight", "1", "--weight",
                                   "2", "-o", str(out)])
     assert weights.exit_code == 2
-    assert weights.stderr == ("error: 1 problem\n--weight: 2 weights for 1 prior sets\n"
+    assert weights.stderr == ("error: 1 problem\n--weight: 2 weights for 1 prior set\n"
                               "    fix: give one --weight per -p, in the same order, or none\n")
     assert not out.exists()
     for r in (again, wrong, pod, pool, weights):

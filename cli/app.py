@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import gc
+import sys
 from typing import Annotated
 
-import typer
+try:  # Ctrl-C while the command line is still importing: no traceback (see main)
+    import gc
 
-from plausibly.cli import compare, elicit, inputs, run
+    import typer
+
+    from plausibly.cli import compare, elicit, inputs, run
+    from plausibly.cli.environment import plain_streams, usable_home_caches
+except KeyboardInterrupt:
+    sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
+    raise SystemExit(130) from None
 
 app = typer.Typer(
     name="plausibly",
@@ -53,9 +60,20 @@ app.command()(compare.report)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Ctrl-C exits with status 130 and no traceback from the first moment this
+    module is imported; each command also handles it (its own message). A
+    terminal that is not UTF-8 and a home that cannot be written to are dealt
+    with before any command (:mod:`plausibly.cli.environment`).
+    """
     try:
+        plain_streams()
+        usable_home_caches()
         app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
+        raise SystemExit(130) from None
     finally:
         # The process ends here, and the interpreter's last garbage collection
         # would walk every object PyMC and PyTensor built (0.6-0.8 s after a

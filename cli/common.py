@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from plausibly.models.errors import PlausiblyError, Problem, UnconvergedError, UsageError
+from plausibly.models.errors import (
+    Interrupted,
+    PlausiblyError,
+    Problem,
+    UnconvergedError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from plausibly.models.inference import Progress
@@ -25,13 +33,29 @@ DEFAULT_SCENARIO = "ussr_1930"
 
 
 def console(stderr: bool = False) -> Any:
-    """A rich console (imported lazily: rich is only needed to render)."""
+    """A rich console (imported lazily: rich is only needed to render).
+
+    Strings are printed as written, never read as rich markup: titles, labels
+    and claims come from files and may hold brackets (``[sic]``, ``[/x]``).
+    Styles are given as :func:`styled` text instead.
+
+    A terminal is told as rich tells it (``TTY_COMPATIBLE=1`` or ``FORCE_COLOR``
+    make one of any output), and it is as wide as rich finds it (``COLUMNS``).
+    """
     from rich.console import Console
 
-    terminal = (sys.stderr if stderr else sys.stdout).isatty()
+    terminal = Console(stderr=stderr, highlight=False, markup=False)
+    if terminal.is_terminal:
+        return terminal
     # piped or captured: tables 150 wide, and messages never broken mid-line
-    return Console(stderr=stderr, highlight=False, soft_wrap=not terminal,
-                   width=None if terminal else 150)
+    return Console(stderr=stderr, highlight=False, markup=False, soft_wrap=True, width=150)
+
+
+def styled(*parts: str | tuple[str, str]) -> Any:
+    """Rich text from plain strings and ``(text, style)`` pairs, every text taken literally."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
 
 
 def fail(error: PlausiblyError) -> typer.Exit:
@@ -40,29 +64,60 @@ def fail(error: PlausiblyError) -> typer.Exit:
     problems = error.problems or ()
     if problems:
         n = len(problems)
-        err.print(f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''}", markup=True)
+        err.print(styled(("error:", "bold red"), f" {n} problem{'s' if n != 1 else ''}"))
         for p in problems:
-            err.print(str(p), markup=False)
+            err.print(str(p))
     elif isinstance(error, UnconvergedError):  # its UNCONVERGED lines are printed already
-        err.print(str(error), markup=False)
+        err.print(str(error))
     else:
-        err.print(f"[bold red]error:[/] {error}", markup=True)
+        err.print(styled(("error:", "bold red"), f" {error}"))
     return typer.Exit(error.exit_code)
 
 
+@contextlib.contextmanager
+def stops_on_sigterm() -> Iterator[None]:
+    """While a command runs, SIGTERM stops it as Ctrl-C does: :class:`Interrupted`.
+
+    So the sampler stops every worker and a half-written output is removed,
+    where SIGTERM's default action would end this process on the spot. The
+    first SIGTERM raises; any later one is ignored while the command cleans
+    up. (Only the main thread may set a signal handler; elsewhere this does
+    nothing.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
 def handles_errors(func: F) -> F:
-    """Turn a :class:`PlausiblyError` into a clean message and its exit status."""
+    """Turn a :class:`PlausiblyError` into a clean message and its exit status.
+
+    Ctrl-C, SIGTERM and an interrupted sampling worker end the command the
+    same way: one line on stderr, no traceback, the exit status of
+    :class:`Interrupted` (130 for Ctrl-C, 143 for SIGTERM).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            with stops_on_sigterm():
+                return func(*args, **kwargs)
         except PlausiblyError as error:
             raise fail(error) from None
-        except KeyboardInterrupt:
-            console(stderr=True).print(
-                "interrupted (output files are written whole or not at all)")
-            raise typer.Exit(130) from None
+        except (KeyboardInterrupt, Interrupted) as caught:
+            stop = caught if isinstance(caught, Interrupted) else Interrupted(signal.SIGINT)
+            console(stderr=True).print(str(stop), markup=False)
+            raise typer.Exit(stop.exit_code) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -78,11 +133,24 @@ def sampling_progress(what: str, chains: int, draws: int,
     """A progress bar on stderr while sampling, on a terminal only.
 
     Yields the bar's update callback (``None`` when stderr is not a terminal).
+    First makes sure PyTensor can write its compiled model (else it compiles
+    into a temporary directory, and a note says so; exit 2 if none can be made).
 
     The bar is redrawn by the callback, not by a thread of its own: the
     sampler forks worker processes, and a fork must not catch another thread
     halfway through writing to the terminal.
     """
+    from plausibly.cli.environment import usable_compile_dir
+
+    try:
+        note = usable_compile_dir()
+    except OSError as err:
+        raise PlausiblyError(
+            f"PyTensor's compile directory cannot be written, nor a temporary one made instead "
+            f"({err.strerror or err}): set PYTENSOR_FLAGS=base_compiledir=<a folder you can "
+            "write to>") from None
+    if note:
+        console(stderr=True).print(note, markup=False)
     if not sys.stderr.isatty():
         yield None
         return
@@ -96,7 +164,7 @@ def sampling_progress(what: str, chains: int, draws: int,
     )
 
     label = f"sampling {what} ({chains} chains)"
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                   TextColumn("iterations"), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console(stderr=True), auto_refresh=False, transient=True) as bar:
         task = bar.add_task(label, total=None)

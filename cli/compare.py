@@ -14,9 +14,10 @@ from plausibly.cli.common import (
     handles_errors,
     sampling_progress,
     settings_of,
+    styled,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import check_converged, emit
+from plausibly.cli.render import Column, abbreviations, check_converged, emit, print_table
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
 
@@ -69,39 +70,32 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         from plausibly.models.plots.forest import forest_plot
 
         write_atomic(plot, forest_plot(s, [*per_set.values(), pooled], hdi_prob,
-                                       plot.suffix[1:]))
+                                       plot.suffix[1:]), force=force)
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
-        t = Table(title=f"{s.title}: counterfactual P({s.outcome}) given real history, "
-                  f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} HDI. "
-                  "Ranked by the pool.", title_justify="left")
-        t.add_column("POD")
-        for pid in per_set:
-            t.add_column(pid, justify="right")
-        t.add_column(f"{pool} pool", justify="right", style="bold")
-        t.add_column("rewrite", justify="right")
-        for k in order:
-            cells = [f"{rows[k].counterfactual.mean:.3f}" for rows in per_set.values()]
-            t.add_row(pooled[k].pod, *cells, str(pooled[k].counterfactual),
-                      f"{pooled[k].rewrite.mean:.2f}")
-        out.print(t)
-        w = Table(title="Prior sets: weight from history (how unsurprising real history was)",
-                  title_justify="left")
-        for col in ("prior set", "prior weight", "log evidence", "posterior weight",
-                    "diagnostics"):
-            w.add_column(col, justify="left" if col in ("prior set", "diagnostics") else "right")
-        for r, (pid, v) in zip(result.runs, weights.items(), strict=True):
-            w.add_row(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± "
-                      f"{v['log_evidence_se']:.2f}", f"{v['posterior']:.3f} ± "
-                      f"{v['posterior_se']:.3f}", r.diagnostics.summary())
-        out.print(w)
+        ids = list(per_set)
+        rows = [(pooled[k].pod, *(f"{rows[k].counterfactual.mean:.3f}"
+                                  for rows in per_set.values()),
+                 str(pooled[k].counterfactual), f"{pooled[k].rewrite.mean:.2f}") for k in order]
+        print_table(out, f"{s.title}: counterfactual P({s.outcome}) given real history, "
+                    f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} "
+                    "HDI. Ranked by the pool.", [
+                        Column("POD", right=False, key=True),
+                        *(Column(pid, short=short) for pid, short in zip(
+                            ids, abbreviations(ids), strict=True)),
+                        Column(f"{pool} pool", style="bold"), Column("rewrite")], rows)
+        w = [(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± {v['log_evidence_se']:.2f}",
+              f"{v['posterior']:.3f} ± {v['posterior_se']:.3f}", r.diagnostics.summary())
+             for r, (pid, v) in zip(result.runs, weights.items(), strict=True)]
+        print_table(out, "Prior sets: weight from history (how unsurprising real history was)",
+                    [Column("prior set", right=False, key=True), Column("prior weight"),
+                     Column("log evidence"), Column("posterior weight"),
+                     Column("diagnostics", right=False, prose=True)], w)
         if pool == "log":
-            out.print(f"log pool run: {result.pooled.diagnostics.summary()}", markup=False)
+            out.print(f"log pool run: {result.pooled.diagnostics.summary()}")
         if plot is not None:
-            out.print(f"wrote {plot}", markup=False)
+            out.print(f"wrote {plot}")
 
     emit(fmt, result.to_dict(hdi_prob), ranked.csv_rows(), table)
     check_converged(result.diagnostics, allow_unconverged)
@@ -141,11 +135,11 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     what = f"{len(priors)} prior sets" if priors else "the bundled prior sets"
     with sampling_progress(what, chains, draws, tune) as progress:
         result = build_report(request, progress=progress)
-    write_atomic(output, result.html.encode("utf-8"))
-    console().print(f"wrote {output}", markup=False)
+    write_atomic(output, result.html.encode("utf-8"), force=force)
+    console().print(f"wrote {output}")
     bad = {k: d.problems() for k, d in result.diagnostics.items() if not d.converged}
     for k, problems in bad.items():
-        err.print(f"[bold red]UNCONVERGED[/] {k}: " + "; ".join(problems))
+        err.print(styled(("UNCONVERGED", "bold red"), f" {k}: " + "; ".join(problems)))
     if bad and not allow_unconverged:
         raise UnconvergedError("the report says so at its top; raise --draws/--tune, or pass "
                                "--allow-unconverged to accept the numbers (exit 3)")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors
+from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, styled
 from plausibly.cli.options import ScenarioArg
 
 
@@ -30,18 +30,18 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
     for r in results:
         if r.ok:
             if not quiet:
-                out.print(f"[green]ok[/]  {r.file}: {r.summary}")
+                out.print(styled(("ok", "green"), f"  {r.file}: {r.summary}"))
                 for w in r.warnings:
-                    out.print(f"    [yellow]warning:[/] {w}", markup=True)
+                    out.print(styled("    ", ("warning:", "yellow"), f" {w}"))
                 if r.unjudged:
                     out.print(f"    unjudged ({len(r.unjudged)}, default prior): "
-                              + ", ".join(r.unjudged), markup=False)
+                              + ", ".join(r.unjudged))
         else:
             bad += 1
-            err.print(f"[bold red]error[/] {r.file}: {len(r.problems)} problem"
-                      f"{'s' if len(r.problems) != 1 else ''}")
+            err.print(styled(("error", "bold red"), f" {r.file}: {len(r.problems)} problem"
+                             f"{'s' if len(r.problems) != 1 else ''}"))
             for p in r.problems:
-                err.print(str(p), markup=False)
+                err.print(str(p))
     if not quiet:
         out.print(f"checked {len(results)} file{'s' if len(results) != 1 else ''}: "
                   f"{len(results) - bad} ok, {bad} with problems")
@@ -52,43 +52,43 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
 @handles_errors
 def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
     """Print the events in time order, the claims (edges) with their posts, and the PODs."""
-    from rich.table import Table
-
+    from plausibly.cli.render import Column, print_table
     from plausibly.models.scenario import load_scenario
 
     s = load_scenario(scenario)
     out = console()
-    out.print(f"[bold]{s.title}[/]  ({s.id}; outcome: {s.outcome})")
-    out.print(f"source: {s.source}", markup=False)
+    out.print(styled((s.title, "bold"), f"  ({s.id}; outcome: {s.outcome})"))
+    out.print(f"source: {s.source}")
     if s.description:
-        out.print(s.description, markup=False)
-    events = Table(title="Events (what happened)", title_justify="left")
-    for col in ("year", "event", "what", "history", "causes"):
-        events.add_column(col, overflow="fold")
-    for n in s.nodes:
-        events.add_row(str(n.year), n.id, n.label, n.history_text,
-                       ", ".join(s.parents[n.id]) or "-")
-    out.print(events)
-    claims = Table(title="Claims (edges)", title_justify="left")
-    for col in ("cause -> effect", "claim", "by", "disputed by"):
-        claims.add_column(col, overflow="fold")
-    for e in s.edges:
-        claims.add_row(f"{e.cause} -> {e.effect}", e.claim, ", ".join(e.by),
-                       ", ".join(e.disputed_by) or "-")
-    out.print(claims)
-    pods = Table(title="Points of divergence", title_justify="left")
-    for col in ("pod", "what", "do", "proposed by"):
-        pods.add_column(col, overflow="fold")
+        out.print(s.description)
+    print_table(out, "Events (what happened)", [
+        Column("year"), Column("event", right=False, key=True),
+        Column("what", right=False, prose=True), Column("history", right=False),
+        Column("causes", right=False, prose=True)],
+        [(str(n.year), n.id, n.label, n.history_text, ", ".join(s.parents[n.id]) or "-")
+         for n in s.nodes])
+    print_table(out, "Claims (edges)", [
+        Column("cause -> effect", right=False, prose=True, key=True),
+        Column("claim", right=False, prose=True),
+        Column("by", right=False, prose=True, least=12),
+        Column("disputed by", right=False, prose=True, least=12)],
+        [(f"{e.cause} -> {e.effect}", e.claim, ", ".join(e.by), ", ".join(e.disputed_by) or "-")
+         for e in s.edges])
+    pods = []
     for p in s.pods:
+        what = styled(p.label, *([("\n" + p.why, "dim")] if p.why else []))
         do = ", ".join(f"{k}={_do_text(v)}" for k, v in p.do.items())
-        pods.add_row(p.id, p.label + (f"\n[dim]{p.why}[/]" if p.why else ""), do,
-                     ", ".join(p.by))
-    out.print(pods)
+        pods.append((p.id, what, do, ", ".join(p.by)))
+    print_table(out, "Points of divergence", [
+        Column("pod", right=False, key=True), Column("what", right=False, prose=True),
+        Column("do", right=False, prose=True),
+        Column("proposed by", right=False, prose=True, least=12)],
+        pods)
     for row in s.data:
         given = ", ".join(f"{k}={v}" for k, v in row.given.items()) or "no causes"
         count = f"at most {row.successes}" if row.at_most else f"{row.successes}"
         out.print(f"data: {row.node} happened {count} of {row.trials} times "
-                  f"({given}): {row.note}", markup=False)
+                  f"({given}): {row.note}")
 
 
 def _do_text(v: float) -> str:
@@ -129,5 +129,5 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
         typer.echo(render_graph(s, "dot", overlay).decode(), nl=False)
         return
     check_writable(output, force, {".dot", ".gv", ".svg", ".png"})
-    write_atomic(output, render_graph(s, output.suffix[1:], overlay))
-    console().print(f"wrote {output}", markup=False)
+    write_atomic(output, render_graph(s, output.suffix[1:], overlay), force=force)
+    console().print(f"wrote {output}")

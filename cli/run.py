@@ -16,13 +16,25 @@ from plausibly.cli.common import (
     refuse_given,
     sampling_progress,
     settings_of,
+    styled,
     usage,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import check_converged, emit
+from plausibly.cli.render import Column, check_converged, emit, print_fields, print_table
 from plausibly.models import settings as D
 
-__all__ = ["estimate", "explain", "sensitivity"]
+__all__ = ["SENSITIVITY_NOTES", "estimate", "explain", "sensitivity"]
+
+#: What the sensitivity table's columns are, under it.
+SENSITIVITY_NOTES = (
+    "prior / likelihood sensitivity: power-scaling (Kallioinen et al. 2023), how much the "
+    "answer's posterior moves when the prior set / history's evidence is made a little "
+    "stronger or weaker; * prior sensitivity above 0.05: the prior set, not history, shapes "
+    "this answer",
+    "associated judgements: the sampled judgements whose values rise (+) or fall (-) with the "
+    "answer across the posterior draws (Spearman rank correlation): an association, not the "
+    "effect of changing a judgement",
+)
 
 
 #: the options ``estimate --from`` refuses, and why
@@ -59,18 +71,21 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
     to real history, keeping its luck), plus the rewrite (how many events
     change). The "history" row is the baseline.
     """
+    from plausibly.models.files import check_outputs, write_atomic
     from plausibly.models.inference import estimate as run_estimate
     from plausibly.models.results import csv_rows, results_json, summarize
     from plausibly.models.scenario import load_scenario
-    from plausibly.models.store import load_run, save_run
+    from plausibly.models.store import load_run, run_netcdf
 
     if from_run is not None:
         refuse_given(ctx, "--from", _NOT_WITH_FROM,
                      "leave it out to re-render the saved run, or leave out --from to sample anew")
+    outputs: list[tuple[Path, set[str]]] = []
+    if output is not None and from_run is None:
+        outputs.append((output, {".nc"}))
     if plot is not None:
-        from plausibly.models.files import check_writable
-
-        check_writable(plot, force, {".png", ".svg"})
+        outputs.append((plot, {".png", ".svg"}))
+    check_outputs(outputs, force)  # every output path, before any work
     if from_run is not None:
         run = load_run(from_run)
         s = run.scenario
@@ -86,38 +101,34 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
                                settings_of(draws, tune, chains, seed), progress)
         priors_path = ps.path
         if output is not None:
-            save_run(run, output, force=force, priors_path=priors_path)
+            write_atomic(output, run_netcdf(run, priors_path), force=force)
     results = summarize(s, run.priors, run.draws, hdi_prob)
     if pod and from_run is not None:
         keep = {"history", *pod}
         results = [r for r in results if r.pod in keep]
     diagnostics = {run.priors: run.diagnostics}
     if plot is not None:
-        from plausibly.models.files import write_atomic
         from plausibly.models.plots.density import density_plot
 
         write_atomic(plot, density_plot(run, hdi_prob, plot.suffix[1:].lower(),
-                                        [r.pod for r in results]))
+                                        [r.pod for r in results]), force=force)
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
         base = results[0]
-        t = Table(title=f"{s.title} — prior set {run.priors} ({run.name}); "
-                  f"mean [{hdi_prob:.0%} HDI]", title_justify="left")
-        for col in ("POD", "interventional", "Δ vs history", "counterfactual", "rewrite"):
-            t.add_column(col, justify="left" if col == "POD" else "right")
-        for r in results:
-            delta = r.interventional.mean - base.interventional.mean
-            t.add_row(r.pod, str(r.interventional), f"{delta:+.3f}", str(r.counterfactual),
-                      f"{r.rewrite.mean:.2f}")
-        out.print(t)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+        rows = [(r.pod, str(r.interventional),
+                 f"{r.interventional.mean - base.interventional.mean:+.3f}",
+                 str(r.counterfactual), f"{r.rewrite.mean:.2f}") for r in results]
+        print_table(out, f"{s.title} — prior set {run.priors} ({run.name}); mean "
+                    f"[{hdi_prob:.0%} HDI]", [
+                        Column("POD", right=False, key=True), Column("interventional"),
+                        Column("Δ vs history", short="Δ"), Column("counterfactual"),
+                        Column("rewrite")], rows)
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
         if output is not None and from_run is None:
-            out.print(f"saved the run to {output}", markup=False)
+            out.print(f"saved the run to {output}")
         if plot is not None:
-            out.print(f"wrote {plot}", markup=False)
+            out.print(f"wrote {plot}")
 
     emit(fmt, results_json(s, hdi_prob, results, diagnostics), csv_rows(results), table)
     check_converged(diagnostics, allow_unconverged)
@@ -159,26 +170,25 @@ def explain(args: Annotated[list[str], typer.Argument(
     diagnostics = {run.priors: run.diagnostics}
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
-        out.print(f"[bold]{chosen.label}[/] ({pod}, proposed by {', '.join(chosen.by)}) — "
-                  f"prior set {run.priors}")
-        t = Table(title=f"The alternate timeline: P(event differs from history) mean "
-                  f"[{hdi_prob:.0%} HDI]", title_justify="left")
-        for col in ("year", "event", "history", "differs", ""):
-            t.add_column(col, justify="right" if col in ("year", "differs") else "left")
+        out.print(styled((chosen.label, "bold"), f" ({pod}, proposed by "
+                         f"{', '.join(chosen.by)}) — prior set {run.priors}"))
+        rows = []
         for n in s.nodes:
             if n.id == s.outcome:
                 continue
             _h, summ = r.events[n.id]
             mark = "POD" if n.id in chosen.do else ("#" * round(10 * summ.mean))
-            t.add_row(str(n.year), n.label, n.history_text, str(summ), mark)
-        out.print(t)
-        out.print(f"outcome {s.outcome}: counterfactual {r.counterfactual} "
-                  f"(interventional {r.interventional}); expected events rewritten "
-                  f"{r.rewrite.mean:.2f}", markup=False)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+            rows.append((str(n.year), n.label, n.history_text, str(summ), mark))
+        print_table(out, "The alternate timeline: P(event differs from history) mean "
+                    f"[{hdi_prob:.0%} HDI]", [
+                        Column("year"), Column("event", right=False, prose=True, key=True),
+                        Column("history", right=False), Column("differs"),
+                        Column("", right=False)], rows)
+        print_fields(out, f"outcome {s.outcome}:", [
+            f"counterfactual {r.counterfactual}", f"(interventional {r.interventional});",
+            f"expected events rewritten {r.rewrite.mean:.2f}"])
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
 
     emit(fmt, results_json(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
     check_converged(diagnostics, allow_unconverged)
@@ -194,11 +204,14 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                 draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
                 seed: o.Seed = D.SEED,
                 allow_unconverged: o.AllowUnconverged = False) -> None:
-    """Which judgements drive each answer: prior/likelihood power-scaling and rank correlations.
+    """How much each answer rests on the prior set (power-scaling), and what goes with it.
 
-    Prior sensitivity above 0.05 means the answer is shaped by the prior set
-    rather than by history; the drivers are the judgements whose posterior
-    draws move most with the answer.
+    Prior sensitivity: how much a POD's answer moves when the prior set is
+    made a little stronger or weaker (power-scaling); above 0.05 the prior
+    set, not history, shapes it. Likelihood sensitivity: the same for
+    history's evidence. Associated judgements: the sampled judgements whose
+    values rise and fall with the answer across the posterior draws (rank
+    correlation): an association, not the effect of changing one.
     """
     from plausibly.models.inference import estimate as run_estimate
     from plausibly.models.power_scaling import sensitivity as run_sensitivity
@@ -219,23 +232,24 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
     rows = [(run.priors, f.pod, "prior_sensitivity", f.prior, "", "", "") for f in found]
 
     def table() -> None:
-        from rich.table import Table
-
         out = console()
-        t = Table(title=f"Sensitivity of each POD's counterfactual plausibility "
-                  f"(prior set {run.priors})", title_justify="left")
-        for col in ("POD", "mean", "prior psens", "likelihood psens", "main drivers"):
-            t.add_column(col, justify="left" if col in ("POD", "main drivers") else "right")
-        for f in found:
-            t.add_row(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
-                                                                  else ""),
-                      f"{f.likelihood:.3f}",
-                      "; ".join(f"{d} ({d.correlation:+.2f})" for d in f.drivers))
-        out.print(t)
-        out.print("* prior sensitivity > 0.05: the prior set, not history, shapes this answer")
+        rows = [(f.pod, f"{f.mean:.3f}", f"{f.prior:.3f}" + (" *" if f.prior_informative
+                                                              else ""),
+                 f"{f.likelihood:.3f}", "; ".join(f"{d} ({d.correlation:+.2f})"
+                                                  for d in f.drivers) or "-")
+                for f in found]
+        print_table(out, "Sensitivity of each POD's counterfactual plausibility (prior set "
+                    f"{run.priors})", [
+                        Column("POD", right=False, key=True), Column("mean"),
+                        Column("prior sensitivity", short="prior"),
+                        Column("likelihood sensitivity", short="likelihood"),
+                        Column("associated judgements (rank correlation)", right=False,
+                               short="associated", prose=True)], rows)
+        for note in SENSITIVITY_NOTES:
+            out.print(note)
         for f in found[:top]:
-            out.print("- " + f.sentence(), markup=False)
-        out.print(f"diagnostics: {run.diagnostics.summary()}", markup=False)
+            out.print("- " + f.sentence())
+        out.print(f"diagnostics: {run.diagnostics.summary()}")
 
     emit(fmt, payload, rows, table)
     check_converged({run.priors: run.diagnostics}, allow_unconverged)

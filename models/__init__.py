@@ -23,6 +23,7 @@ _EXPORTS = {
     "OutputError": "errors",
     "SamplingError": "errors",
     "WorkerLost": "errors",
+    "Interrupted": "errors",
     "UnconvergedError": "errors",
     "ContractionTooLarge": "errors",
     "Problem": "errors",

@@ -14,6 +14,9 @@ from plausibly.models.errors import (
     InputError as InputError,
 )
 from plausibly.models.errors import (
+    Interrupted as Interrupted,
+)
+from plausibly.models.errors import (
     OutputError as OutputError,
 )
 from plausibly.models.errors import (
@@ -114,6 +117,7 @@ __all__ = [
     "Edge",
     "ElicitationError",
     "InputError",
+    "Interrupted",
     "Network",
     "Node",
     "OutputError",

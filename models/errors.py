@@ -1,12 +1,13 @@
 """One exception hierarchy for everything a user can get wrong.
 
-The command line catches :class:`PlausiblyError` only, prints its message and
-exits with :attr:`PlausiblyError.exit_code`; any other exception is a bug and
-keeps its traceback.
+The command line catches :class:`PlausiblyError`, prints its message and exits
+with :attr:`PlausiblyError.exit_code`; it catches :class:`Interrupted` (and
+Ctrl-C) the same way. Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ __all__ = [
     "ElicitationError",
     "ImpossibleHistory",
     "InputError",
+    "Interrupted",
     "OutputError",
     "PlausiblyError",
     "Problem",
@@ -117,3 +119,45 @@ class UnconvergedError(SamplingError):
     """MCMC finished but did not converge (R-hat, ESS or divergences)."""
 
     exit_code = 3
+
+
+class Interrupted(BaseException):
+    """The run was stopped: Ctrl-C or SIGTERM, to this process or to a sampling worker.
+
+    Every worker is stopped and nothing is written (an output file is whole or
+    absent).
+
+    Its exit status is the one a shell gives a process that the signal ended,
+    128 + the signal's number: 130 for Ctrl-C, 143 for SIGTERM. Like
+    :class:`KeyboardInterrupt` it is a :class:`BaseException`, so that no
+    ``except Exception`` swallows it; unlike it, PyMC does not catch it (PyMC
+    ends a chain early on a KeyboardInterrupt and returns the short chain as if
+    it were whole).
+
+    Parameters
+    ----------
+    signum : int
+        The signal that stopped the run.
+    message : str, optional
+        What was stopped, for the user; a default names the signal.
+    """
+
+    def __init__(self, signum: int = signal.SIGINT, message: str = "") -> None:
+        self.signum = int(signum)
+        if not message:
+            name = "Ctrl-C (SIGINT)" if self.signum == signal.SIGINT else _signal_name(signum)
+            message = (f"interrupted by {name}: everything stopped, sampling workers too; "
+                       "output files are written whole or not at all")
+        super().__init__(message)
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
+        return 128 + self.signum
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"

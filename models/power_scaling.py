@@ -1,10 +1,14 @@
-"""Which judgements drive an answer: power-scaling sensitivity and rank correlations.
+"""How much an answer rests on the prior set, and which judgements go with it.
 
-Power-scaling (Kallioinen et al. 2023, arviz ``psens``) asks how much each
-POD's plausibility moves when the prior (or the likelihood of history) is
-raised to a power near one: above 0.05 the prior is informative for that
-answer. Rank correlations between each sampled parameter and the answer
-across posterior draws name the judgements that carry its spread.
+Two different things, computed from one run:
+
+* prior sensitivity, by power-scaling (Kallioinen et al. 2023, arviz
+  ``psens``): how much each POD's posterior plausibility moves when the prior
+  (or the likelihood of history) is raised to a power near one, that is made a
+  little stronger or weaker. Above 0.05 the prior set visibly shapes the answer.
+* association: the rank correlation between each sampled parameter and the
+  answer across the posterior draws. It names the judgements whose sampled
+  values rise and fall with the answer; it is not the effect of changing one.
 """
 
 from __future__ import annotations
@@ -20,12 +24,23 @@ from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.results import Run
 
-__all__ = ["Driver", "PodSensitivity", "describe_parameter", "sensitivity"]
+__all__ = ["ASSOCIATED", "INFORMATIVE", "Driver", "PodSensitivity", "describe_parameter",
+           "sensitivity"]
+
+#: Power-scaling sensitivity above which the prior (or the likelihood) visibly shapes an
+#: answer (Kallioinen et al. 2023).
+INFORMATIVE = 0.05
+
+#: Rank correlation (in absolute value) from which a parameter is named as associated.
+ASSOCIATED = 0.05
 
 
 @dataclass(frozen=True)
 class Driver:
-    """One parameter's Spearman correlation with a POD's counterfactual plausibility."""
+    """One parameter's Spearman correlation with a POD's counterfactual plausibility.
+
+    Across the posterior draws: an association, not the effect of the parameter.
+    """
 
     parameter: str
     correlation: float
@@ -42,21 +57,53 @@ class PodSensitivity:
     mean: float
     prior: float  # power-scaling sensitivity to the prior
     likelihood: float  # ... and to the likelihood of history
-    drivers: tuple[Driver, ...]  # strongest first
+    drivers: tuple[Driver, ...]  # the parameters most associated with it, strongest first
 
     @property
     def prior_informative(self) -> bool:
-        """Whether the prior visibly shapes the answer (psens > 0.05)."""
-        return self.prior > 0.05
+        """Whether the prior visibly shapes the answer (prior sensitivity > 0.05)."""
+        return self.prior > INFORMATIVE
+
+    @property
+    def likelihood_informative(self) -> bool:
+        """Whether history visibly shapes the answer (likelihood sensitivity > 0.05)."""
+        return self.likelihood > INFORMATIVE
 
     def sentence(self) -> str:
-        """The finding in plain words."""
+        """The finding in plain words: what power-scaling found, then the association."""
+        return f"{self.pod}: {self.scaling_words()}. {self.association_words()}."
+
+    def scaling_words(self) -> str:
+        """What power-scaling the prior and the likelihood of history did to the answer."""
+        p, lik, limit = f"{self.prior:.3f}", f"{self.likelihood:.3f}", INFORMATIVE
+        if self.prior_informative and self.likelihood_informative:
+            return (f"prior sensitivity {p} and likelihood sensitivity {lik}, both above "
+                    f"{limit}: the answer moves when the prior set is made a little stronger "
+                    "or weaker, and when history's evidence is, so both shape it")
+        if self.prior_informative:
+            return (f"prior sensitivity {p}, above {limit}: the answer moves when the prior "
+                    "set is made a little stronger or weaker, and barely when history's "
+                    f"evidence is (likelihood sensitivity {lik}), so the prior set, not "
+                    "history, shapes it")
+        if self.likelihood_informative:
+            return (f"likelihood sensitivity {lik}, above {limit}: the answer moves when "
+                    "history's evidence is made a little stronger or weaker, and barely when "
+                    f"the prior set is (prior sensitivity {p}), so history, not the prior "
+                    "set, shapes it")
+        return (f"prior sensitivity {p} and likelihood sensitivity {lik}, both at most "
+                f"{limit}: making the prior set or history's evidence a little stronger or "
+                "weaker barely moves the answer")
+
+    def association_words(self) -> str:
+        """Which sampled judgement rises and falls with the answer across the draws."""
         if not self.drivers:
-            return f"the answer for {self.pod} does not depend on any sampled judgement"
+            return ("Across the posterior draws no sampled judgement rises or falls with it "
+                    f"(every rank correlation within ±{ASSOCIATED})")
         top = self.drivers[0]
-        direction = "raises" if top.correlation > 0 else "lowers"
-        return (f"the answer for {self.pod} depends most on your judgement of {top} "
-                f"(rank correlation {top.correlation:+.2f}: a higher value {direction} it)")
+        way = "higher" if top.correlation > 0 else "lower"
+        return (f"Across the posterior draws it goes most with {top} (rank correlation "
+                f"{top.correlation:+.2f}: draws with a higher value tend to give a {way} "
+                "answer); an association, not the effect of changing that judgement")
 
 
 def describe_parameter(name: str) -> str:
@@ -82,7 +129,7 @@ def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def sensitivity(run: Run, prior: ParameterPrior, top: int = 3) -> list[PodSensitivity]:
-    """Power-scaling and driver analysis for every POD of a sampled run."""
+    """Power-scaling sensitivity and the most associated parameters, for every POD of a run."""
     from plausibly.models._arviz import arviz
 
     az = arviz()
@@ -114,7 +161,7 @@ def sensitivity(run: Run, prior: ParameterPrior, top: int = 3) -> list[PodSensit
         rho = spearman(flat_z, values)
         best = np.argsort(-np.abs(rho))[:top]
         drivers = tuple(Driver(prior.names[i], float(rho[i])) for i in best
-                        if abs(rho[i]) > 0.05)
+                        if abs(rho[i]) > ASSOCIATED)
         out.append(PodSensitivity(p, float(values.mean()), float(np.nan_to_num(to_prior[p])),
                                   float(np.nan_to_num(to_likelihood[p])), drivers))
     return out

@@ -8,10 +8,14 @@ the seed, its index and its prior set.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
@@ -22,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from plausibly.models.errors import Problem, SamplingError, WorkerLost
+from plausibly.models.errors import Interrupted, Problem, SamplingError, WorkerLost
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
@@ -84,9 +88,12 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
     def tick(trace: Any, draw: Any) -> None:
         done = draw.draw_idx + 1
         if done % _TICK == 0 or done == total:
-            job.tick(done % _TICK or _TICK)
+            try:
+                job.tick(done % _TICK or _TICK)
+            except KeyboardInterrupt:  # from the progress callback: PyMC would swallow it
+                raise Interrupted(signal.SIGINT) from None
 
-    with model, warnings.catch_warnings():
+    with model, warnings.catch_warnings(), _ctrl_c_not_swallowed():
         warnings.simplefilter("ignore", category=FutureWarning)
         warnings.simplefilter("ignore", category=UserWarning)
         pm.set_data({"mu": prior.mu, "sigma_free": prior.sigma[prior.free]})
@@ -94,8 +101,35 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
                           initvals={"z": start}, random_seed=job.seeds[c],
                           progressbar=False, callback=tick, compute_convergence_checks=False,
                           idata_kwargs={"log_likelihood": False})
+    if idata.posterior.sizes.get("draw", 0) != job.draws:
+        # PyMC ends a chain early on KeyboardInterrupt and returns what it has
+        raise Interrupted(signal.SIGINT, f"interrupted: chain {c} of prior set {prior.id} "
+                          "was cut short (Ctrl-C); nothing is written")
     z = idata.posterior["z"].values[0]
     return i, c, idata, (job.after(i, z) if job.after is not None else None)
+
+
+@contextlib.contextmanager
+def _ctrl_c_not_swallowed() -> Iterator[None]:
+    """While sampling in this process's main thread, Ctrl-C raises :class:`Interrupted`.
+
+    PyMC catches KeyboardInterrupt and returns the chain so far as if it were
+    whole; it lets Interrupted through. (A forked worker leaves SIGINT to its
+    default action instead, see :func:`_start_worker`.)
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def workers_for(tasks: int) -> int:
@@ -124,8 +158,13 @@ class Sampler:
     back, in order, while later sets still sample: the caller's own work
     between entering and iterating runs while the workers sample.
 
-    On leaving, PyMC's logger gets back its level, and after an error or
-    Ctrl-C every worker still running is stopped at once.
+    On leaving, PyMC's logger gets back its level, and after an error,
+    Ctrl-C or SIGTERM every worker still running is stopped at once. The
+    workers die with this process however it ends, SIGKILL included
+    (:func:`_start_worker`; on Linux the kernel sends them SIGKILL when the
+    thread that entered the sampler ends). A worker that gets Ctrl-C (SIGINT)
+    stops the whole run: :class:`Interrupted`, never a short chain; one killed
+    any other way is :class:`WorkerLost`.
 
     Parameters
     ----------
@@ -149,7 +188,7 @@ class Sampler:
         self._pending: dict[tuple[int, int], futures.Future[Any]] = {}
         self._counter: Any = None
         self._done = 0
-        self._others: set[Any] = set()
+        self._workers: list[Any] = []
         self._level = logging.NOTSET
         self._finished = False
 
@@ -177,9 +216,20 @@ class Sampler:
         # concurrent.futures, not multiprocessing.Pool: a worker that is killed
         # (say, out of memory) breaks the executor and every waiting future,
         # where Pool would wait for its lost task for ever
-        self._others = set(mp.active_children())
-        self._pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_one_thread)
-        self._pending = {t: self._pool.submit(_run_chain, t) for t in self.tasks}
+        others = set(mp.active_children())
+        try:
+            # the workers are forked (all of them, at the first submit) with Ctrl-C and
+            # SIGTERM blocked, so that neither reaches one before it has set its own
+            # handling; here they are delivered as soon as the forks are done
+            with _signals_blocked():
+                self._pool = ProcessPoolExecutor(workers, mp_context=ctx,
+                                                 initializer=_start_worker,
+                                                 initargs=(os.getpid(),))
+                self._pending = {t: self._pool.submit(_run_chain, t) for t in self.tasks}
+                self._workers = list(set(mp.active_children()) - others)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -189,13 +239,21 @@ class Sampler:
         logging.getLogger("pymc").setLevel(self._level)
         if self._pool is None:
             return
-        if not self._finished:  # an error or Ctrl-C: stop the chains still running
-            stopped = set(mp.active_children()) - self._others
-            for worker in stopped:
-                worker.terminate()
-            for worker in stopped:
+        if not self._finished:  # an error, Ctrl-C or SIGTERM: stop the chains still running
+            self._stop()
+            return
+        self._pool.shutdown(wait=True)
+
+    def _stop(self) -> None:
+        """Kill every worker at once (they hold nothing worth saving) and drop the pool."""
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.kill()
+        for worker in self._workers:
+            with contextlib.suppress(OSError, ValueError, AssertionError):
                 worker.join(timeout=5)
-        self._pool.shutdown(wait=self._finished, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def sets(self) -> Iterator[tuple[int, Any, list[Any]]]:
         """Yield ``(set_index, idata, afters)`` per set, in order, as its chains come back.
@@ -223,10 +281,30 @@ class Sampler:
         try:
             return job.result()
         except BrokenProcessPool:
+            if self._interrupted_worker():
+                raise Interrupted(signal.SIGINT, "interrupted: a sampling worker got Ctrl-C "
+                                  "(SIGINT); every worker is stopped and nothing is "
+                                  "written") from None
             raise WorkerLost(problems=[Problem(
                 self.net.name, "", "a sampling worker process ended abruptly (killed, "
                 "perhaps for lack of memory)", "nothing was written: run the command "
                 "again")]) from None
+
+    def _interrupted_worker(self) -> bool:
+        """Whether a worker was ended by SIGINT (its default action, see :func:`_start_worker`).
+
+        The executor ends the others with SIGTERM, never SIGINT. The dead
+        worker may not have been reaped yet when the pool reports it broken:
+        wait a moment for its exit status.
+        """
+        deadline = time.monotonic() + 2.0
+        while True:
+            codes = [w.exitcode for w in self._workers]
+            if -signal.SIGINT in codes:
+                return True
+            if None not in codes or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
 
 def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
@@ -244,11 +322,67 @@ def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, t
         return [(idata, afters) for _, idata, afters in sampler.sets()]
 
 
-def _one_thread() -> None:
-    """Workers already fill the cores: one BLAS thread each, as PyMC does."""
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block Ctrl-C and SIGTERM in this thread for the block (delivered when it ends)."""
+    stops = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent thread ends
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Make this worker die with ``parent``, the process that forked it.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the
+    worker when the thread that forked it ends, however it ends (SIGKILL
+    too). The parent may have died before that call; then the worker was
+    already handed to another process and exits now. Where prctl is missing,
+    a watchdog thread checks once a second that the parent is still there.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL),
+                               ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="plausibly-parent-watchdog", daemon=True).start()
+
+
+def _start_worker(parent: int) -> None:
+    """Set up a forked worker: die with the parent, default signal actions, one BLAS thread.
+
+    Ctrl-C and SIGTERM get their default actions (the parent's Python
+    handlers would make a worker raise inside PyMC, which swallows a
+    KeyboardInterrupt and returns a short chain): a worker they reach ends at
+    once, and the parent sees how. They were blocked across the fork, and
+    are unblocked only now.
+    """
+    _die_with(parent)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(1)
+    threadpool_limits(1)  # workers already fill the cores: one BLAS thread each, as PyMC does
 
 
 def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:

@@ -249,8 +249,8 @@ def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
     # with a problem of its own (reported above) does not also make them wrong
     declared_parents: dict[str, list[str]] = {n: list(ps) for n, ps in parents.items()}
     for raw in top.get("edges", []) if isinstance(top.get("edges"), list) else []:
-        if isinstance(raw, dict) and raw.get("effect") in declared_parents and \
-                isinstance(raw.get("cause"), str) and \
+        if isinstance(raw, dict) and isinstance(raw.get("effect"), str) and \
+                raw["effect"] in declared_parents and isinstance(raw.get("cause"), str) and \
                 raw["cause"] not in declared_parents[raw["effect"]]:
             declared_parents[raw["effect"]].append(raw["cause"])
     data_rows = _read_data(c, top.get("data", []), declared_parents, declared)

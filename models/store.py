@@ -10,6 +10,7 @@ re-renders without its scenario file.
 
 from __future__ import annotations
 
+import io
 import tomllib
 import warnings
 from importlib.metadata import version
@@ -19,23 +20,38 @@ from typing import Any
 from plausibly.models._arviz import arviz
 from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import Problem, RunFileError
-from plausibly.models.files import atomic_path, check_writable, file_sha256
+from plausibly.models.files import check_writable, file_sha256, write_atomic
 from plausibly.models.results import Run
 from plausibly.models.scenario import parse_scenario
 
-__all__ = ["load_run", "save_run"]
+__all__ = ["load_run", "run_netcdf", "save_run"]
 
 GROUP = "plausibility"
 
 
 def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | None = None
              ) -> None:
-    """Write a run atomically; refuse to overwrite without ``force``."""
+    """Write a run atomically; refuse to overwrite without ``force``.
+
+    A command checks its outputs before sampling and then writes
+    :func:`run_netcdf` with :func:`~plausibly.models.files.write_atomic` itself.
+    """
+    check_writable(path, force, {".nc"})
+    write_atomic(path, run_netcdf(run, priors_path), force=force)
+
+
+def run_netcdf(run: Run, priors_path: str | None = None) -> bytes:
+    """The NetCDF file of a run, built in memory.
+
+    As ArviZ's ``InferenceData.to_netcdf`` writes it (the root attributes,
+    then each group, zlib-compressed), but into memory: HDF5 writing to a
+    disk that fills up fails in ways Python cannot catch (a SIGSEGV when the
+    file is closed), where writing these bytes fails with a plain ``OSError``.
+    """
     import xarray as xr
 
     az = arviz()
 
-    check_writable(path, force, {".nc"})
     d = run.diagnostics
     attrs = {
         "plausibly_version": version("plausibly"),
@@ -58,8 +74,19 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "plausibility" is not a standard group
         idata.add_groups({GROUP: ds})
-    with atomic_path(path) as tmp:
-        idata.to_netcdf(str(tmp), engine="h5netcdf")
+    buffer = io.BytesIO()
+    mode: Any = "w"
+    if idata.attrs:
+        xr.Dataset(attrs=idata.attrs).to_netcdf(buffer, mode=mode, engine="h5netcdf", group="/")
+        mode = "a"
+    for group in idata.groups():
+        data = idata[group]
+        packed = {name: {"zlib": True} for name, v in data.variables.items()
+                  if v.dtype.kind in "biufcS"}
+        data.to_netcdf(buffer, mode=mode, group=f"//{group}", engine="h5netcdf",
+                       encoding=packed)
+        mode = "a"
+    return buffer.getvalue()
 
 
 def load_run(path: Path) -> Run:

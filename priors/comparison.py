@@ -23,10 +23,30 @@ from plausibly.models.network import Network
 from plausibly.models.results import PodResult, Run, csv_rows, results_json
 from plausibly.models.scenario import Scenario
 from plausibly.models.settings import HDI_PROB, Settings
+from plausibly.priors.elicitation import POOL_IDS
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
 
 __all__ = ["Comparison", "RankedSummaries", "check_request", "compare", "mixture_draws"]
+
+LINEAR_POOL, LOG_POOL = POOL_IDS
+
+
+def _check_ids(ids: Sequence[str]) -> None:
+    """Refuse prior-set ids that are repeated or taken by a pool: keys must not collide.
+
+    Results, diagnostics and weights are keyed by prior-set id, and the pool's
+    by its own id; a set with the pool's id would have its diagnostics
+    replaced by the pool's (and an unconverged run pass the exit-3 gate).
+    """
+    problems = [Problem(pid, "id", f"the id '{pid}' is reserved for the pool of prior sets",
+                        "give this prior set another id") for pid in dict.fromkeys(ids)
+                if pid in POOL_IDS]
+    problems += [Problem(pid, "id", f"two prior sets have the id '{pid}'",
+                         "give each prior set its own id")
+                 for pid in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise UsageError(problems=problems)
 
 
 @dataclass(frozen=True)
@@ -42,9 +62,18 @@ class Comparison:
     posterior_weights: np.ndarray
     posterior_weights_se: np.ndarray
 
+    def __post_init__(self) -> None:
+        _check_ids([r.priors for r in self.runs])
+        if self.pooled.priors not in POOL_IDS:
+            raise ValueError(f"the pool's id must be one of {POOL_IDS}, got {self.pooled.priors!r}")
+
     @property
     def diagnostics(self) -> dict[str, Diagnostics]:
-        """Convergence of every set's run (and of the log pool's own run)."""
+        """Convergence of every set's run by its id, then the log pool's own run by its id.
+
+        The keys never collide: no prior set may take a pool's id (see
+        :data:`~plausibly.priors.elicitation.POOL_IDS`).
+        """
         out = {r.priors: r.diagnostics for r in self.runs}
         if self.pool == "log":
             out[self.pooled.priors] = self.pooled.diagnostics
@@ -52,8 +81,9 @@ class Comparison:
 
     @property
     def converged(self) -> bool:
-        """Whether every run converged (or was exact)."""
-        return all(d.converged for d in self.diagnostics.values())
+        """Whether every run converged (or was exact): each set's and the log pool's own."""
+        runs = [*self.runs, self.pooled] if self.pool == "log" else self.runs
+        return all(r.diagnostics.converged for r in runs)
 
     def summarize(self, hdi_prob: float = HDI_PROB) -> RankedSummaries:
         """Per-POD summaries of every set and of the pool, ranked by the pool."""
@@ -105,21 +135,25 @@ class RankedSummaries:
 def mixture_draws(runs: Sequence[Run], weights: np.ndarray, seed: int) -> xr.Dataset:
     """A linear-pool sample: from each run, a share of draws proportional to its weight.
 
-    The pooled sample has as many draws as one run (flattened into one chain);
-    shares are rounded by largest remainder, and draws are picked without
-    replacement by a generator seeded with ``seed``.
+    The pooled sample has as many draws as the shortest sampled run (flattened
+    into one chain); shares are rounded by largest remainder, and draws are
+    picked without replacement by a generator seeded with ``seed``. An exact
+    run (every parameter fixed: one draw) is a point mass, repeated as often
+    as its share asks.
     """
     rng = np.random.default_rng(seed)
     flat = [r.draws.stack(sample=("chain", "draw")) for r in runs]
-    total = min(int(f.sizes["sample"]) for f in flat)
+    sizes = [int(f.sizes["sample"]) for f in flat]
+    sampled = [n for r, n in zip(runs, sizes, strict=True) if not r.diagnostics.exact]
+    total = min(sampled) if sampled else min(sizes)
     exact = weights * total
     counts = np.floor(exact).astype(int)
     for k in np.argsort(-(exact - counts))[: total - counts.sum()]:
         counts[k] += 1
     parts = []
-    for f, n in zip(flat, counts, strict=True):
+    for f, size, n in zip(flat, sizes, counts, strict=True):
         if n:
-            pick = np.sort(rng.choice(int(f.sizes["sample"]), size=n, replace=False))
+            pick = np.sort(rng.choice(size, size=n, replace=n > size))
             parts.append(f.isel(sample=pick).drop_vars(["sample", "chain", "draw"]))
     pooled = xr.concat(parts, dim="sample")
     pooled = pooled.rename({"sample": "draw"}).expand_dims(chain=[0])
@@ -175,6 +209,7 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
     """
     from plausibly.priors.pool import normalise_weights
 
+    _check_ids([f.priors for f in sets])  # before any sampling
     settings = settings or Settings()
     check_request(pool, len(sets), weights, extremize)  # before any work
     w = normalise_weights(weights, len(sets))
@@ -191,8 +226,8 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
     evidence = tuple(weighed)
     post, se = posterior_weights(evidence, w)
     if pool == "log":
-        pooled = estimate(scenario, log_pool(sets, w, extremize).parameter_prior(scenario), pods,
-                          settings, progress)
+        pooled = estimate(scenario, log_pool(sets, w, extremize, pool_id=LOG_POOL)
+                          .parameter_prior(scenario), pods, settings, progress)
     else:
         draws = mixture_draws(runs, post, settings.seed)
         diag = runs[0].diagnostics
@@ -201,6 +236,6 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
                             min(r.diagnostics.ess_tail_min for r in runs),
                             sum(r.diagnostics.divergences for r in runs),
                             all(r.diagnostics.exact for r in runs)) if runs else diag
-        pooled = Run(scenario, "linear_pool", "linear pool of " + " + ".join(
+        pooled = Run(scenario, LINEAR_POOL, "linear pool of " + " + ".join(
             f.priors for f in sets), draws, worst, settings.seed)
     return Comparison(scenario, tuple(runs), pool, pooled, w, evidence, post, se)

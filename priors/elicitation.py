@@ -20,6 +20,7 @@ from plausibly.models.scenario import Scenario
 from plausibly.models.validate import Checker, show, suggest
 
 __all__ = [
+    "POOL_IDS",
     "Judgement",
     "NodeJudgement",
     "PriorSet",
@@ -28,6 +29,11 @@ __all__ = [
     "parse_prior_set",
     "resolve_prior_path",
 ]
+
+
+#: the ids ``compare`` gives its pools of prior sets (results, diagnostics, the report):
+#: no prior set may take one, so that a pool and a set never share a key
+POOL_IDS = ("linear_pool", "log_pool")
 
 
 @dataclass(frozen=True)
@@ -140,6 +146,9 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
     top = c.table(dict(data), "", ["id", "name", "scenario", "summary"],
                   ["based_on", "interval", "default", "nodes"])
     pid = c.string(top, "", "id", snake=True)
+    if pid in POOL_IDS:
+        c.add("id", f"'{pid}' is reserved: it names the pool of prior sets in 'plausibly "
+              "compare'", "give this prior set another id")
     name = c.string(top, "", "name")
     summary = c.string(top, "", "summary")
     sid = c.string(top, "", "scenario", snake=True)

@@ -78,6 +78,38 @@ class LogitNormal:
         z = NormalDist().inv_cdf((1.0 + mass) / 2.0)
         return sigmoid(self.mu - z * self.sigma), sigmoid(self.mu + z * self.sigma)
 
+    def u_peaks(self) -> tuple[float, float] | None:
+        """The two peaks of the density on the chances when it is U-shaped, else None.
+
+        The density of p = sigmoid(x), x ~ Normal(mu, sigma), is stationary
+        where h(x) = x - mu - sigma^2 (2 sigmoid(x) - 1) = 0. h rises from -inf
+        to +inf and can turn back only where p (1 - p) = 1 / (2 sigma^2), which
+        needs sigma^2 > 2: then the density has two peaks, near 0 and near 1,
+        with a dip between them, exactly when h is positive at the first turn
+        and negative at the second. (With the median at 0.5: whenever
+        sigma > sqrt(2), e.g. [0.05, 0.5, 0.95] at 90%.)
+        """
+        s2 = self.sigma ** 2
+        if s2 <= 2.0:
+            return None
+
+        def h(x: float) -> float:
+            return x - self.mu - s2 * (2.0 * sigmoid(x) - 1.0)
+
+        r = math.sqrt(1.0 - 2.0 / s2)
+        first, second = logit((1.0 - r) / 2.0), logit((1.0 + r) / 2.0)
+        if not h(first) > 0.0 > h(second):
+            return None
+
+        def root(lo: float, hi: float) -> float:  # h(lo) < 0 < h(hi)
+            for _ in range(200):
+                mid = (lo + hi) / 2.0
+                lo, hi = (mid, hi) if h(mid) < 0.0 else (lo, mid)
+            return sigmoid((lo + hi) / 2.0)
+
+        # h(x) < 0 below mu - s2 and > 0 above mu + s2: these bracket the outer roots
+        return root(self.mu - s2 - 1.0, first), root(second, self.mu + s2 + 1.0)
+
 
 def fit_judgement(j: Judgement, interval: float, source: str = "judged",
                   name: str = "") -> LogitNormal:

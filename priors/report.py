@@ -65,6 +65,7 @@ th,td{border:1px solid #d4d4d4;padding:.25rem .5rem;vertical-align:top;text-alig
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;
  white-space:nowrap}tr.baseline td{color:#555;font-style:italic}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto}
+.scroll{overflow-x:auto;border:1px solid #e4e4e4}figure.natural img{max-width:none;display:block}
 figcaption{font-size:.85rem;color:#444}
 .warning{background:#fff0f0;border:2px solid #c92a2a;padding:.6rem 1rem}
 .lead{font-size:1.1rem}article.pod{border-left:3px solid #d9480f;padding:0 0 0 .8rem;
@@ -309,11 +310,15 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     strength = edge_effects(c.pooled)
     fig = graph_figure(s, strength=strength, subtitle=(
         f"arrows: posterior median effect of each cause under the {pool_name}"))
-    add("<figure>" + _picture(figure_bytes(fig, "svg"), f"causal graph of {s.title}")
-        + "<figcaption>Events by year (green: happened; grey: did not; yellow: disputed or "
-        "unknown); orange outlines mark the events a POD sets. Each arrow is a claim from the "
-        "discussion; its colour and width show the posterior median log odds ratio of the "
-        "cause (red promotes, blue inhibits).</figcaption></figure>")
+    # at its natural size, so that its text reads at 100% zoom; wider than the page, it
+    # scrolls sideways in its own box
+    add('<figure class="natural"><div class="scroll">'
+        + _picture(figure_bytes(fig, "svg"), f"causal graph of {s.title}")
+        + "</div><figcaption>Events by year, left to right (scroll sideways to follow the "
+        "graph); green: happened; grey: did not; yellow: disputed or unknown; orange "
+        "outlines mark the events a POD sets. Each arrow is a claim from the discussion; its "
+        "colour and width show the posterior median log odds ratio of the cause (red "
+        "promotes, blue inhibits).</figcaption></figure>")
     add("</section>")
 
     # the ranking

@@ -4,27 +4,47 @@
 for each event's base chance and its chance given each cause alone, then for
 a ``why``. It needs no terminal: questions and feedback go through a
 :class:`SessionIO`, which the command line implements with Typer and rich. A
-session saves after every answer (an atomic rewrite), so no answer is lost
-when input ends, on Ctrl-C, or on ``q``.
+session saves after every answer (an atomic rewrite that keeps the file's
+comments and layout), so no answer is lost when input ends, on Ctrl-C, or on
+``q``; it never writes over a file that changed since it last read or wrote
+it (:mod:`plausibly.priors.target`), and a resumed session starts at the
+first unanswered judgement.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import signal
 import textwrap
-from collections.abc import Sequence
+import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from plausibly.models.errors import ElicitationError, PlausiblyError, Problem
-from plausibly.models.files import check_writable, read_toml
+from plausibly.models.errors import ElicitationError, Interrupted, PlausiblyError, Problem
+from plausibly.models.files import MAX_FILE_BYTES, check_writable, read_toml
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
-from plausibly.priors.fit import fit_judgement, fit_prior_set, sigmoid
-from plausibly.priors.writer import FileComments, format_number, read_comments, save_prior_set
+from plausibly.priors.fit import fit_prior_set
+from plausibly.priors.questions import (
+    BadAnswer,
+    Question,
+    answer_text,
+    concerns,
+    feedback,
+    fitted_line,
+    not_text,
+    percent,
+    questions,
+    quoted,
+    read_answer,
+)
+from plausibly.priors.target import FileStamp, Saver, read_only, read_stamped
+from plausibly.priors.toml_writer import dumps_prior_set
 
 __all__ = [
     "BadAnswer",
@@ -52,17 +72,13 @@ def _new_header(scenario: Scenario) -> str:
 # ============================================================================ the session
 
 
-class BadAnswer(ValueError):
-    """An answer that cannot be a judgement; its message says why, in plain words."""
-
-
 class SessionIO(Protocol):
     """How a session talks to its user."""
 
     def ask(self, prompt: str, default: str) -> str:
         """Show ``prompt`` (with ``default``, if not empty) and return the reply.
 
-        Raises ``EOFError`` when the input ends (``KeyboardInterrupt`` on Ctrl-C).
+        Raises ``EOFError`` when the input ends, ``KeyboardInterrupt`` on Ctrl-C.
         """
 
     def say(self, kind: str, text: str) -> None:
@@ -70,38 +86,34 @@ class SessionIO(Protocol):
 
 
 @dataclass(frozen=True)
-class Question:
-    """One judgement to ask for: an event's base chance, or its chance given one cause."""
-
-    node: str
-    cause: str | None
-    text: str
-    claim: str = ""
-
-    @property
-    def key(self) -> str:
-        """The parameter as ``X.base`` or ``X.given.C`` (as in ``plausibly check``)."""
-        return f"{self.node}.base" if self.cause is None else f"{self.node}.given.{self.cause}"
-
-
-@dataclass(frozen=True)
 class SessionPlan:
-    """What a session starts from: the prior set so far and the events to walk."""
+    """What a session starts from: the prior set so far and the events to walk.
+
+    ``text`` is the text of the file being resumed (None for a new file):
+    saving changes only its values, so its comments and layout are kept.
+    ``stamp`` is that file's identity and content hash, as read. A resumed
+    session asks only the judgements the file lacks, unless ``ask_all`` (the
+    set's id, name and summary too when ``ask_header``).
+    """
 
     path: Path
     start: PriorSet
     resumed: bool
     nodes: tuple[str, ...]
-    comments: FileComments
+    text: str | None = None
+    stamp: FileStamp | None = None
+    ask_all: bool = True
+    ask_header: bool = True
 
 
 @dataclass(frozen=True)
 class SessionResult:
     """How a session ended.
 
-    ``reason`` is ``"done"`` (every question asked), ``"quit"`` (``q``) or
-    ``"stopped"`` (end of input or Ctrl-C). ``written`` says whether the file
-    was (re)written; ``unjudged`` lists the parameters left to the defaults.
+    ``reason`` is ``"done"`` (every question asked), ``"quit"`` (``q``),
+    ``"stopped"`` (end of input) or ``"interrupted"`` (Ctrl-C, or SIGTERM:
+    ``exit_code`` is then 130 or 143). ``written`` says whether the file was
+    (re)written; ``unjudged`` lists the parameters left to the defaults.
     """
 
     priors: PriorSet
@@ -109,146 +121,11 @@ class SessionResult:
     written: bool
     judged: int
     unjudged: tuple[str, ...]
+    exit_code: int = 0
 
 
 class _Quit(Exception):
     """The user typed ``q``."""
-
-
-def _quoted(label: str) -> str:
-    return f'"{label}"'
-
-
-def _listing(labels: Sequence[str]) -> str:
-    return ", ".join(_quoted(x) for x in labels)
-
-
-def questions(scenario: Scenario, node: str) -> list[Question]:
-    """The questions for one event, in plain words: its base chance, then each cause alone."""
-    label = _quoted(scenario.node(node).label)
-    causes = scenario.parents[node]
-    names = [scenario.node(c).label for c in causes]
-    if not causes:
-        base = f"How likely is {label}?"
-    elif len(causes) == 1:
-        base = f"If {_quoted(names[0])} did not happen, how likely is {label}?"
-    else:
-        base = f"If none of {_listing(names)} happened, how likely is {label}?"
-    out = [Question(node, None, base)]
-    for cause, name in zip(causes, names, strict=True):
-        others = [n for c, n in zip(causes, names, strict=True) if c != cause]
-        if others:
-            text = (f"If only {_quoted(name)} happened (not {_listing(others)}), "
-                    f"how likely is {label}?")
-        else:
-            text = f"If {_quoted(name)} happened, how likely is {label}?"
-        edge = scenario.edge(cause, node)
-        out.append(Question(node, cause, text, f"{edge.claim} ({', '.join(edge.by)})"))
-    return out
-
-
-def _chance(token: str) -> float:
-    try:
-        p = float(token)
-    except ValueError:
-        raise BadAnswer(f'cannot read "{token}" as a number: type chances such as 0.1 0.3 '
-                        "0.6") from None
-    if 0.0 < p < 1.0:
-        return p
-    if 1.0 < p <= 100.0 and p.is_integer():
-        hint = f"for {token}% type {p / 100:g}"
-    elif p >= 1.0:
-        hint = "for almost certain type e.g. 0.99"
-    elif p <= 0.0:
-        hint = "for almost never type e.g. 0.01"
-    else:
-        hint = "type a number such as 0.3"
-    raise BadAnswer(f"{token} is not a chance strictly between 0 and 1: {hint}")
-
-
-def read_answer(text: str) -> Judgement:
-    """Read ``"0.1 0.3 0.6"``, ``"0.1, 0.3, 0.6"`` or ``"[0.1, 0.3, 0.6]"``, or one number.
-
-    Raises
-    ------
-    BadAnswer
-        When the answer is not one chance or three increasing chances, each
-        strictly between 0 and 1; the message says what to type instead.
-    """
-    tokens = [t for t in re.split(r"[\s,;]+", text.strip().strip("[]")) if t]
-    if len(tokens) not in (1, 3):
-        raise BadAnswer(f'"{text.strip()}" has {len(tokens)} numbers: type three (low median '
-                        "high) or one (a fixed chance)")
-    ps = [_chance(t) for t in tokens]
-    if len(ps) == 1:
-        return Judgement(ps[0])
-    low, mid, high = ps
-    if low == mid == high:
-        raise BadAnswer(f'"{" ".join(tokens)}" is three times the same chance: for a fixed '
-                        "chance type one number")
-    if not low < mid < high:
-        raise BadAnswer(f'"{" ".join(tokens)}" is not increasing: type the lowest plausible '
-                        "chance, then your best guess, then the highest")
-    return Judgement(mid, low, high)
-
-
-def _judgement_answer(j: Judgement) -> str:
-    """A judgement as it would be typed."""
-    if j.fixed:
-        return format_number(j.median)
-    return f"{format_number(j.low or 0.0)} {format_number(j.median)} {format_number(j.high or 0.0)}"
-
-
-def _percent(mass: float) -> str:
-    return f"{mass * 100:g}%"
-
-
-def _times(r: float) -> str:
-    if r < 10:
-        return f"{r:.2g}"
-    return f"{r:,.0f}"
-
-
-def feedback(priors: PriorSet, scenario: Scenario, question: Question,
-             j: Judgement) -> list[tuple[str, str]]:
-    """What an answer implies, as ``(kind, text)`` lines.
-
-    The fitted prior (median and central interval of the file's mass), for a
-    cause the change in odds against the event's base chance, and the
-    lopsided-fit warning of :func:`~plausibly.priors.fit.fit_judgement`.
-    """
-    fitted = fit_judgement(j, priors.interval, name=question.key)
-    if j.fixed:
-        lines = [("fit", f"fixed: exactly {format_number(j.median)}, no uncertainty")]
-    else:
-        lo, hi = fitted.interval(priors.interval)
-        lines = [("fit", f"fitted: median {sigmoid(fitted.mu):.3g}, "
-                         f"{_percent(priors.interval)} interval {lo:.3g} to {hi:.3g}")]
-    if question.cause is not None:
-        node = scenario.node(question.node)
-        cause = scenario.node(question.cause)
-        saved = priors.nodes.get(question.node)
-        base = saved.base if saved is not None else None
-        if base is None:
-            lines.append(("odds", f"no base chance is judged for {_quoted(node.label)}, so "
-                                  "the change in odds cannot be shown"))
-        else:
-            without = ("without it" if len(scenario.parents[question.node]) == 1
-                       else "with none of its causes")
-            r = (j.median / (1 - j.median)) / (base.median / (1 - base.median))
-            medians = f"(median {j.median:g} against {base.median:g})"
-            if 1 / 1.05 < r < 1.05:
-                change = f"leaves the odds of {_quoted(node.label)} about as they are {without}"
-            elif r > 1:
-                change = (f"makes {_quoted(node.label)} {_times(r)} times likelier in odds "
-                          f"than {without}")
-            else:
-                change = (f"makes {_quoted(node.label)} {_times(1 / r)} times less likely in "
-                          f"odds than {without}")
-            lines.append(("odds", f"{_quoted(cause.label)} alone {change} {medians}"))
-    if fitted.warning:
-        lines.append(("warning", fitted.warning))
-    return lines
 
 
 def _with_judgement(priors: PriorSet, scenario: Scenario, q: Question, j: Judgement,
@@ -284,18 +161,48 @@ def _default_id(path: Path) -> str:
     return stem if SNAKE.match(stem) else "my_priors"
 
 
-def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> SessionPlan:
+def _read_existing(path: Path, scenario: Scenario
+                   ) -> tuple[PriorSet, str, FileStamp] | list[Problem]:
+    """The prior set at ``path``, its text and stamp (from one read), or what is wrong.
+
+    ``read_toml`` says what is wrong with a file; the prior set, text and stamp
+    come from reading it once more, in one go, so that they agree.
+    """
+    data, problems = read_toml(path, "prior set")
+    if data is None:
+        return problems
+    try:
+        got = read_stamped(path, MAX_FILE_BYTES)
+        if got is None:
+            raise ValueError
+        text = got[0].decode("utf-8-sig")
+        data = tomllib.loads(text)
+    except (OSError, ValueError, RecursionError):  # changed since read_toml read it
+        return [Problem(str(path), "", "changed while elicit was reading it",
+                        "run elicit again once nothing else is writing to it")]
+    try:
+        start = parse_prior_set(data, scenario, file=str(path))
+    except PlausiblyError as err:
+        return list(err.problems)
+    return start, text, got[1]
+
+
+def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = (),
+                 from_start: bool = False) -> SessionPlan:
     """Check the output file and the events asked for; say where the session starts.
 
     A missing ``path`` starts a new prior set; an existing one must be a valid
-    prior set for ``scenario`` (it is resumed, its answers offered as
-    defaults), anything else is refused rather than overwritten.
+    prior set for ``scenario`` that may be written to (it is resumed at its
+    first unanswered judgement, or from the start with ``from_start``);
+    anything else is refused rather than overwritten. Naming events in
+    ``only`` asks all their questions again.
 
     Raises
     ------
     PlausiblyError
         With every problem: unknown events in ``only``, an output path that
-        cannot be written, an existing file that is not such a prior set.
+        cannot be written, an existing file that is not such a prior set or
+        that is read-only.
     """
     problems: list[Problem] = []
     wanted = {n.strip() for item in only for n in item.split(",") if n.strip()}
@@ -308,32 +215,41 @@ def plan_session(scenario: Scenario, path: Path, only: Sequence[str] = ()) -> Se
         check_writable(path, force=True, suffixes={".toml"})
     except PlausiblyError as err:
         problems.extend(err.problems)
-    start: PriorSet | None = None
-    comments = FileComments(header=_new_header(scenario))
+    existing: tuple[PriorSet, str, FileStamp] | None = None
     if not problems and path.exists():
-        data, read_problems = read_toml(path, "prior set")
-        try:
-            if data is None:
-                raise ElicitationError(problems=read_problems)
-            start = parse_prior_set(data, scenario, file=str(path))
-        except PlausiblyError as err:
+        got = _read_existing(path, scenario)
+        if isinstance(got, list):
             problems.append(Problem(
                 str(path), "", f"exists and is not a valid prior set for scenario "
                 f"'{scenario.id}', so elicit will neither resume nor overwrite it",
                 "choose another output file with -o (or fix this one: the problems follow)"))
-            problems.extend(err.problems)
+            problems.extend(got)
+        elif why := read_only(path):
+            problems.append(Problem(
+                str(path), "", f"{why}, so elicit will not write to it",
+                f"make it writable (chmod u+w {path}) to resume it, or choose another output "
+                "file with -o"))
         else:
-            comments = read_comments(path.read_text(encoding="utf-8"))
+            try:  # refuse now a file that cannot be saved keeping its layout
+                dumps_prior_set(got[0], got[1])
+            except PlausiblyError as err:
+                problems.extend(err.problems)
+            existing = got
     if problems:
         raise ElicitationError(problems=problems)
     nodes = tuple(n for n in scenario.order if not wanted or n in wanted)
-    if start is None:
+    if existing is None:
         pid = _default_id(path)
         start = PriorSet(id=pid, name=pid.replace("_", " ").capitalize(), scenario=scenario.id,
                          summary=f"Judgements elicited for '{scenario.title}'.", based_on=(),
                          interval=0.9, nodes=MappingProxyType({}))
-        return SessionPlan(path, start, False, nodes, comments)
-    return SessionPlan(path, start, True, nodes, comments)
+        return SessionPlan(path, start, False, nodes)
+    start, text, stamp = existing
+    return SessionPlan(path, start, True, nodes, text, stamp,
+                       ask_all=from_start or bool(wanted), ask_header=from_start)
+
+
+# ============================================================================ asking
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -342,117 +258,195 @@ def _short(text: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[:limit - 3].rstrip() + "..."
 
 
-def _ask_text(io: SessionIO, prompt: str, default: str, *, snake: bool = False) -> str:
-    """A text answer; Enter (or ``s``) keeps ``default``, ``q`` quits."""
+def _reply(io: SessionIO, prompt: str, default: str) -> str:
+    """A reply that is text (asked again when the terminal sent bytes that are not)."""
     while True:
-        reply = io.ask(prompt, _short(default)).strip()
+        reply = io.ask(prompt, default).strip()
+        if not (why := not_text(reply)):
+            return reply
+        io.say("warning", why)
+
+
+def _ask_text(io: SessionIO, saver: Saver, prompt: str, default: str,
+              build: Callable[[str], PriorSet], *, snake: bool = False) -> PriorSet:
+    """The prior set with a text answer; Enter (or ``s``) keeps ``default``, ``q`` quits.
+
+    An answer that would make the file too big to read back is asked again.
+    """
+    while True:
+        reply = _reply(io, prompt, _short(default))
         if reply == "q":
             raise _Quit
         if reply in ("", "s"):
-            return default
+            return build(default)
         if snake and not SNAKE.match(reply):
             io.say("warning", f'"{reply}" is not a snake_case id: use lower-case letters, '
                               "digits and _, starting with a letter")
             continue
-        return reply
+        candidate = build(reply)
+        if not (why := saver.too_big(candidate, reply)):
+            return candidate
+        io.say("warning", why)
 
 
-def _ask_judgement(io: SessionIO, default: Judgement | None) -> Judgement | None:
-    """A judgement; ``None`` when skipped. Re-asks until the answer is usable."""
-    shown = _judgement_answer(default) if default is not None else ""
+def _confirmed(io: SessionIO, j: Judgement, interval: float, worries: list[str]) -> bool:
+    """Whether an answer that :func:`concerns` worries about is kept: asked once."""
+    io.say(*fitted_line(j, interval))
+    for worry in worries:
+        io.say("warning", worry)
+    reply = _reply(io, "keep it? [y/N]", "").lower()
+    if reply == "q":
+        raise _Quit
+    return reply in ("y", "yes")
+
+
+def _ask_judgement(io: SessionIO, default: Judgement | None,
+                   interval: float) -> tuple[Judgement, bool] | None:
+    """A judgement, and whether its fit was shown already; ``None`` when skipped.
+
+    Re-asks until the answer is usable, and until a lopsided or U-shaped
+    interval or a lone number is confirmed (Enter on the offered answer is
+    not asked about again).
+    """
+    shown = answer_text(default) if default is not None else ""
     while True:
-        reply = io.ask("chance (low median high)", shown).strip()
+        reply = _reply(io, "chance (low median high)", shown)
         if reply == "q":
             raise _Quit
         if reply == "s":
             return None
         if reply == "":
             if default is not None:
-                return default
+                return default, False
             io.say("warning", "no answer: type three chances (e.g. 0.1 0.3 0.6) or one, "
                               "s to skip or q to save and quit")
             continue
         try:
-            return read_answer(reply)
+            j = read_answer(reply)
         except BadAnswer as err:
             io.say("warning", str(err))
+            continue
+        worries = [] if j == default else concerns(j, interval)
+        if not worries:
+            return j, False
+        if _confirmed(io, j, interval, worries):
+            return j, True
 
 
-def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> None:
+def _todo(scenario: Scenario, plan: SessionPlan) -> dict[str, list[Question]]:
+    """The questions to ask, by event: all of them, or those the file does not answer."""
+    out = {}
+    for node in plan.nodes:
+        qs = [q for q in questions(scenario, node) if plan.ask_all or q.saved(plan.start) is None]
+        if qs:
+            out[node] = qs
+    return out
+
+
+def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO,
+           todo: dict[str, list[Question]]) -> bool:
+    """Say what the session will ask; False when there is nothing to ask."""
     n = len(plan.nodes)
-    mass = _percent(plan.start.interval)
-    if plan.resumed:
+    if plan.resumed and plan.ask_all:
         io.say("note", f"Resuming {plan.path}: its answers are offered as defaults.")
-        if plan.comments.dropped:
-            io.say("warning", f"{plan.comments.dropped} comment line(s) of {plan.path} are "
-                              "neither in its opening block nor just above a [nodes.*] table; "
-                              "they are not kept when it is saved")
+    elif plan.resumed:
+        total = sum(len(questions(scenario, node)) for node in plan.nodes)
+        left = sum(len(qs) for qs in todo.values())
+        if not left:
+            io.say("note", f"Resuming {plan.path}: all {total} judgements are answered, so "
+                           "there is nothing to ask. To go over them again, run with "
+                           "--from-start (or --only EVENT).")
+            return False
+        first = next(iter(todo))
+        io.say("note", f"Resuming {plan.path}: {total - left} of {total} judgements are "
+                       f"answered; asking the {left} that are not, from event "
+                       f"{plan.nodes.index(first) + 1} of {n} ({first}). To go over the "
+                       "answered ones again, run with --from-start.")
     io.say("note", f"Scenario {scenario.id}: {scenario.title}. {n} event"
                    f"{'s' if n != 1 else ''} to judge, in time order.")
     io.say("note", "Give each chance as three numbers, low median high (e.g. 0.1 0.3 0.6):")
-    io.say("note", f"your best guess, and a range you are {mass} sure of. "
-                   "One number fixes a chance exactly.")
+    io.say("note", f"your best guess, and a range you are {percent(plan.start.interval)} sure "
+                   "of. One number fixes a chance exactly.")
     io.say("note", "At any question: Enter keeps the value in [brackets], s skips, "
                    "q saves and quits.")
     io.say("note", f"Each answer is saved to {plan.path} at once.")
+    return True
+
+
+def _with_why(priors: PriorSet, scenario: Scenario, nj: NodeJudgement, why: str) -> PriorSet:
+    return _with_node(priors, scenario, replace(nj, why=why))
 
 
 def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> SessionResult:
     """Ask for the judgements of ``plan.nodes`` and save them as they come.
 
-    Asks first for the set's id, name and summary, then, per event in time
-    order, its base chance, its chance given each cause alone (each followed
-    by :func:`feedback`) and, if anything about it is judged, a ``why``.
-    ``q``, the end of input and Ctrl-C stop the session. Every answer is saved
-    to ``plan.path`` at once (atomically), so nothing answered is ever lost; a
-    new file is written only once something is judged.
+    Asks first for the set's id, name and summary (a new file, or
+    ``plan.ask_header``), then, per event in time order, its base chance and
+    its chance given each cause alone (each followed by :func:`feedback`) and,
+    if anything about it was judged, a ``why``. A resumed session asks only
+    what the file does not answer yet, unless ``plan.ask_all``. ``q``, the end
+    of input, Ctrl-C and SIGTERM stop the session. Every answer is saved to
+    ``plan.path`` at once (atomically, changing only the values that differ),
+    so nothing answered is ever lost; a new file is written only once
+    something is judged.
+
+    Raises
+    ------
+    ElicitationError
+        When the file changed during the session or cannot be written (the
+        answers are then saved beside it, and the error says where).
     """
     priors = plan.start
-    saved: PriorSet | None = plan.start if plan.resumed else None
-    writes = 0
-
-    def checkpoint() -> None:
-        nonlocal saved, writes
-        if priors != saved and (plan.resumed or priors.nodes):
-            save_prior_set(plan.path, priors, plan.comments)
-            saved, writes = priors, writes + 1
-
-    reason = "done"
-    _intro(scenario, plan, io)
+    saver = Saver(plan.path, plan.stamp, plan.text, plan.start if plan.resumed else None,
+                  _new_header(scenario))
+    todo = _todo(scenario, plan)
+    reason, exit_code = "done", 0
     try:
-        pid = _ask_text(io, "Prior set id (snake_case)", priors.id, snake=True)
-        name = _ask_text(io, "Name (who judges: you, or a school of thought)", priors.name)
-        summary = _ask_text(io, "Summary (one sentence)", priors.summary)
-        priors = replace(priors, id=pid, name=name, summary=summary)
-        why_default = f"Judged by {name} in an elicitation session."
+        if not _intro(scenario, plan, io, todo):
+            todo = {}
+        elif plan.ask_header or not plan.resumed:
+            p = priors
+            p = _ask_text(io, saver, "Prior set id (snake_case)", p.id,
+                          lambda r: replace(p, id=r), snake=True)
+            p = _ask_text(io, saver, "Name (who judges: you, or a school of thought)", p.name,
+                          lambda r: replace(p, name=r))
+            priors = _ask_text(io, saver, "Summary (one sentence)", p.summary,
+                               lambda r: replace(p, summary=r))
+        why_default = f"Judged by {priors.name} in an elicitation session."
         for k, node in enumerate(plan.nodes, start=1):
+            if node not in todo:
+                continue
             n = scenario.node(node)
-            io.say("event", f"Event {k} of {len(plan.nodes)}: {_quoted(n.label)} "
+            io.say("event", f"Event {k} of {len(plan.nodes)}: {quoted(n.label)} "
                             f"({node}, {n.year})")
-            for q in questions(scenario, node):
+            answered = False
+            for q in todo[node]:
                 io.say("question", q.text)
                 if q.claim:
                     io.say("claim", q.claim)
-                old = priors.nodes.get(node)
-                default = None if old is None else (
-                    old.base if q.cause is None else old.given.get(q.cause))
-                j = _ask_judgement(io, default)
-                if j is None:
+                got = _ask_judgement(io, q.saved(priors), priors.interval)
+                if got is None:
                     continue
+                j, shown = got
                 for kind, text in feedback(priors, scenario, q, j):
-                    io.say(kind, text)
+                    if not (shown and kind in ("fit", "warning")):
+                        io.say(kind, text)
                 priors = _with_judgement(priors, scenario, q, j, why_default)
-                checkpoint()
+                answered = True
+                saver.save(priors)
             nj = priors.nodes.get(node)
-            if nj is not None:
-                why = _ask_text(io, f"Why these chances for {_quoted(n.label)}? "
-                                    "(your reasons, the posts)", nj.why)
-                priors = _with_node(priors, scenario, replace(nj, why=why))
-                checkpoint()
+            if nj is not None and (answered or plan.ask_all):
+                priors = _ask_text(io, saver, f"Why these chances for {quoted(n.label)}? "
+                                              "(your reasons, the posts)", nj.why,
+                                   functools.partial(_with_why, priors, scenario, nj))
+                saver.save(priors)
     except _Quit:
         reason = "quit"
-    except (EOFError, KeyboardInterrupt):
+    except EOFError:
         reason = "stopped"
-    checkpoint()
+    except (KeyboardInterrupt, Interrupted) as stop:  # Interrupted: SIGTERM (see the cli)
+        reason = "interrupted"
+        exit_code = stop.exit_code if isinstance(stop, Interrupted) else 128 + signal.SIGINT
+    saver.save(priors)
     judged, unjudged = _count(priors, scenario)
-    return SessionResult(priors, reason, writes > 0, judged, unjudged)
+    return SessionResult(priors, reason, saver.writes > 0, judged, unjudged, exit_code)

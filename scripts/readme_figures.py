@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     forest = forest_figure(scenario, [*per_set, pooled], args.hdi_prob,
                            labels=[*labels, "linear pool"])
     args.out.mkdir(parents=True, exist_ok=True)
-    write_atomic(args.out / "forest.png", figure_bytes(forest, "png", dpi=130))
+    write_atomic(args.out / "forest.png", figure_bytes(forest, "png", dpi=130), force=True)
 
     top = max(pooled[1:], key=lambda r: r.counterfactual.mean).pod
     pod = args.pod or top
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"history under {which} {pod} ({scenario.pod(pod).label})")
     write_atomic(args.out / "graph.png", draw_graph(
         scenario, "png", strength=overlay.strength, highlight=overlay.highlight, pod=pod,
-        subtitle=subtitle))
+        subtitle=subtitle), force=True)
     worst = max(r.diagnostics.r_hat_max for r in result.runs)
     print(f"wrote {args.out / 'forest.png'} and {args.out / 'graph.png'} "
           f"({settings.chains} chains x {settings.draws} draws, seed {settings.seed}, "

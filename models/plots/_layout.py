@@ -19,23 +19,24 @@ __all__ = ["BOX_WIDTH", "COLUMN", "FONT", "GAP", "LINE", "WRAP", "box_height", "
            "columns", "edge_route", "layout", "layout_boxes"]
 
 
-# geometry, in inches (the axes are drawn at one data unit per inch)
-COLUMN = 1.12  # between columns
+# geometry, in inches (the axes are drawn at one data unit per inch); a box holds an
+# event's label at 8 pt, which is 10.7 px at the picture's natural size (1 pt = 4/3 px)
+COLUMN = 1.95  # between columns
 
 
-BOX_WIDTH = 0.9
+BOX_WIDTH = 1.55
 
 
-LINE = 0.118  # height of a line of 6.5 pt text
+LINE = 0.144  # height of a line of 8 pt text
 
 
 GAP = 0.16  # vertical space between boxes
 
 
-WRAP = 13  # characters per line in a box
+WRAP = 22  # characters per line in a box
 
 
-FONT = 6.5
+FONT = 8.0
 
 
 def columns(s: Scenario) -> tuple[dict[str, int], dict[int, tuple[int, int]]]:
@@ -61,13 +62,17 @@ def columns(s: Scenario) -> tuple[dict[str, int], dict[int, tuple[int, int]]]:
     return column, span
 
 
-def box_lines(name: str, year: int, extra: str = "") -> list[str]:
-    lines = [*textwrap.wrap(name.replace("_", " "), WRAP), str(year)]
+def box_lines(label: str, extra: str = "") -> list[str]:
+    """An event's label wrapped to fit its box, and an extra line (what a run adds).
+
+    The year is not repeated: the axis under the graph names each year's band.
+    """
+    lines = textwrap.wrap(label, WRAP) or [""]
     return [*lines, extra] if extra else lines
 
 
 def box_height(lines: Sequence[str]) -> float:
-    return LINE * len(lines) + 0.1
+    return LINE * len(lines) + 0.12
 
 
 def _separate(desired: list[float], heights: list[float]) -> list[float]:
@@ -168,7 +173,7 @@ def layout(s: Scenario, heights: Mapping[str, float] | None = None
     heights : mapping, optional
         Height of each event's box (inches), so that boxes never overlap.
     """
-    h = {n: (heights or {}).get(n, box_height(box_lines(n, 0))) for n in s.order}
+    h = {n: (heights or {}).get(n, box_height(box_lines(s.node(n).label))) for n in s.order}
     return layout_boxes(s, h)[0]
 
 

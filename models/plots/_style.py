@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 from plausibly.models.scenario import Scenario
 
-__all__ = ["DIFFERS_COLOUR", "EDGE_COLOUR", "HISTORY_COLOURS", "POD_COLOUR", "SOFT_COLOUR",
-           "STRENGTH_LIMIT", "fill", "pod_targets", "strength_colour", "strength_width"]
+__all__ = ["DIFFERS_COLOUR", "EDGE_COLOUR", "HISTORY_COLOURS", "LITERAL", "POD_COLOUR",
+           "SOFT_COLOUR", "STRENGTH_LIMIT", "fill", "pod_targets", "strength_colour",
+           "strength_width"]
+
+
+class _Literal(TypedDict):
+    parse_math: bool
+    usetex: bool
+
+
+#: Keyword arguments for a matplotlib text that comes from a file (a title, a label): drawn
+#: as written, a "$" never starting mathematics and no TeX whatever the rc settings say.
+LITERAL: _Literal = {"parse_math": False, "usetex": False}
 
 
 HISTORY_COLOURS = {1.0: "#cfe8cf", 0.0: "#e6e6e6"}  # happened / did not

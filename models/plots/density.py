@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from plausibly.models.plots._render import figure_bytes
+from plausibly.models.plots._style import LITERAL
 from plausibly.models.plots.forest import COLOURS, pod_label, x_limit
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None)
                   "\n(posterior density, each row scaled to its peak; mean [HDI] on the right)",
                   fontsize=9)
     ax.set_title(f"{run.scenario.title}\nprior set {run.priors} ({run.name}): "
-                 "counterfactual plausibility of each POD", fontsize=10)
+                 "counterfactual plausibility of each POD", fontsize=10, **LITERAL)
     ax.grid(axis="x", alpha=0.35, zorder=0)
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right", "left"):

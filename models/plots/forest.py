@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from plausibly.models.plots._render import figure_bytes
+from plausibly.models.plots._style import LITERAL
 from plausibly.models.scenario import Scenario
 
 if TYPE_CHECKING:
@@ -102,15 +103,17 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
                   f"(dot: posterior mean; bar: {hdi_prob:.0%} highest-density interval)",
                   fontsize=9)
     ax.set_title(f"{scenario.title}\ncounterfactual plausibility of each POD, ranked by the pool",
-                 fontsize=10)
+                 fontsize=10, **LITERAL)
     ax.grid(axis="x", alpha=0.35, zorder=0)
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     handles, names = ax.get_legend_handles_labels()  # top row first, history last
-    ax.legend([*handles[-2::-1], handles[-1]], [*names[-2::-1], names[-1]], fontsize=8,
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="prior set",
-              title_fontsize=8, alignment="left")
+    legend = ax.legend([*handles[-2::-1], handles[-1]], [*names[-2::-1], names[-1]],
+                       fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+                       title="prior set", title_fontsize=8, alignment="left")
+    for text in legend.get_texts():  # the callers' labels, drawn as written
+        text.set_parse_math(False)
     return fig
 
 

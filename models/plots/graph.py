@@ -30,6 +30,7 @@ from plausibly.models.plots._style import (
     DIFFERS_COLOUR,
     EDGE_COLOUR,
     HISTORY_COLOURS,
+    LITERAL,
     POD_COLOUR,
     SOFT_COLOUR,
     STRENGTH_LIMIT,
@@ -105,8 +106,8 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
 
     targets = pod_targets(s, pod)
     shown = {n: highlight.get(n, 0.0) for n in s.order} if highlight is not None else {}
-    lines = {n.id: box_lines(n.id, n.year, f"differs {shown[n.id]:.2f}"
-                              if shown.get(n.id, 0.0) >= 0.005 else "")
+    lines = {n.id: box_lines(n.label, f"differs {shown[n.id]:.2f}"
+                             if shown.get(n.id, 0.0) >= 0.005 else "")
              for n in s.nodes}
     heights = {n: box_height(v) for n, v in lines.items()}
     pos, routes = layout_boxes(s, heights)
@@ -140,7 +141,7 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
                              ec=edge, lw=lw, zorder=3)
         ax.add_patch(box)
         ax.text(x, y, "\n".join(lines[n.id]), ha="center", va="center", fontsize=FONT,
-                linespacing=1.05, zorder=4)
+                linespacing=1.05, zorder=4, **LITERAL)
     for e in s.edges:
         colour: tuple[float, ...] | str = EDGE_COLOUR
         lw = 0.8
@@ -154,12 +155,14 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
                                      zorder=2, shrinkA=0.0, shrinkB=0.0, alpha=0.9))
     years = sorted(span)
     ax.set_xticks([(span[y][0] + span[y][1]) / 2 * COLUMN for y in years])
-    ax.set_xticklabels([str(y) for y in years], fontsize=7)
+    ax.set_xticklabels([str(y) for y in years], fontsize=9)
     ax.tick_params(axis="x", length=0, pad=3)
     ax.set_yticks([])
     for side in ("top", "right", "left", "bottom"):
         ax.spines[side].set_visible(False)
-    ax.set_title((title or s.title) + (f"\n{subtitle}" if subtitle else ""), fontsize=9)
+    # at the left, where a reader of a wide picture starts
+    ax.set_title((title or s.title) + (f"\n{subtitle}" if subtitle else ""), fontsize=11,
+                 loc="left", **LITERAL)
     handles: list[Artist] = [Patch(fc=HISTORY_COLOURS[1.0], ec="#555555", label="happened"),
                Patch(fc=HISTORY_COLOURS[0.0], ec="#555555", label="did not happen")]
     if any(n.history is None or n.history not in (0.0, 1.0) for n in s.nodes):
@@ -172,20 +175,23 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
                              label="differs from history (outline ∝ probability)"))
     if strength is None:
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=0.8, label="claimed cause"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.22 / height),
-              ncol=len(handles), fontsize=7, frameon=False, handlelength=1.6)
+    legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.22 / height),
+                       ncol=len(handles), fontsize=8.5, frameon=False, handlelength=1.6)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
     if strength is not None:
         from matplotlib.cm import ScalarMappable
         from matplotlib.colors import LinearSegmentedColormap
 
         samples = [strength_colour(STRENGTH_LIMIT * (2 * t / 63 - 1)) for t in range(64)]
         cmap = LinearSegmentedColormap.from_list("strength", samples)
-        cax = ax.inset_axes((1.0 - 3.0 / width, -0.62 / height, 3.0 / width, 0.07 / height))
+        # under the legend, at the left as well
+        cax = ax.inset_axes((0.1 / width, -0.72 / height, 3.5 / width, 0.09 / height))
         bar = fig.colorbar(ScalarMappable(Normalize(-STRENGTH_LIMIT, STRENGTH_LIMIT), cmap),
                            cax=cax, orientation="horizontal")
         bar.set_label("median log odds ratio of the cause (red promotes, blue inhibits)",
-                      fontsize=6.5)
-        bar.ax.tick_params(labelsize=6)
+                      fontsize=8)
+        bar.ax.tick_params(labelsize=7.5)
     return fig
 
 

@@ -125,9 +125,3 @@ def test_snake_case_and_citations_match_the_whole_text():
     assert CITATION.match("#7 Garetor") and not CITATION.match("#7 Garetor\n")
     assert not CITATION.match("#7\n")
 
-
-def test_the_prior_set_writer_quotes_a_key_with_a_final_newline():
-    from plausibly.priors.writer import _key
-
-    assert _key("court_order") == "court_order"
-    assert _key("court_order\n") == '"court_order\\n"'

@@ -108,3 +108,65 @@ def test_sensitivity_names_a_driver():
     drivers = pods["a_refrains"]["drivers"]
     assert drivers and all(-1 <= d["spearman"] <= 1 for d in drivers)
     assert pods["a_refrains"]["prior_sensitivity"] >= 0.0
+
+
+@pytest.mark.slow
+def test_sensitivity_says_what_was_computed():
+    from plausibly.cli.run import SENSITIVITY_NOTES
+    from plausibly.models.power_scaling import Driver, PodSensitivity
+
+    args = ["sensitivity", SQUAD, "-p", JUDGED, "--draws", "300", "--tune", "300",
+            "--allow-unconverged"]
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    text = " ".join(table.stdout.split())
+    assert "prior sensitivity" in text and "likelihood sensitivity" in text
+    assert "associated judgements (rank correlation)" in text
+    for note in SENSITIVITY_NOTES:
+        assert note in text
+    found = json.loads(runner.invoke(app, [*args, "-f", "json"]).stdout)["pods"]
+    for p in found:  # the same seed: the same numbers, so the same sentences
+        words = PodSensitivity(p["pod"], p["counterfactual_mean"], p["prior_sensitivity"],
+                               p["likelihood_sensitivity"], tuple(
+                                   Driver(d["parameter"], d["spearman"]) for d in p["drivers"]))
+        assert f"- {words.sentence()}" in text
+    for wrong in ("depends most", "drivers", "raises it", "lowers it", "psens"):
+        assert wrong not in text
+
+
+def test_a_prior_set_may_not_take_a_pools_id(tmp_path):
+    # issue #11, item 14: a set called log_pool had its diagnostics replaced by the log
+    # pool's under 'compare --pool log', so an unconverged run exited 0
+    judged = Path(JUDGED).read_text()
+    for pool_id in ("log_pool", "linear_pool"):
+        taken = tmp_path / f"{pool_id}.toml"
+        taken.write_text(judged.replace('id = "squad"', f'id = "{pool_id}"'))
+        checked = runner.invoke(app, ["check", SQUAD, str(taken)])
+        assert checked.exit_code == 2
+        assert (f"{taken}: id: '{pool_id}' is reserved: it names the pool of prior sets in "
+                "'plausibly compare'\n    fix: give this prior set another id\n"
+                ) in checked.stdout + checked.stderr
+        compared = runner.invoke(app, ["compare", SQUAD, "-p", str(taken), "-p", FIXED,
+                                       "--pool", "log", "--draws", "20", "--tune", "20",
+                                       "-f", "json"])
+        assert compared.exit_code == 2, compared.output
+        assert f"'{pool_id}' is reserved" in compared.stderr
+
+
+def test_a_pools_diagnostics_never_replace_a_sets(monkeypatch):
+    from plausibly.models.diagnostics import Diagnostics
+    from plausibly.models.errors import UsageError
+    from plausibly.models.results import Run
+    from plausibly.priors.comparison import Comparison
+
+    s = load_scenario(SQUAD)
+    bad, good = Diagnostics(1.3, 12, 9, 4), Diagnostics(1.0, 2000, 2000, 0)
+    unconverged = Run(s, "log_pool", "a set", None, bad, 1)
+    pooled = Run(s, "log_pool", "the log pool", None, good, 1)
+    weights = np.array([1.0])
+    with pytest.raises(UsageError, match="reserved for the pool of prior sets"):
+        Comparison(s, (unconverged,), "log", pooled, weights, (), weights, weights)
+    fine = Comparison(s, (Run(s, "squad", "a set", None, bad, 1),), "log", pooled, weights, (),
+                      weights, weights)
+    assert not fine.converged
+    assert fine.diagnostics == {"squad": bad, "log_pool": good}

@@ -156,11 +156,27 @@ def test_graph_figure_plain(squad):
     fig = graph_figure(squad)
     ax = fig.axes[0]
     assert texts(ax.get_xticklabels()) == ["1", "2", "3", "4"]
-    assert ax.get_title() == "Pearl's firing squad"
+    assert ax.get_title("left") == "Pearl's firing squad"
     assert texts(ax.get_legend().get_texts()) == [
         "happened", "did not happen", "POD target", "outcome (death)", "claimed cause"]
     assert not ax.child_axes  # no colour bar without effects
     assert draw_graph(squad, "svg") == draw_graph(squad, "svg")
+
+
+def test_graph_boxes_show_each_label_once_without_ids_or_years(squad):
+    fig = graph_figure(squad)
+    boxes = fig.axes[0].texts
+    assert [" ".join(t.get_text().split()) for t in boxes] == [n.label for n in squad.nodes]
+    for t, n in zip(boxes, squad.nodes, strict=True):
+        lines = t.get_text().split("\n")
+        assert n.id not in lines and n.id.replace("_", " ") not in lines
+        assert str(n.year) not in lines  # the axis names the year
+        assert t.get_fontsize() * 4 / 3 >= 10  # px at the picture's natural size
+    ussr = load_scenario("ussr_1930")
+    texts_ = [t.get_text() for t in graph_figure(ussr).axes[0].texts]
+    # (wrapped between words, or after a hyphen: "multi-" / "party")
+    assert ["".join(t.split()) for t in texts_] == ["".join(n.label.split()) for n in ussr.nodes]
+    assert "democratic_ussr_1930" not in " ".join(texts_)
 
 
 def test_edge_effects_are_the_log_odds_ratios(exact_run):
@@ -185,7 +201,7 @@ def test_graph_with_a_run_shows_effects_and_what_differs(squad, exact_run):
     assert "set by POD a_refrains" in legend
     assert "differs from history (outline ∝ probability)" in legend
     assert "differs 1.00" in " ".join(t.get_text() for t in ax.texts)
-    assert ax.get_title().startswith("Pearl's firing squad\narrows: posterior median effect")
+    assert ax.get_title("left").startswith("Pearl's firing squad\narrows: posterior median effect")
     dot = to_dot(squad, strength=overlay.strength, highlight=overlay.highlight, pod="a_refrains")
     assert f'label="{logit(0.99) - logit(0.01):+.2f}"' in dot
     assert "P(differs from history) 1.00" in dot and "POD: a_refrains" in dot

@@ -173,3 +173,118 @@ def test_a_killed_worker_is_an_error_not_a_hang(squad):
         sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=dying)
     assert caught.value.exit_code == 1
     assert "ended abruptly" in str(caught.value.problems[0])
+
+
+# --------------------------------------------------- workers die with the run (#11, 2 and 15)
+
+ORPHAN = """
+import ctypes, os, sys, time
+from plausibly.models.sampling import _start_worker
+
+def no_libc(*args, **kwargs):
+    raise OSError("no prctl here")
+
+if sys.argv[1] == "watchdog":  # as where prctl is missing
+    ctypes.CDLL = no_libc
+parent = os.getpid()
+child = os.fork()
+if child == 0:
+    _start_worker(parent)
+    time.sleep(120)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has ended
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+@pytest.mark.parametrize("how", ["prctl", "watchdog"])
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_worker_dies_with_its_parent(stop, how):
+    import subprocess
+
+    with subprocess.Popen([sys.executable, "-c", ORPHAN, how], stdout=subprocess.PIPE,
+                          text=True) as proc:
+        worker = int(proc.stdout.readline())
+        try:
+            time.sleep(0.5)  # the worker is set up
+            assert _running(worker)
+            proc.send_signal(stop)
+            proc.wait(timeout=30)
+            deadline = time.monotonic() + 10
+            while _running(worker) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not _running(worker)
+        finally:
+            if _running(worker):
+                os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="workers are forked on Linux")
+def test_a_worker_whose_parent_is_already_gone_exits_at_once():
+    # the parent may die between the fork and prctl: then the worker has another parent
+    ctx = mp.get_context("fork")
+    worker = ctx.Process(target=sampling._start_worker, args=(os.getpid() + 1_000_000,))
+    worker.start()
+    worker.join(timeout=30)
+    assert worker.exitcode == 1
+
+
+def _workers(sampler: sampling.Sampler) -> list[mp.process.BaseProcess]:
+    deadline = time.monotonic() + 60
+    while sampler._counter.value == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the chains are well under way
+    return list(sampler._workers)
+
+
+@pytest.mark.slow
+def test_ctrl_c_to_one_worker_interrupts_the_run_even_with_one_chain_per_set(squad):
+    from plausibly.models.errors import Interrupted
+
+    s, net, judged = squad
+    layouts = [judged.parameter_prior(s), other_set(s, judged)]
+    settings = {**SMALL, "chains": 1, "draws": 20_000}
+    with pytest.raises(Interrupted) as caught:  # not a short chain, used silently
+        with sampling.Sampler(net, layouts, **settings) as sampler:
+            workers = _workers(sampler)
+            assert len(workers) == 2
+            os.kill(workers[1].pid, signal.SIGINT)
+            list(sampler.sets())
+    assert caught.value.exit_code == 130
+    assert "a sampling worker got Ctrl-C" in str(caught.value)
+    assert all(not w.is_alive() for w in workers) and mp.active_children() == []
+
+
+def _interrupt(how: str, at: int):
+    def progress(done: int, total: int) -> None:
+        if done >= at:
+            if how == "signal":
+                os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+                time.sleep(0.5)
+            else:
+                raise KeyboardInterrupt
+
+    return progress
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["signal", "raised"])
+@pytest.mark.parametrize("at", [50, 100], ids=["tuning", "drawing"])  # of 60 + 60
+def test_ctrl_c_in_this_process_is_never_a_short_chain(squad, monkeypatch, how, at):
+    from plausibly.models.errors import Interrupted
+
+    s, net, judged = squad
+    monkeypatch.setattr(sampling, "workers_for", lambda tasks: 1)  # chains in this process
+    with pytest.raises(Interrupted) as caught:
+        sampling.sample_sets(net, [judged.parameter_prior(s)], **{**SMALL, "chains": 1},
+                             progress=_interrupt(how, at))
+    assert caught.value.exit_code == 130
+    assert sampling._JOB is None

@@ -195,3 +195,17 @@ def test_claims_do_not_quote_the_thread():
         words = text.lower().split()
         runs = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
         assert not [r for r in runs if r in thread], text
+
+
+def test_an_edge_whose_effect_is_a_table_is_a_problem_not_a_crash():
+    # found by the property test: the data-row check hashed the raw effect
+    from plausibly.models.errors import ScenarioError
+    from plausibly.models.scenario import parse_scenario
+
+    data = {"id": "a", "title": "t", "outcome": "b", "source": "s",
+            "nodes": {"a": {"label": "A", "year": 1}, "b": {"label": "B", "year": 1}},
+            "edges": [{"cause": "a", "effect": {"x": {}}, "claim": "c", "by": ["#1 A"]}],
+            "pods": {}}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert "edges[0].effect: must be a node id, got {'x': {}}" in str(err.value)

@@ -19,6 +19,7 @@ from scipy.special import expit, logit
 from plausibly.models.errors import ElicitationError, UsageError
 from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario, parse_scenario
+from plausibly.priors.comparison import mixture_draws
 from plausibly.priors.elicitation import (
     Judgement,
     bundled_prior_sets,
@@ -670,3 +671,30 @@ def test_posterior_weight_standard_error_matches_the_spread_over_seeds():
     ratio = ses_arr[:, 0].mean() / weights_arr[:, 0].std(ddof=1)
     assert 0.75 < ratio < 1.25, ratio
     np.testing.assert_allclose(ses_arr[:, 0], ses_arr[:, 1], rtol=1e-12)  # two sets: equal SE
+
+
+# --------------------------------------------------------------------------- mixture
+
+
+def _run_with(values: np.ndarray, priors: str, exact: bool):
+    import xarray as xr
+
+    from plausibly.models.diagnostics import Diagnostics
+    from plausibly.models.results import Run
+
+    chains, draws = values.shape
+    ds = xr.Dataset({"plausibility": (("chain", "draw"), values)},
+                    coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+    nan = float("nan")
+    diag = Diagnostics(nan, nan, nan, 0, exact=exact)
+    return Run(SQUAD, priors, priors, ds, diag, 0)
+
+
+def test_an_exact_set_is_a_point_mass_in_the_linear_pool():
+    sampled = _run_with(np.linspace(0, 1, 2 * 500).reshape(2, 500), "sampled", False)
+    exact = _run_with(np.full((1, 1), 7.0), "exact", True)
+    pooled = mixture_draws([sampled, exact], np.array([0.4, 0.6]), seed=1)
+    values = pooled["plausibility"].values.ravel()
+    assert values.size == 1000  # as many draws as the sampled run, not one
+    assert (values == 7.0).sum() == 600  # the exact set's share, exactly
+    assert len(set(values[values != 7.0])) == 400  # sampled draws without replacement

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -309,3 +310,34 @@ def test_chromium_renders_the_report(tmp_path, report_file):
     assert pixels.std() > 0.05  # not a blank page
     dark = (pixels.mean(axis=-1) < 0.5).mean()
     assert 0.005 < dark < 0.5  # text and pictures on a light page
+
+
+def test_the_graph_is_shown_at_its_natural_size_and_its_labels_read_at_100_percent(
+        report_file):
+    """Not scaled down to the page: in a box that scrolls sideways, its node text >= 10 px."""
+    html = report_file.read_text("utf-8")
+    css = html[html.index("<style>"):html.index("</style>")]
+    assert ".scroll{overflow-x:auto" in css and "figure.natural img{max-width:none" in css
+    found = re.search(r'<figure class="natural"><div class="scroll"><img src="data:image/svg'
+                      r'\+xml;base64,([^"]+)" alt="causal graph of ', html)
+    assert found is not None
+    svg = base64.b64decode(found[1]).decode("utf-8")
+    width_pt = float(re.search(r'<svg[^>]* width="([\d.]+)pt"', svg)[1])
+    view_width = float(re.search(r'<svg[^>]* viewBox="0 0 ([\d.]+) ', svg)[1])
+    px_per_unit = width_pt * 4 / 3 / view_width  # an <img> of an SVG in pt: 1 pt = 4/3 px
+    # each line of text: a comment with the line, then its glyphs scaled from a 100-unit em
+    lines = {html_unescape(text): float(scale) for text, scale in re.findall(
+        r"<!-- (.*?) -->\s*<g transform=\"translate\([^)]*\) scale\(([\d.]+) -", svg)}
+    s = load_scenario(SQUAD)
+    for n in s.nodes:
+        words = [line for line in lines if line in n.label]
+        assert " ".join(words).split() == n.label.split(), n.label  # the label, whole
+        for line in words:
+            assert 100 * lines[line] * px_per_unit >= 10, (line, lines[line])
+    assert not any(n.id in lines or n.id.replace("_", " ") in lines for n in s.nodes)
+
+
+def html_unescape(text: str) -> str:
+    from html import unescape
+
+    return unescape(text)

@@ -1,0 +1,161 @@
+"""The prior-set writer: tomlkit edits a file in place, and new files keep the documented layout."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from plausibly.models.errors import ElicitationError
+from plausibly.models.scenario import load_scenario
+from plausibly.priors import toml_writer
+from plausibly.priors.elicitation import (
+    Judgement,
+    NodeJudgement,
+    PriorSet,
+    bundled_prior_sets,
+    load_prior_set,
+    parse_prior_set,
+)
+from plausibly.priors.toml_writer import dumps_prior_set, save_prior_set, toml_string
+
+DATA = Path(__file__).parents[1] / "data"
+BUNDLED = sorted(bundled_prior_sets())
+
+
+def bundled(name: str) -> tuple[str, PriorSet]:
+    path = bundled_prior_sets()[name]
+    return path.read_text("utf-8"), load_prior_set(path, load_scenario("ussr_1930"))
+
+
+def with_node(ps: PriorSet, nj: NodeJudgement) -> PriorSet:
+    return replace(ps, nodes=MappingProxyType({**ps.nodes, nj.node: nj}))
+
+
+def changed_lines(before: str, after: str) -> list[str]:
+    return [line for line in difflib.unified_diff(before.splitlines(), after.splitlines(),
+                                                  lineterm="", n=0)
+            if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_an_unchanged_bundled_prior_set_is_saved_byte_for_byte(name, tmp_path):
+    text, ps = bundled(name)
+    out = tmp_path / f"{name}.toml"
+    assert save_prior_set(out, ps, text) == text
+    assert out.read_bytes() == bundled_prior_sets()[name].read_bytes()
+
+
+@pytest.mark.parametrize("name", BUNDLED)
+def test_changing_one_judgement_changes_only_its_line(name):
+    text, ps = bundled(name)
+    first = next(iter(ps.nodes.values()))
+    assert first.base is not None
+    one = with_node(ps, replace(first, base=Judgement(0.2, 0.1, 0.3)))
+    assert changed_lines(text, dumps_prior_set(one, text)) == [
+        f"-base = {first.base.as_toml()}", "+base = [0.1, 0.2, 0.3]"]
+    # a dotted given.C of a later event
+    node = next(nj for nj in reversed(ps.nodes.values()) if len(nj.given) > 1)
+    cause, j = list(node.given.items())[-1]
+    two = with_node(ps, replace(node, given=MappingProxyType({**node.given,
+                                                              cause: Judgement(0.5)})))
+    assert changed_lines(text, dumps_prior_set(two, text)) == [
+        f"-given.{cause} = {j.as_toml()}", f"+given.{cause} = 0.5"]
+
+
+def test_changing_a_why_changes_only_the_why():
+    text, ps = bundled("contingency")
+    node = list(ps.nodes.values())[3]
+    start = text.index("why = ", text.index(f"[nodes.{node.node}]\n"))
+    old = text[start:text.index('"""\n', start + 9) + 3]
+    why = "A new reason, " * 20 + "and a last line."
+    out = dumps_prior_set(with_node(ps, replace(node, why=why)), text)
+    assert out == text.replace(old, f"why = {toml_string(why).as_string()}")
+    assert max(len(x) for x in out[start:].split("\n", 4)[:4]) < 100  # wrapped
+    assert tomllib.loads(out)["nodes"][node.node]["why"] == why
+
+
+def test_a_new_event_or_cause_goes_in_its_place():
+    text, ps = bundled("contingency")
+    nodes = list(ps.nodes)
+    gone = nodes[7]  # constituent_assembly_dispersed, after the "1918" heading
+    without = dumps_prior_set(replace(ps, nodes=MappingProxyType(
+        {n: v for n, v in ps.nodes.items() if n != gone})), text)
+    back = dumps_prior_set(ps, without)
+    assert list(tomllib.loads(back)["nodes"]) == nodes
+    added = changed_lines(without, back)
+    assert all(x.startswith("+") for x in added)
+    assert added[0] == f"+[nodes.{gone}]"
+    # a cause judged for the first time goes before the causes after it, and before why
+    node = ps.nodes["soviet_state"]
+    first = next(iter(node.given))
+    fewer = with_node(ps, replace(node, given=MappingProxyType(
+        {c: j for c, j in node.given.items() if c != first})))
+    assert dumps_prior_set(ps, dumps_prior_set(fewer, text)) == text
+
+
+@pytest.mark.parametrize("node", ["court_order", "rifleman_b", "death"])
+def test_an_event_judged_later_is_written_as_a_new_file_would_have_it(node):
+    """Dropping an event and judging it again gives back the same file, blank lines included."""
+    scenario = load_scenario(DATA / "firing_squad.toml")
+    path = DATA / "firing_squad_priors.toml"
+    text, ps = path.read_text("utf-8"), load_prior_set(path, scenario)
+    less = replace(ps, nodes=MappingProxyType({k: v for k, v in ps.nodes.items() if k != node}))
+    without = dumps_prior_set(less, text)
+    assert f"[nodes.{node}]" not in without
+    assert dumps_prior_set(ps, without) == text
+
+
+def test_a_new_file_has_the_documented_layout():
+    nodes = {
+        "court_order": NodeJudgement("court_order", Judgement(0.15, 0.05, 0.35), {},
+                                     "Short."),
+        "captain": NodeJudgement("captain", None, {"court_order": Judgement(0.97)},
+                                 "A long reason that goes on " * 5 + "to the end."),
+    }
+    ps = PriorSet(id="mine", name="Me", scenario="firing_squad", summary="S.",
+                  based_on=("#1 Pearl",), interval=0.9, nodes=MappingProxyType(nodes))
+    assert dumps_prior_set(ps, header="# My priors.\n#\n# Second line.") == (
+        "# My priors.\n#\n# Second line.\n\n"
+        'id = "mine"\nname = "Me"\nscenario = "firing_squad"\nsummary = "S."\n'
+        'based_on = ["#1 Pearl"]\ninterval = 0.9\n\n'
+        '[nodes.court_order]\nbase = [0.05, 0.15, 0.35]\nwhy = "Short."\n\n'
+        "[nodes.captain]\ngiven.court_order = 0.97\n"
+        'why = """A long reason that goes on A long reason that goes on A long reason that '
+        'goes on A long \\\n'
+        'reason that goes on A long reason that goes on to the end."""\n')
+
+
+def test_saving_after_each_answer_gives_the_text_of_one_save():
+    """As a session does: each save edits the text the save before it wrote."""
+    scenario = load_scenario(DATA / "firing_squad.toml")
+    full = load_prior_set(DATA / "firing_squad_priors.toml", scenario)
+    full = replace(full, nodes=MappingProxyType({n: replace(nj, why=nj.why + " More. " * 20)
+                                                 for n, nj in full.nodes.items()}))
+    text: str | None = None
+    saved: dict[str, NodeJudgement] = {}
+    for node, nj in full.nodes.items():
+        causes = list(nj.given.items())
+        answers = [replace(nj, given=MappingProxyType(dict(causes[:k])), why="Default.")
+                   for k in range(len(causes) + 1)] + [nj]
+        for answer in answers:
+            saved[node] = answer
+            ps = replace(full, nodes=MappingProxyType(dict(saved)))
+            text = dumps_prior_set(ps, text, header="# h")
+    assert text == dumps_prior_set(full, header="# h")
+    assert parse_prior_set(tomllib.loads(text), scenario) == replace(full, path=None)
+
+
+def test_an_edit_that_would_not_read_back_is_refused_and_nothing_written(monkeypatch,
+                                                                         tmp_path):
+    text, ps = bundled("reference")
+    out = tmp_path / "reference.toml"
+    out.write_text(text, "utf-8")
+    monkeypatch.setattr(toml_writer, "_set", lambda *args, **kwargs: None)  # a lost edit
+    with pytest.raises(ElicitationError, match="cannot be rewritten keeping its comments"):
+        save_prior_set(out, replace(ps, interval=0.8), text)
+    assert out.read_text("utf-8") == text

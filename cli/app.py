@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 try:  # Ctrl-C while the command line is still importing: no traceback (see main)
     import gc
@@ -28,6 +29,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
+
+
+def _print_version(value: bool) -> None:
+    """``--version``: the installed package's version, then exit (before anything else)."""
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"plausibly {version('plausibly')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print plausibly's version and exit.")] = False) -> None:
+    # the app's own options; its help is the Typer(help=...) above
+    pass
+
+
 app.command()(inputs.check)
 app.command()(inputs.show)
 app.command()(inputs.graph)

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from plausibly.models.errors import Interrupted, PlausiblyError, UnconvergedError
+from plausibly.models.errors import (
+    Interrupted,
+    PlausiblyError,
+    Problem,
+    UnconvergedError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from plausibly.models.inference import Progress
@@ -194,3 +200,33 @@ def one_prior_set(s: Scenario, priors: str | None) -> tuple[PriorSet, FittedPrio
     else:
         sets = load_prior_sets(s, [priors])
     return sets[0]
+
+
+def refuse_given(ctx: typer.Context, by: str, reasons: dict[str, str], fix: str) -> None:
+    """Refuse every option in ``reasons`` that the command line gave beside option ``by``.
+
+    ``reasons`` maps a parameter's name to why it cannot go with ``by``; one
+    problem per option given (on the command line or from the environment),
+    named as the user typed it, all at once (exit 2).
+    """
+    problems = [Problem(_shown(p), "", reasons[p.name], fix) for p in ctx.command.params
+                if p.name in reasons and _given(ctx, p.name)]
+    if problems:
+        raise UsageError(problems=problems)
+
+
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user gave this parameter (not its default).
+
+    By the source's name: Typer brings its own copy of Click, whose enum is
+    not ``click.core.ParameterSource``.
+    """
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _shown(param: Any) -> str:
+    """An option as ``-p/--priors``, an argument as ``SCENARIO``."""
+    if param.param_type_name == "argument":
+        return str(param.name).upper()
+    return "/".join(sorted(param.opts, key=len))

@@ -44,8 +44,11 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     """
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.catalog import load_prior_sets
+    from plausibly.priors.comparison import check_request
     from plausibly.priors.comparison import compare as run_compare
 
+    if priors:  # the options alone, before reading a file (compare() checks again)
+        check_request(pool, len(priors), weight, extremize)
     s = load_scenario(scenario)
     if pod:
         for p in pod:

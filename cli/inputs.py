@@ -16,11 +16,11 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
         help="Scenario and prior-set files. With none, every bundled file.")] = None,
           quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                               help="Print problems only.")] = False) -> None:
-    """Validate scenarios and prior sets; report every problem at once (exit 2 if any).
+    r"""Validate scenarios and prior sets; report every problem at once (exit 2 if any).
 
     A prior set is checked against its scenario: give the scenario file on the
     same command line, or use a bundled one. Parameters a prior set does not
-    judge are listed; they take the file's [default] or the weak default.
+    judge are listed; they take the file's \[default] or the weak default.
     """
     from plausibly.priors.catalog import check_files
 

@@ -20,11 +20,24 @@ Draws = Annotated[int, typer.Option(
 Tune = Annotated[int, typer.Option(
     min=0, max=settings.MAX_TUNE,
     help=f"Tuning (warm-up) steps per chain (at most {settings.MAX_TUNE:,}).")]
+
+
+def _enough_chains(chains: int) -> int:
+    """Refuse fewer chains than R-hat needs, saying why (click's range error would not)."""
+    from plausibly.models.settings import MIN_CHAINS, too_few_chains
+
+    if chains < MIN_CHAINS:
+        raise typer.BadParameter(f"{too_few_chains(chains)}; use {MIN_CHAINS} or more.")
+    return chains
+
+
 Chains = Annotated[int, typer.Option(
-    min=1, max=settings.MAX_CHAINS,
-    help=f"Independent chains (run on up to 2 cores; at most {settings.MAX_CHAINS}, for "
-    "memory).")]
-Seed = Annotated[int, typer.Option(help="Random seed: the same seed gives the same numbers.")]
+    max=settings.MAX_CHAINS, callback=_enough_chains,
+    help=f"Independent chains, at least 2 (R-hat compares them) and at most "
+    f"{settings.MAX_CHAINS} (memory); one worker per core.")]
+Seed = Annotated[int, typer.Option(
+    min=0, max=2**63 - 1,  # settings.SEED_MAX: a saved run keeps it as a NetCDF int64
+    help="Random seed: the same seed gives the same numbers.")]
 HdiProb = Annotated[float, typer.Option(
     "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]
 AllowUnconverged = Annotated[bool, typer.Option(

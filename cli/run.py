@@ -13,6 +13,7 @@ from plausibly.cli.common import (
     console,
     handles_errors,
     one_prior_set,
+    refuse_given,
     sampling_progress,
     settings_of,
     styled,
@@ -36,14 +37,28 @@ SENSITIVITY_NOTES = (
 )
 
 
+#: the options ``estimate --from`` refuses, and why
+_NOT_WITH_FROM = {
+    "scenario": "the scenario is the one saved in the run",
+    "priors": "the prior set is the one saved in the run",
+    "output": "--from samples nothing, so there is no new run to save (to keep another copy "
+              "of the saved run, copy its .nc file)",
+    "draws": "--from does not sample: the draws are the saved run's",
+    "tune": "--from does not sample: the tuning was the saved run's",
+    "chains": "--from does not sample: the chains are the saved run's",
+    "seed": "--from does not sample: the seed was the saved run's",
+}
+
+
 @handles_errors
-def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
+def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
              priors: Annotated[str | None, typer.Option(
                  "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
              pod: o.Pods = None, output: o.OutputNc = None, force: o.Force = False,
              fmt: o.FormatOpt = o.Format.table,
              from_run: Annotated[Path | None, typer.Option(
-                 "--from", help="Re-render a saved run.nc instead of sampling.")] = None,
+                 "--from", help="Re-render a saved run.nc instead of sampling (so without "
+                 "SCENARIO, -p, -o, --draws, --tune, --chains or --seed).")] = None,
              plot: Annotated[Path | None, typer.Option(
                  help="Also write each POD's posterior density (.png or .svg).")] = None,
              draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
@@ -62,6 +77,9 @@ def estimate(scenario: ScenarioArg = DEFAULT_SCENARIO,
     from plausibly.models.scenario import load_scenario
     from plausibly.models.store import load_run, run_netcdf
 
+    if from_run is not None:
+        refuse_given(ctx, "--from", _NOT_WITH_FROM,
+                     "leave it out to re-render the saved run, or leave out --from to sample anew")
     outputs: list[tuple[Path, set[str]]] = []
     if output is not None and from_run is None:
         outputs.append((output, {".nc"}))

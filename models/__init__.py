@@ -17,6 +17,7 @@ _EXPORTS = {
     "InputError": "errors",
     "ScenarioError": "errors",
     "ElicitationError": "errors",
+    "ImpossibleHistory": "errors",
     "RunFileError": "errors",
     "UsageError": "errors",
     "OutputError": "errors",

@@ -8,6 +8,9 @@ from plausibly.models.errors import (
     ElicitationError as ElicitationError,
 )
 from plausibly.models.errors import (
+    ImpossibleHistory as ImpossibleHistory,
+)
+from plausibly.models.errors import (
     InputError as InputError,
 )
 from plausibly.models.errors import (

@@ -12,9 +12,19 @@ def arviz() -> Any:
     """Import arviz without its FutureWarning about the coming 1.0 refactor.
 
     The warning is addressed to library authors (we pin arviz < 1), not to
-    someone reading plausibly's output.
+    someone reading plausibly's output. ArviZ gives it once a day per user
+    (a stamp file in the user's cache), so it met a newcomer's first command.
+
+    The filter names the warning by category and message, not by module:
+    whoever imports arviz first must import it here, and PyMC imports it
+    too, so :mod:`plausibly.models.pymc_model` and :mod:`~.sampling` call
+    this before ``import pymc``.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
+        warnings.filterwarnings("ignore", message=QUIET, category=FutureWarning)
         import arviz as az
     return az
+
+
+#: the start of the message of arviz's import-time FutureWarning (a regular expression)
+QUIET = r"\s*ArviZ is undergoing a major refactor"

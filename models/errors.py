@@ -14,6 +14,7 @@ from dataclasses import dataclass
 __all__ = [
     "ContractionTooLarge",
     "ElicitationError",
+    "ImpossibleHistory",
     "InputError",
     "Interrupted",
     "OutputError",
@@ -86,6 +87,10 @@ class ElicitationError(InputError):
 
 class RunFileError(InputError):
     """A saved run (``run.nc``) cannot be read or is not what plausibly wrote."""
+
+
+class ImpossibleHistory(InputError):
+    """The inputs give what happened probability 0 (in double precision): no counterfactual."""
 
 
 class UsageError(PlausiblyError):

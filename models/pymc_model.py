@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from plausibly.models._arviz import arviz
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior, cell_names
@@ -21,6 +22,7 @@ __all__ = ["build_model", "compiled"]
 
 def build_model(net: Network, prior: ParameterPrior) -> Any:
     """The PyMC model of ``net`` conditioned on its history."""
+    arviz()  # PyMC imports arviz: first here, without its FutureWarning
     import pymc as pm
     import pytensor.tensor as pt
 
@@ -48,6 +50,7 @@ _COMPILED: dict[tuple[Any, ...], tuple[Any, Any, Any]] = {}
 
 def compiled(net: Network, prior: ParameterPrior) -> tuple[Any, Any, Any]:
     """The model, its NUTS step and the step's untouched state, compiled once."""
+    arviz()  # PyMC imports arviz: first here, without its FutureWarning
     import pymc as pm
 
     key = _key(net, prior)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import opt_einsum
 
-from plausibly.models.errors import ContractionTooLarge, Problem
+from plausibly.models.errors import ContractionTooLarge, ImpossibleHistory, Problem
 from plausibly.models.factors import (
     Factor,
     einsum_spec,
@@ -45,6 +45,9 @@ _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 #: inside :func:`answer_pods` for one batch of draws and dropped after it.
 Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
 
+#: a normalising sum below this is recomputed with every table scaled (see _contract)
+_TINY = 1e-250
+
 
 def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
                   cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
@@ -71,7 +74,7 @@ def _free(f: Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
 
 def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
               fixed: Mapping[int, int], soft: Mapping[int, float],
-              output: tuple[int, ...], cache: Cache | None = None
+              output: tuple[int, ...], cache: Cache | None = None, *, scaled: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
     """Contract the factors to the ``output`` variables.
 
@@ -80,6 +83,12 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     (``log_scale``, shape ``(S,)``); the rest are contracted. The size of the
     contraction is checked against :data:`MEMORY_BUDGET` before any table
     is built.
+
+    With ``scaled``, each table is first divided, per draw, by its largest
+    entry, whose log goes to ``log_scale``: tiny entries (a fixed chance of
+    1e-300 judged for two events on history's path) then no longer multiply
+    to 0. It costs a pass over every table, so it is the fallback for a
+    normalising sum that came out too small (:func:`_posterior_pair`).
     """
     free_out = tuple(v for v in output if v not in fixed)
     tabled = [f for f in factors if _free(f, fixed)]
@@ -92,11 +101,18 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     for f in factors:
         if not _free(f, fixed):
             t, _ = _cached_table(f, a, b, fixed, cache)
-            log_scale = log_scale + np.log(t)
+            with np.errstate(divide="ignore"):  # a factor of 0: log 0 = -inf, and so it is
+                log_scale = log_scale + np.log(t)
     if not indices:  # everything observed: the factors were all scalars per draw
         return log_scale, np.ones((a.shape[0],) + (2,) * len(free_out))
     # the draw axis goes last: numpy's inner loops then run over the draws
     tensors = [_cached_table(f, a, b, fixed, cache)[0] for f in tabled]
+    if scaled:
+        for k, t in enumerate(tensors):
+            top = t.reshape(-1, t.shape[-1]).max(axis=0)
+            top = np.where(top > 0.0, top, 1.0)
+            tensors[k] = t / top
+            log_scale = log_scale + np.log(top)
     tensors += [np.array([1.0 - h, h]) for v, h in soft.items() if v not in fixed]
     draws = a.shape[0]
     chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
@@ -204,9 +220,15 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
     factors = relevant(factors, needed)
     out = (fv, cv) if cv != fv else (fv,)
     _, table = _contract(net, factors, a, b, hard, soft, out, cache)
+    total = table.reshape(a.shape[0], -1).sum(axis=1)
+    if not np.all(total > _TINY):  # near or past underflow (0 / 0 = NaN): again, scaled
+        _, table = _contract(net, factors, a, b, hard, soft, out, cache, scaled=True)
+        total = table.reshape(a.shape[0], -1).sum(axis=1)
+        if not np.all(total > 0.0):
+            raise _impossible(net, int(np.sum(~(total > 0.0))), a.shape[0])
+    table = table / total[(...,) + (None,) * (table.ndim - 1)]
     # put fixed variables back as axes of length 2 (zero where not observed)
     full = np.zeros((a.shape[0], 2, 2))
-    table = table / table.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * (table.ndim - 1)]
     if cv == fv:
         if fv in hard:
             full[:, hard[fv], hard[fv]] = 1.0
@@ -217,6 +239,18 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
     else:
         full[:] = table
     return full
+
+
+def _impossible(net: Network, bad: int, draws: int) -> ImpossibleHistory:
+    """What happened has probability 0 in double precision: no conditional exists."""
+    where = "every parameter draw" if bad == draws else f"{bad} of {draws} parameter draws"
+    return ImpossibleHistory(problems=[Problem(
+        net.name, "history",
+        f"what happened has probability 0 in double precision (below about 1e-308) under "
+        f"{where}, so no counterfactual can be conditioned on it",
+        "judge the probabilities on history's path less extremely: a fixed (lone-number) "
+        "probability such as 1e-300 is the usual cause; give a range instead, e.g. "
+        "[1e-6, 1e-4, 0.01]")])
 
 
 def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,

@@ -69,6 +69,9 @@ _TICK = 50
 
 def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
     """Sample chain ``c`` of prior set ``i``; then ``after(i, z)`` on its draws."""
+    from plausibly.models._arviz import arviz
+
+    arviz()  # PyMC imports arviz: first here, without its FutureWarning
     import pymc as pm
 
     i, c = task

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from plausibly.models.errors import Problem, UsageError
+
 __all__ = ["CHAINS", "DRAWS", "ESS_MIN", "HDI_PROB", "MAX_CHAINS", "MAX_DRAWS", "MAX_TUNE",
-           "R_HAT_MAX", "SEED", "TUNE", "Settings"]
+           "MIN_CHAINS", "R_HAT_MAX", "SEED", "SEED_MAX", "TUNE", "Settings", "too_few_chains"]
 
 DRAWS = 1700
 TUNE = 300
@@ -35,6 +37,17 @@ MAX_CHAINS = 8
 #: convergence criteria: R-hat at most this, bulk and tail ESS at least that
 R_HAT_MAX = 1.01
 ESS_MIN = 400
+#: R-hat compares chains: with one there is none, and a run could never converge
+MIN_CHAINS = 2
+#: numpy seeds any integer >= 0, but a saved run keeps the seed as a NetCDF int64
+SEED_MAX = 2**63 - 1
+
+
+def too_few_chains(chains: int) -> str:
+    """Why ``chains`` (below :data:`MIN_CHAINS`) is refused, in words."""
+    return (f"{chains} chain{'s' if chains != 1 else ''} cannot show convergence: "
+            f"rank-normalised R-hat compares at least {MIN_CHAINS} chains, so every run "
+            f"would fail the R-hat <= {R_HAT_MAX} check")
 
 
 @dataclass(frozen=True)
@@ -45,3 +58,14 @@ class Settings:
     tune: int = TUNE
     chains: int = CHAINS
     seed: int = SEED
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.chains < MIN_CHAINS:
+            problems.append(Problem("--chains", "", too_few_chains(self.chains),
+                                    f"use --chains {MIN_CHAINS} or more (the default is {CHAINS})"))
+        if not 0 <= self.seed <= SEED_MAX:
+            problems.append(Problem("--seed", "", f"{self.seed} is not a seed: seeds run from 0 "
+                                    f"to {SEED_MAX} (2**63 - 1)", "give a seed in that range"))
+        if problems:
+            raise UsageError(problems=problems)

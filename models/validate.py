@@ -18,10 +18,12 @@ from plausibly.models.errors import Problem
 __all__ = ["CITATION", "SNAKE", "Checker", "show", "suggest", "type_name"]
 
 
-SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: \A and \Z, not ^ and $: "$" also matches before a final newline, and an id
+#: ending in one passed (#11 item 9)
+SNAKE = re.compile(r"\A[a-z][a-z0-9_]*\Z")
 
 
-CITATION = re.compile(r"^#(\d{1,9})(?: (\S.*))?$")  # int() refuses 4,301 digits
+CITATION = re.compile(r"\A#(\d{1,9})(?: (\S.*))?\Z")  # int() refuses 4,301 digits
 
 
 _TYPE_NAMES = {

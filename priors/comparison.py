@@ -8,6 +8,7 @@ subsample of the sets' draws. Log pool: one more run with the pooled prior.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ from plausibly.priors.elicitation import POOL_IDS
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
 
-__all__ = ["Comparison", "RankedSummaries", "compare", "mixture_draws"]
+__all__ = ["Comparison", "RankedSummaries", "check_request", "compare", "mixture_draws"]
 
 LINEAR_POOL, LOG_POOL = POOL_IDS
 
@@ -160,6 +161,39 @@ def mixture_draws(runs: Sequence[Run], weights: np.ndarray, seed: int) -> xr.Dat
     return pooled.transpose("chain", "draw", ...)
 
 
+#: the pooling rules
+POOLS = ("linear", "log")
+
+
+def check_request(pool: str, sets: int, weights: Sequence[float] | None = None,
+                  extremize: float = 1.0) -> None:
+    """Refuse a comparison that cannot be done as asked, before any work (exit 2).
+
+    Every problem at once: an unknown pool, a count of ``--weight`` that is
+    not one per prior set, an ``--extremize`` that is not a finite number
+    above 0 or that is given for the linear pool, which it does not touch.
+    (Before, a bad ``--extremize`` was found only after every set had been
+    sampled.)
+    """
+    problems = []
+    if pool not in POOLS:
+        problems.append(Problem("--pool", "", f"unknown pool {pool!r}", "use linear or log"))
+    if weights is not None and len(weights) not in (0, sets):
+        problems.append(Problem(
+            "--weight", "", f"{len(weights)} weight{'s' if len(weights) != 1 else ''} for "
+            f"{sets} prior set{'s' if sets != 1 else ''}",
+            "give one --weight per -p, in the same order, or none"))
+    if not (extremize > 0 and math.isfinite(extremize)):
+        problems.append(Problem("--extremize", "", f"must be a finite number above 0, got "
+                                f"{extremize:g}", "use 1 for none, or a value such as 1.5"))
+    elif extremize != 1.0 and pool != "log":
+        problems.append(Problem("--extremize", "", f"{extremize:g} applies to the log pool "
+                                f"only (it scales the pooled log-odds), and the pool is {pool}",
+                                "add --pool log, or leave --extremize out"))
+    if problems:
+        raise UsageError(problems=problems)
+
+
 def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "linear",
             weights: Sequence[float] | None = None, extremize: float = 1.0,
             pods: Sequence[str] | None = None, settings: Settings | None = None,
@@ -177,6 +211,7 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
 
     _check_ids([f.priors for f in sets])  # before any sampling
     settings = settings or Settings()
+    check_request(pool, len(sets), weights, extremize)  # before any work
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
     weighed: list[Evidence] = []

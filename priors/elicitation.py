@@ -152,6 +152,12 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
     name = c.string(top, "", "name")
     summary = c.string(top, "", "summary")
     sid = c.string(top, "", "scenario", snake=True)
+    if sid is not None and sid != scenario.id:
+        # stop here: every node and citation would be checked against the wrong
+        # scenario, and each would echo this one problem (22 times for a bundled set)
+        c.add("scenario", f"this prior set is for scenario '{sid}', not '{scenario.id}'",
+              f"use it with scenario '{sid}', or change the key if the nodes match")
+        raise ElicitationError(problems=c.problems)
     based_on = c.citations(top, "", "based_on", scenario.posts, nonempty=False)
     interval = 0.9
     if "interval" in top:
@@ -163,9 +169,6 @@ def parse_prior_set(data: Mapping[str, Any], scenario: Scenario,
                   "use a central mass an expert can judge, such as 0.5, 0.8 or 0.9")
             got = None
         interval = got if got is not None else interval
-    if sid is not None and sid != scenario.id:
-        c.add("scenario", f"this prior set is for scenario '{sid}', not '{scenario.id}'",
-              f"use it with scenario '{sid}', or change the key if the nodes match")
     default_base = default_given = None
     if "default" in top:
         d = c.table(top["default"], "default", [], ["base", "given"])

@@ -18,7 +18,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from plausibly.models.diagnostics import Diagnostics
-from plausibly.models.errors import Problem, UsageError
 from plausibly.models.files import file_sha256
 from plausibly.models.inference import Progress
 from plausibly.models.results import PodResult
@@ -30,8 +29,6 @@ if TYPE_CHECKING:
     from plausibly.priors.fit import FittedPriors
 
 __all__ = ["ASSUMPTIONS", "Report", "ReportRequest", "build_report", "render_report"]
-
-POOLS = ("linear", "log")
 
 #: the model's assumptions, in plain words (the report's "Assumptions" section)
 ASSUMPTIONS = (
@@ -168,19 +165,15 @@ def build_report(request: ReportRequest,
     """
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.catalog import load_prior_sets
-    from plausibly.priors.comparison import compare
+    from plausibly.priors.comparison import check_request, compare
 
-    if request.pool not in POOLS:
-        raise UsageError(problems=[Problem(
-            "--pool", "", f"unknown pool {request.pool!r}", "use linear or log")])
+    if request.priors:  # what can be checked without reading a file
+        check_request(request.pool, len(request.priors), request.weights, request.extremize)
     s = load_scenario(request.scenario)
     for p in request.pods:
         s.pod(p)
     sets = load_prior_sets(s, list(request.priors) or None)
-    if request.weights and len(request.weights) != len(sets):
-        raise UsageError(problems=[Problem(
-            "--weight", "", f"{len(request.weights)} weights for {len(sets)} prior sets",
-            "give one --weight per -p, in the same order, or none")])
+    check_request(request.pool, len(sets), request.weights, request.extremize)
     comparison = compare(s, [f for _, f in sets], pool=request.pool,
                          weights=list(request.weights) or None, extremize=request.extremize,
                          pods=list(request.pods) or None, settings=request.settings,

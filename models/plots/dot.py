@@ -14,7 +14,7 @@ from plausibly.models.plots._style import (
 )
 from plausibly.models.scenario import Scenario
 
-__all__ = ["to_dot"]
+__all__ = ["quoted", "to_dot"]
 
 
 def _dot_colour(v: float) -> str:
@@ -22,6 +22,19 @@ def _dot_colour(v: float) -> str:
     from matplotlib.colors import to_hex
 
     return str(to_hex(strength_colour(v)))
+
+
+def quoted(text: str) -> str:
+    r"""A DOT quoted string: every id and text is one, so no keyword or character breaks it.
+
+    Unquoted, an event named ``node``, ``edge`` or ``graph`` (DOT keywords,
+    in any case) made invalid DOT. Inside the quotes a backslash is doubled
+    (a final one would escape the closing quote, and ``\N`` or ``\G``
+    would be expanded by Graphviz), a quote escaped, and a line break
+    written as DOT's ``\n``.
+    """
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n") + '"'
 
 
 def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = None,
@@ -40,35 +53,34 @@ def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = No
         Mark only this POD's targets.
     """
     targets = pod_targets(s, pod)
-    lines = [f'digraph "{s.id}" {{', "  rankdir=LR;",
+    lines = [f"digraph {quoted(s.id)} {{", "  rankdir=LR;",
              '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for n in s.nodes:
-        label = f"{n.label}\\n{n.year} · history: {n.history_text}"
+        label = [n.label, f"{n.year} · history: {n.history_text}"]
         extra = ""
         if targets[n.id]:
-            label += "\\nPOD: " + ", ".join(targets[n.id])
+            label.append("POD: " + ", ".join(targets[n.id]))
             extra = f', color="{POD_COLOUR}", penwidth=2.5'
         if highlight is not None and highlight.get(n.id, 0.0) >= 0.005:
-            label += f"\\nP(differs from history) {highlight[n.id]:.2f}"
+            label.append(f"P(differs from history) {highlight[n.id]:.2f}")
             if not targets[n.id]:
                 extra = (f', color="{DIFFERS_COLOUR}", '
                          f"penwidth={1.0 + 5.0 * highlight[n.id]:.2f}")
         if n.id == s.outcome:
             extra += ", peripheries=2"
-        label = label.replace('"', '\\"')
-        lines.append(f'  {n.id} [label="{label}", fillcolor="{fill(n.history)}"{extra}];')
+        lines.append(f"  {quoted(n.id)} [label={quoted(chr(10).join(label))}, "
+                     f'fillcolor="{fill(n.history)}"{extra}];')
     for year in sorted({n.year for n in s.nodes}):
-        same = [n.id for n in s.nodes if n.year == year]
+        same = [quoted(n.id) for n in s.nodes if n.year == year]
         if len(same) > 1:
             lines.append("  { rank=same; " + "; ".join(same) + "; }")
     for e in s.edges:
-        claim = e.claim.replace('"', '\\"')
         extra = ""
         if strength is not None and (e.cause, e.effect) in strength:
             v = strength[(e.cause, e.effect)]
             extra = (f', color="{_dot_colour(v)}", penwidth={strength_width(v):.2f}, '
                      f'label="{v:+.2f}"')
-        lines.append(f'  {e.cause} -> {e.effect} [tooltip="{claim} ({", ".join(e.by)})"'
-                     f"{extra}];")
+        tooltip = quoted(f"{e.claim} ({', '.join(e.by)})")
+        lines.append(f"  {quoted(e.cause)} -> {quoted(e.effect)} [tooltip={tooltip}{extra}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import tomllib
-import warnings
 from collections import Counter
 from dataclasses import replace
 from importlib.metadata import entry_points
@@ -162,12 +161,11 @@ def test_machine_readable_output(command, fmt):
 
 
 def _arviz() -> Any:
-    # as plausibly's own arviz() helper: arviz warns about its 1.0 refactor at import,
+    # plausibly's own arviz() helper: arviz warns about its 1.0 refactor at import,
     # and pytest turns warnings into errors
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=FutureWarning, module="arviz")
-        import arviz
-    return arviz
+    from plausibly.models._arviz import arviz
+
+    return arviz()
 
 
 def structure(path: Path) -> dict[str, Any]:

@@ -225,3 +225,67 @@ def test_contraction_over_budget_fails_fast(monkeypatch):
     C._PATHS.clear()
     assert str(err.value).startswith("dense: an exact query needs ")
     assert "fix: give events fewer causes" in str(err.value)
+
+
+# ------------------------------------------------------------------ extreme probabilities
+
+
+def _squad_parameters(**lone: float):
+    """Pearl's firing squad with the fixed prior set's numbers, ``node__given_cause`` replaced."""
+    import tomllib
+    from pathlib import Path
+
+    from plausibly.priors.elicitation import parse_prior_set
+    from plausibly.priors.fit import fit_prior_set
+
+    data = Path(__file__).parents[1] / "data"
+    s = load_scenario(data / "firing_squad.toml")
+    raw = tomllib.loads((data / "firing_squad_fixed.toml").read_text())
+    for key, value in lone.items():
+        node, cause = key.split("__given_")
+        raw["nodes"][node]["given"][cause] = value
+    fitted = fit_prior_set(parse_prior_set(raw, s), s)
+    a, b = fitted.parameter_prior(s).to_ab(np.zeros((1, 0)))
+    return s, Network.from_scenario(s), a, b
+
+
+def test_tiny_fixed_probabilities_on_historys_path_answer_exactly():
+    """Two judged chances of 1e-300 on the path to what happened: P(history) ~ 1e-600.
+
+    Its tables multiplied to 0 and every answer conditioned on history was
+    0 / 0 = NaN (#11 item 9). By hand: A's shot was the luck of history, and
+    so was the death (P(D | A, B) ~ 1e-297); under do(A = 0) the prisoner dies
+    iff U_D < P(D | B alone), given that U_D < P(D | A, B).
+    """
+    s, net, a, b = _squad_parameters(rifleman_a__given_captain=1e-300,
+                                     death__given_rifleman_a=1e-300)
+    answers = C.answer_pods(net, a, b, {p.id: p.do for p in s.pods})
+    for answer in answers.values():
+        for values in (answer.interventional, answer.counterfactual, answer.differs):
+            assert np.isfinite(values).all()
+    death = net.index("death")
+    only_b = 1 / (1 + math.exp(-(a[0, death] + b[0, death, 1])))
+    both = 1 / (1 + math.exp(-(a[0, death] + b[0, death, 0] + b[0, death, 1])))
+    refrains = answers["a_refrains"]
+    assert both < 1e-290
+    assert refrains.counterfactual[0] == pytest.approx(min(only_b, both) / both, abs=TOL)
+    assert refrains.differs[0, net.index("rifleman_a")] == pytest.approx(1.0, abs=TOL)
+    assert refrains.differs[0, death] == pytest.approx(1 - min(only_b, both) / both, abs=TOL)
+    assert refrains.rewrite[0] == pytest.approx(1.0, abs=TOL)
+    assert answers["history"].counterfactual[0] == pytest.approx(1.0, abs=TOL)
+    assert refrains.interventional[0] == pytest.approx(
+        ref.interventional(net, a[0], b[0], {net.index("rifleman_a"): 0.0}), abs=TOL)
+
+
+def test_a_history_below_double_precision_is_a_clear_error():
+    """P(death | A and B) = e^-1377 is 0 in floating point: refused, not NaN."""
+    from plausibly.models.errors import ImpossibleHistory
+
+    s, net, a, b = _squad_parameters(death__given_rifleman_a=1e-300,
+                                     death__given_rifleman_b=1e-300)
+    with pytest.raises(ImpossibleHistory) as err:
+        C.answer_pods(net, a, b, {p.id: p.do for p in s.pods})
+    assert str(err.value).startswith("firing_squad: history: what happened has probability 0 "
+                                     "in double precision (below about 1e-308) under every "
+                                     "parameter draw")
+    assert "fix: judge the probabilities on history's path less extremely" in str(err.value)

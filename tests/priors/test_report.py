@@ -245,7 +245,7 @@ def test_bad_requests_exit_2(tmp_path, report_file):
     weights = runner.invoke(app, ["report", SQUAD, "-p", FIXED, "--weight", "1", "--weight",
                                   "2", "-o", str(out)])
     assert weights.exit_code == 2
-    assert weights.stderr == ("error: 1 problem\n--weight: 2 weights for 1 prior sets\n"
+    assert weights.stderr == ("error: 1 problem\n--weight: 2 weights for 1 prior set\n"
                               "    fix: give one --weight per -p, in the same order, or none\n")
     assert not out.exists()
     for r in (again, wrong, pod, pool, weights):
@@ -278,7 +278,8 @@ def test_build_report_returns_the_comparison_and_its_diagnostics():
 @pytest.mark.slow
 def test_unconverged_sampling_writes_the_report_and_exits_3(tmp_path):
     out = tmp_path / "r.html"
-    args = ["report", SQUAD, "-p", JUDGED, "--draws", "100", "--tune", "100", "--chains", "1",
+    # 2 x 10 draws: far below 400 effective draws (one chain is refused outright)
+    args = ["report", SQUAD, "-p", JUDGED, "--draws", "10", "--tune", "10", "--chains", "2",
             "--seed", "2", "-o", str(out)]
     result = runner.invoke(app, args)
     assert result.exit_code == 3

@@ -32,8 +32,8 @@ from scipy.special import expit
 
 from plausibly.models.network import BATCH, Network
 
-__all__ = ["Factor", "cvar", "einsum_spec", "evidence", "fvar", "mutilated", "relevant", "table",
-           "twin"]
+__all__ = ["Factor", "cvar", "einsum_spec", "evidence", "free_vars", "fvar", "mutilated",
+           "relevant", "table", "twin"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,10 @@ def table(f: Factor, a: Any, b: Any, fixed: Mapping[int, int], xp: Any = np
         if not par:
             return a[:, f.node, None] + np.zeros(n_conf)
         vals = np.stack([value(v) for v in par], axis=1)  # (n_conf, k)
-        return a[:, f.node, None] + b[:, f.node, : len(par)] @ vals.T
+        if xp is np:
+            return a[:, f.node, None] + b[:, f.node, : len(par)] @ vals.T
+        # PyTensor: a product and a sum, not a dot (without BLAS its dot runs in Python)
+        return a[:, f.node, None] + (b[:, f.node, : len(par), None] * vals.T).sum(axis=1)
 
     def probs(par: tuple[int, ...], q: float | None) -> tuple[Any, Any]:
         if q is not None:
@@ -189,3 +192,8 @@ def einsum_spec(indices: Sequence[tuple[int, ...]], out: tuple[int, ...]) -> str
     sym = {v: opt_einsum.get_symbol(k) for k, v in enumerate(used)}
     return ",".join("".join(sym[v] for v in idx) for idx in indices) + "->" + "".join(
         sym[v] for v in out)
+
+
+def free_vars(f: Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
+    """The factor's variables left as table axes (the order :func:`table` uses)."""
+    return tuple(v for v in dict.fromkeys(f.inputs + f.out) if v not in fixed)

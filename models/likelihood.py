@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import opt_einsum
 
-from plausibly.models.factors import einsum_spec, evidence, mutilated, relevant, table
+from plausibly.models.errors import ContractionTooLarge, Problem
+from plausibly.models.factors import (
+    Factor,
+    einsum_spec,
+    evidence,
+    free_vars,
+    fvar,
+    mutilated,
+    relevant,
+    table,
+)
 from plausibly.models.network import BATCH, Network
+from plausibly.models.settings import MEMORY_BUDGET
 
 __all__ = ["log_likelihood"]
 
@@ -28,11 +40,29 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
     CDF (as a regularised incomplete beta function).
     Only events touching unknown or soft history need a contraction. With
     ``xp=pytensor.tensor`` and symbolic ``a``, ``b`` of shape ``(1, N)``,
-    ``(1, N, K)`` this builds the (small) PyTensor graph NUTS uses; with
-    numpy arrays it evaluates every draw at once.
+    ``(1, N, K)`` this builds the (small) PyTensor graph NUTS uses: the
+    contraction as pairwise products and sums along an opt_einsum path,
+    each intermediate rescaled to sum 1 (its log kept), so that it neither
+    underflows nor needs an einsum PyTensor lacks. With numpy arrays it
+    evaluates every draw at once (in chunks of draws within the memory
+    budget).
+
+    Raises
+    ------
+    ContractionTooLarge
+        Before any table is built, when a factor table or an intermediate of
+        the contraction would need more than :data:`MEMORY_BUDGET` per draw.
     """
     hard, soft = evidence(net)
     factors = relevant(mutilated(net, {}), set(hard) | set(soft))
+    tabled = [f for f in factors if not all(v in hard for v in f.inputs + f.out)]
+    steps: tuple[tuple[int, ...], ...] = ()
+    if tabled:
+        steps, per_draw = _likelihood_plan(net, tabled, hard, soft)
+        chunk = max(1, MEMORY_BUDGET // per_draw)
+        if xp is np and a.shape[0] > chunk:  # bounded memory for many draws
+            return np.concatenate([log_likelihood(net, a[s:s + chunk], b[s:s + chunk])
+                                   for s in range(0, a.shape[0], chunk)])
     rows: list[tuple[int, tuple[float, ...], int, int]] = []
     operands: list[tuple[Any, tuple[int, ...]]] = []
     for f in factors:
@@ -58,13 +88,191 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
     for v, h in soft.items():
         operands.append((np.array([1.0 - h, h]), (v,)))
     if operands:
-        spec = einsum_spec([idx for _, idx in operands], (BATCH,))
         if xp is np:
+            spec = einsum_spec([idx for _, idx in operands], (BATCH,))
             z = opt_einsum.contract(spec, *[t for t, _ in operands], optimize="auto-hq")
+            total = total + xp.log(z)
         else:
-            z = xp.einsum(spec, *[t for t, _ in operands], optimize="optimal")
-        total = total + xp.log(z)
+            total = total + _log_contract_pairwise(operands, steps, xp)
     return total
+
+
+
+#: The likelihood's contraction per einsum string: its path, the bytes it needs
+#: per draw, and what needs them most (a factor's position in the list, or
+#: ``-1 - k`` for step ``k`` of the path).
+_LIKELIHOOD_PLANS: dict[str, tuple[tuple[tuple[int, ...], ...], int, int]] = {}
+
+
+
+def _table_bytes(n_free: int) -> int:
+    """Bytes :func:`table` needs for one draw of a factor with ``n_free`` free variables.
+
+    Besides the table's 2^n entries it lists the 2^n configurations as
+    Python tuples and as an array of n columns, and keeps a few tables'
+    worth of logits and probabilities: about 2n + 10 tables in all
+    (measured with tracemalloc for n = 12 to 18).
+    """
+    return 8 * 2**n_free * (2 * n_free + 10)
+
+
+
+def _likelihood_plan(net: Network, tabled: list[Factor], hard: Mapping[int, int],
+                     soft: Mapping[int, float]) -> tuple[tuple[tuple[int, ...], ...], int]:
+    """Contraction path of the likelihood (per draw, no draw axis) and bytes per draw.
+
+    The operands are the tables of ``tabled`` then the soft-evidence vectors,
+    as :func:`log_likelihood` builds them. The size of every factor table
+    and of every pairwise product along the path is checked against
+    :data:`MEMORY_BUDGET` from the variables alone, before anything is
+    built; the path is planned once per evidence pattern.
+
+    Raises
+    ------
+    ContractionTooLarge
+        Naming the event whose table, or the events whose joint sum, is too large.
+    """
+    indices = [free_vars(f, hard) for f in tabled] + [(v,) for v in soft]
+    spec = einsum_spec(indices, ())
+    if spec not in _LIKELIHOOD_PLANS:
+        worst = max(range(len(tabled)), key=lambda k: len(indices[k]))
+        per_draw = _table_bytes(len(indices[worst]))
+        steps, _ = opt_einsum.contract_path(spec, *[(2,) * len(i) for i in indices],
+                                            shapes=True, optimize="auto")
+        path = tuple(tuple(int(k) for k in step) for step in steps)
+        unions = _pairwise_unions(indices, path)
+        widest = max(range(len(unions)), key=lambda k: len(unions[k]))
+        if 8 * 2 ** len(unions[widest]) > per_draw:
+            per_draw, worst = 8 * 2 ** len(unions[widest]), -1 - widest
+        _LIKELIHOOD_PLANS[spec] = (path, per_draw, worst)
+    path, per_draw, worst = _LIKELIHOOD_PLANS[spec]
+    if per_draw > MEMORY_BUDGET:
+        raise ContractionTooLarge(problems=[_too_large(net, tabled, hard, indices, path,
+                                                       per_draw, worst)])
+    return path, per_draw
+
+
+
+def _pairwise_unions(indices: list[tuple[int, ...]], path: tuple[tuple[int, ...], ...]
+                     ) -> list[tuple[int, ...]]:
+    """The variables of each step's product along ``path`` (opt_einsum's convention)."""
+    live = [tuple(i) for i in indices]
+    unions = []
+    for step in path:
+        taken = [live.pop(k) for k in sorted(step, reverse=True)]
+        union = tuple(dict.fromkeys(v for idx in taken for v in idx))
+        unions.append(union)
+        rest = {v for idx in live for v in idx}
+        live.append(tuple(v for v in union if v in rest))
+    return unions
+
+
+
+def _names(net: Network, variables: Sequence[int], most: int = 6) -> str:
+    """Event ids of factual variables, quoted, the first ``most`` of them."""
+    ids = [f"'{net.nodes[(v - 1) // 2]}'" for v in variables]
+    more = f" and {len(ids) - most} more" if len(ids) > most else ""
+    return ", ".join(ids[:most]) + more
+
+
+
+def _too_large(net: Network, tabled: list[Factor], hard: Mapping[int, int],
+               indices: list[tuple[int, ...]], path: tuple[tuple[int, ...], ...],
+               per_draw: int, worst: int) -> Problem:
+    """The likelihood's budget problem, naming the events responsible."""
+    size = (f"the likelihood of history needs {per_draw / 2**30:.1f} GiB per draw for its "
+            f"largest table (budget {MEMORY_BUDGET / 2**30:.1f} GiB)")
+    if worst >= 0:  # one event's own table
+        f = tabled[worst]
+        event = net.nodes[f.node]
+        causes = [v for v in indices[worst] if v != fvar(f.node)]
+        own = "" if fvar(f.node) in hard else ", and its own history is " + (
+            "unknown" if net.history[f.node] is None else "soft")
+        return Problem(net.name, f"nodes.{event}",
+                       f"{size}: '{event}' has {len(causes)} cause"
+                       f"{'' if len(causes) == 1 else 's'} whose history is unknown or soft "
+                       f"({_names(net, causes)}){own}",
+                       f"record the history of some of these causes, or give '{event}' "
+                       "fewer causes")
+    union = _pairwise_unions(indices, path)[-1 - worst]
+    return Problem(net.name, "",
+                   f"{size}: {len(union)} events with unknown or soft history are summed "
+                   f"out together ({_names(net, union)})",
+                   "record more of the history, or give events fewer causes, so that the "
+                   "events with unknown history are less densely connected")
+
+
+
+def _log_contract_pairwise(operands: list[tuple[Any, tuple[int, ...]]],
+                           path: tuple[tuple[int, ...], ...], xp: Any) -> Any:
+    """Log of the full contraction of ``operands`` to the draw axis, pair by pair.
+
+    ``operands`` are ``(tensor, variables)``: factor tables with the draw
+    axis first, and soft-evidence vectors without it. Each step of ``path``
+    (opt_einsum's convention: positions taken out of the list, the result
+    appended) contracts two operands as a product and a sum on at most five
+    axes (draws, kept shared, kept of one, summed shared, kept of the other),
+    whatever the number of variables: the same few compiled PyTensor ops
+    serve every scenario. Every intermediate is divided by its sum over all
+    but the draw axis and the log of that sum kept, so a product of many
+    small probabilities does not underflow. Only reshapes, products, sums
+    and logs: the same code runs in numpy, and PyTensor differentiates it.
+    """
+    live = [(t, idx) if idx[:1] == (BATCH,) else (t[None], (BATCH, *idx)) for t, idx in operands]
+    log_scale: Any = 0.0
+    for step in path:
+        taken = [live.pop(k) for k in sorted(step, reverse=True)]
+        keep = {v for _, idx in live for v in idx}
+        table, idx = taken[0]
+        if len(taken) == 1:
+            table, idx = _contract_pair(table, idx, None, (BATCH,), keep)
+        for k in range(1, len(taken)):  # opt_einsum's steps take one or two
+            rest = {v for _, i in taken[k + 1:] for v in i}
+            table, idx = _contract_pair(table, idx, *taken[k], keep | rest)
+        if len(idx) > 1:  # rescale: sum 1 over all but the draw axis
+            flat = table.reshape((-1, 2 ** (len(idx) - 1)))
+            scale = flat.sum(axis=1)
+            flat = flat / xp.where(scale > 0, scale, 1.0)[:, None]
+            log_scale = log_scale + xp.log(scale)
+            table = flat.reshape((-1,) + (2,) * (len(idx) - 1))
+        live.append((table, idx))
+    [(last, _)] = live  # the draw axis alone: every variable is summed out
+    return log_scale + xp.log(last)
+
+
+
+def _contract_pair(x: Any, xi: tuple[int, ...], y: Any, yi: tuple[int, ...],
+                   keep: set[int]) -> tuple[Any, tuple[int, ...]]:
+    """Multiply two tables (draw axis first) and sum out the variables not in ``keep``.
+
+    Both are brought to five axes, ``(draws, kept shared, kept, summed
+    shared, summed own)``, by a transpose and a reshape; the own summed
+    axis is summed at once, then the product sums over the shared one. With
+    ``y`` None, ``x`` alone is summed down to ``keep``.
+    """
+    xs, ys = xi[1:], yi[1:]
+    shared = [v for v in xs if v in ys]
+    h = [v for v in shared if v in keep]
+    c = [v for v in shared if v not in keep]
+    xk = [v for v in xs if v not in ys and v in keep]
+    yk = [v for v in ys if v not in xs and v in keep]
+
+    def five(t: Any, ti: tuple[int, ...], groups: list[list[int]]) -> Any:
+        own = [v for v in ti[1:] if v not in shared and v not in keep]
+        order = [0] + [ti.index(v) for g in [*groups, own] for v in g]
+        sizes = (-1, *(2 ** len(g) for g in [*groups, own]))
+        return t.transpose(order).reshape(sizes).sum(axis=4)
+
+    if y is None:
+        kept = [v for v in xs if v in keep]
+        out = five(x, xi, [kept, [], []]).reshape((-1,) + (2,) * len(kept))
+        return out, (BATCH, *kept)
+    left = five(x, xi, [h, xk, c])  # (draws, H, XK, C)
+    right = five(y, yi, [h, c, yk])  # (draws, H, C, YK)
+    product = (left[:, :, :, :, None] * right[:, :, None, :, :]).sum(axis=3)
+    out = h + xk + yk
+    return product.reshape((-1,) + (2,) * len(out)), (BATCH, *out)
+
 
 
 def _logits(rows: list[tuple[int, tuple[float, ...], int, int]], a: Any, b: Any,

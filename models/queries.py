@@ -21,6 +21,7 @@ from plausibly.models.factors import (
     Factor,
     einsum_spec,
     evidence,
+    free_vars,
     fvar,
     mutilated,
     relevant,
@@ -28,13 +29,13 @@ from plausibly.models.factors import (
     twin,
 )
 from plausibly.models.network import BATCH, Network
+from plausibly.models.settings import MEMORY_BUDGET
 
 __all__ = ["MEMORY_BUDGET", "PodAnswer", "answer_pods", "counterfactual", "differs",
            "interventional"]
 
 
 #: Bytes one contraction may use for its largest intermediate tensor.
-MEMORY_BUDGET = 1 << 30
 
 
 _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
@@ -67,11 +68,6 @@ def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, i
     return cache[key]
 
 
-def _free(f: Factor, fixed: Mapping[int, int]) -> tuple[int, ...]:
-    """The factor's variables left as table axes (the order :func:`table` uses)."""
-    return tuple(v for v in dict.fromkeys(f.inputs + f.out) if v not in fixed)
-
-
 def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
               fixed: Mapping[int, int], soft: Mapping[int, float],
               output: tuple[int, ...], cache: Cache | None = None, *, scaled: bool = False
@@ -91,15 +87,15 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     normalising sum that came out too small (:func:`_posterior_pair`).
     """
     free_out = tuple(v for v in output if v not in fixed)
-    tabled = [f for f in factors if _free(f, fixed)]
-    indices = [_free(f, fixed) for f in tabled]
+    tabled = [f for f in factors if free_vars(f, fixed)]
+    indices = [free_vars(f, fixed) for f in tabled]
     indices += [(v,) for v in soft if v not in fixed]
     batched = [True] * len(tabled) + [False] * (len(indices) - len(tabled))
     if indices:
         spec, path, per_draw = _plan(net, indices, batched, free_out)
     log_scale = np.zeros(a.shape[0])
     for f in factors:
-        if not _free(f, fixed):
+        if not free_vars(f, fixed):
             t, _ = _cached_table(f, a, b, fixed, cache)
             with np.errstate(divide="ignore"):  # a factor of 0: log 0 = -inf, and so it is
                 log_scale = log_scale + np.log(t)

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from plausibly.models.errors import Problem, UsageError
 
 __all__ = ["CHAINS", "DRAWS", "ESS_MIN", "HDI_PROB", "MAX_CHAINS", "MAX_DRAWS", "MAX_TUNE",
-           "MIN_CHAINS", "R_HAT_MAX", "SEED", "SEED_MAX", "TUNE", "Settings", "too_few_chains"]
+           "MEMORY_BUDGET", "MIN_CHAINS", "R_HAT_MAX", "SEED", "SEED_MAX", "TUNE", "Settings",
+           "too_few_chains"]
 
 DRAWS = 1700
 TUNE = 300
@@ -34,6 +35,8 @@ HDI_PROB = 0.94
 MAX_DRAWS = 20_000
 MAX_TUNE = 50_000
 MAX_CHAINS = 8
+#: Bytes one exact contraction (query or likelihood) may use for its largest table
+MEMORY_BUDGET = 1 << 30
 #: convergence criteria: R-hat at most this, bulk and tail ESS at least that
 R_HAT_MAX = 1.01
 ESS_MIN = 400

@@ -298,40 +298,27 @@ def _log_binomial_cdf(x: Any, k: int, n: int, xp: Any) -> Any:
 
     Beyond that (x above :func:`_tail_start`), I_q underflows to 0 while the
     log is finite (about -1,386 for ``at_most = 0`` of 2,000 trials at
-    x = 0), and log 0 = -inf gave NUTS a "Bad initial energy". There the
-    sum is taken in log space from its largest end: the terms j = k, k-1,
-    ..., k-15 exactly, and the rest as a geometric series with the ratio
-    of the last two, an upper bound that is tight because the ratios
-    T_{j-1}/T_j = j q / ((n - j + 1) p) shrink as j falls and are below 1
-    there (the bound's k lies below the mean). Each branch sees only inputs
+    x = 0), and log 0 = -inf gave NUTS a "Bad initial energy". There it is
+    log T_k + log S: the largest term T_k = C(n, k) p^k q^(n-k) in log space,
+    and S the sum of the terms relative to it, by Horner's rule in the
+    ratios r_j = T_{j-1} / T_j = j q / ((n - j + 1) p): the 16 largest terms
+    exactly, the rest as a geometric series in the last ratio, an upper
+    bound that is tight because the ratios shrink as j falls and are below
+    1 there (the bound's k lies below the mean). S lies between 1 and
+    1 / (1 - r_k): no underflow, no cancellation, and a few scalar
+    operations that PyTensor fuses into one. Each branch sees only inputs
     inside its own range, so neither makes a NaN in the other's gradient.
     """
-    a, b = float(n - k), float(k + 1)
     x0 = _tail_start(k, n)
-    terms = _TAIL_TERMS if k + 1 > _TAIL_TERMS else k + 1
-    j = np.arange(k, k - terms, -1, dtype=float)  # the largest terms first
-    log_c = np.array([_log_choose(n, int(i)) for i in j])
-    rest = j[-1] - 1.0  # the first term left to the geometric series (none if < 0)
     if xp is np:
-        from scipy.special import betainc, expit, logsumexp
+        from scipy.special import betainc, expit
 
         with np.errstate(divide="ignore"):
-            main = np.log(betainc(a, b, expit(-np.minimum(x, x0))))
-        xt = np.maximum(x, x0)
-        log_p, log_q = -_softplus(-xt, np), -_softplus(xt, np)
-        parts = log_c + j * log_p[:, None] + (n - j) * log_q[:, None]
-        if rest >= 0:
-            parts = np.concatenate([parts, _geometric(parts[:, -1], xt, rest + 1, n, np)[:, None]],
-                                   axis=1)
-        return np.where(x > x0, logsumexp(parts, axis=1), main)
-    main = xp.log(xp.betainc(np.float64(a), np.float64(b), xp.sigmoid(-xp.minimum(x, x0))))
-    xt = xp.maximum(x, x0)
-    log_p, log_q = -xp.softplus(-xt), -xp.softplus(xt)
-    parts = log_c[None, :] + log_p[:, None] * j[None, :] + log_q[:, None] * (n - j)[None, :]
-    if rest >= 0:
-        parts = xp.concatenate([parts, _geometric(parts[:, -1], xt, rest + 1, n, xp)[:, None]],
-                               axis=1)
-    return xp.switch(x > x0, xp.logsumexp(parts, axis=1), main)
+            main = np.log(betainc(n - k, k + 1, expit(-np.minimum(x, x0))))
+        return np.where(x > x0, _log_far_tail(np.maximum(x, x0), k, n, np), main)
+    main = xp.log(xp.betainc(np.float64(n - k), np.float64(k + 1),
+                             xp.sigmoid(-xp.minimum(x, x0))))
+    return xp.switch(x > x0, _log_far_tail(xp.maximum(x, x0), k, n, xp), main)
 
 
 #: how many binomial terms the far tail sums exactly before the geometric rest
@@ -340,16 +327,15 @@ _TAIL_TERMS = 16
 TAIL_LOG_CDF = -500.0
 
 
-def _geometric(last: Any, x: Any, j: float, n: int, xp: Any) -> Any:
-    """Log of the terms below ``j`` as a geometric series, ``last`` the log of term ``j``.
-
-    The ratio of term j - 1 to term j is r = j q / ((n - j + 1) p), so the rest
-    is at most T_j r / (1 - r); log r = log(j / (n - j + 1)) - x, written so
-    (not as log of r) that it stays finite when r underflows.
-    """
-    log_r = math.log(j / (n - j + 1)) - x
-    log1m = xp.log1p(-xp.exp(log_r))
-    return last + log_r - log1m
+def _log_far_tail(x: Any, k: int, n: int, xp: Any) -> Any:
+    """Log P(K <= k) as log T_k + log S (see :func:`_log_binomial_cdf`), for x >= x0."""
+    y = xp.exp(-x)  # q / p; r_j = c_j y with c_j = j / (n - j + 1)
+    last = max(k - _TAIL_TERMS + 1, 0)  # the smallest term summed exactly
+    inner: Any = 1.0 if last == 0 else 1.0 / (1.0 - (last / (n - last + 1)) * y)
+    for j in range(last + 1, k + 1):
+        inner = 1.0 + (j / (n - j + 1)) * y * inner
+    log_p, log_q = -_softplus(-x, xp), -_softplus(x, xp)
+    return _log_choose(n, k) + k * log_p + (n - k) * log_q + xp.log(inner)
 
 
 @functools.lru_cache(maxsize=256)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 try:  # Ctrl-C while the command line is still importing: no traceback (see main)
     import gc
+    from typing import Annotated
 
     import typer
 

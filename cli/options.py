@@ -32,7 +32,7 @@ def _enough_chains(chains: int) -> int:
 
 
 Chains = Annotated[int, typer.Option(
-    max=settings.MAX_CHAINS, callback=_enough_chains,
+    min=1, max=settings.MAX_CHAINS, callback=_enough_chains,
     help=f"Independent chains, at least 2 (R-hat compares them) and at most "
     f"{settings.MAX_CHAINS} (memory); one worker per core.")]
 Seed = Annotated[int, typer.Option(

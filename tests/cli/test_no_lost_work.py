@@ -103,9 +103,10 @@ def test_killed_elicit_keeps_every_saved_answer(tmp_path):
 
 # ------------------------------------------------------------ stopping the processes
 
-#: an estimate that samples for minutes unless stopped (2 chains: 2 worker processes)
+#: an estimate that samples for a long while unless stopped (2 chains: 2 worker processes;
+#: the most iterations the options allow, 70,000 a chain)
 LONG = [sys.executable, "-m", "plausibly.cli", "estimate", SQUAD, "-p", JUDGED, "--draws",
-        "200000", "--tune", "100", "-f", "json"]
+        "20000", "--tune", "50000", "-f", "json"]
 
 
 def _stat(pid: int) -> list[str] | None:

@@ -265,7 +265,8 @@ def with_bystander(path: str, tmp_path: Path) -> str:
 
 def exact_answers(s, fitted) -> dict[str, tuple[float, float]]:
     net = Network.from_scenario(s)
-    a, b = fitted.parameter_prior(s).to_ab(np.zeros((1, 0)))
+    prior = fitted.parameter_prior(s)  # the bystander's one free parameter touches nothing
+    a, b = prior.to_ab(np.zeros((1, prior.free.size)))
     out = {"history": (Q.interventional(net, a, b)[0], Q.counterfactual(net, a, b)[0])}
     for pod in s.pods:
         out[pod.id] = (Q.interventional(net, a, b, pod.do)[0],

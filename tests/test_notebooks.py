@@ -95,7 +95,7 @@ EXPECTED = {
         "posterior weight",
         "log: mean",
         "prior psens",
-        "depends most on your judgement of",
+        "Across the posterior draws it goes most with",
     ]),
     "03_your_own_scenario.ipynb": (1, [
         "ScenarioError: 4 problems",

@@ -26,8 +26,8 @@ from plausibly.models.errors import InputError, OutputError, Problem
 from plausibly.models.validate import suggest
 
 __all__ = ["MAX_FILE_BYTES", "atomic_path", "bundled_files", "bundled_path", "check_outputs",
-           "check_writable", "file_sha256", "open_regular", "output_problems", "parse_toml",
-           "read_regular", "read_toml", "write_atomic"]
+           "check_writable", "current_umask", "file_sha256", "open_regular", "output_problems",
+           "parse_toml", "read_regular", "read_toml", "write_atomic"]
 
 
 MAX_FILE_BYTES = 5_000_000
@@ -331,7 +331,8 @@ def check_outputs(outputs: Iterable[tuple[Path, Iterable[str] | None]], force: b
         raise OutputError(problems=problems)
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -443,7 +444,7 @@ def atomic_path(path: Path, *, force: bool = False) -> Iterator[Path]:
     try:
         try:
             os.close(fd)
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp, 0o666 & ~current_umask())
             yield tmp
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plausibly.models.errors import ElicitationError, Problem
-from plausibly.models.files import MAX_FILE_BYTES
+from plausibly.models.files import MAX_FILE_BYTES, current_umask
 from plausibly.priors.elicitation import PriorSet
 from plausibly.priors.toml_writer import dumps_prior_set
 
@@ -108,18 +108,12 @@ def read_only(path: Path) -> str:
     return ""
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _temporary(folder: Path, name: str, data: bytes) -> Path:
     """``data`` in a new temporary file in ``folder``, flushed to disk, with the usual mode."""
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+            os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())

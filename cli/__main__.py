@@ -1,5 +1,5 @@
 """``python -m plausibly.cli``: the same as the ``plausibly`` command."""
 
-from plausibly.cli.app import main
+from plausibly.cli.main import main
 
 main()

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import sys
+from typing import Annotated
 
-try:  # Ctrl-C while the command line is still importing: no traceback (see main)
-    import gc
-    from typing import Annotated
+import typer
 
-    import typer
-
-    from plausibly.cli import compare, elicit, inputs, run
-    from plausibly.cli.environment import plain_streams, usable_home_caches
-except KeyboardInterrupt:
-    sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
-    raise SystemExit(130) from None
+from plausibly.cli import compare, elicit, inputs, run
+from plausibly.cli.environment import plain_streams, usable_home_caches
+from plausibly.cli.main import INTERRUPTED
 
 app = typer.Typer(
     name="plausibly",
@@ -62,8 +58,9 @@ app.command()(compare.report)
 def main() -> None:
     """Console-script entry point.
 
-    Ctrl-C exits with status 130 and no traceback from the first moment this
-    module is imported; each command also handles it (its own message). A
+    Ctrl-C exits with status 130 and no traceback: while this module is
+    imported (:mod:`plausibly.cli.main`, the console script, guards that),
+    here, and in each command (its own message). A
     terminal that is not UTF-8 and a home that cannot be written to are dealt
     with before any command (:mod:`plausibly.cli.environment`).
     """
@@ -72,7 +69,7 @@ def main() -> None:
         usable_home_caches()
         app()
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted by Ctrl-C (SIGINT)\n")
+        sys.stderr.write(INTERRUPTED)
         raise SystemExit(130) from None
     finally:
         # The process ends here, and the interpreter's last garbage collection

@@ -207,13 +207,14 @@ class Interrupt(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Interrupt())
 sys.argv = ["plausibly", *sys.argv[2:]]
-from plausibly.cli.app import main
+from plausibly.cli.main import main
 sys.exit(main())
 """
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 @pytest.mark.parametrize(("module", "said"), [
+    ("plausibly.cli.app", "interrupted by Ctrl-C (SIGINT)\n"),  # the whole app, registration too
     ("typer", "interrupted by Ctrl-C (SIGINT)\n"),  # imported by plausibly.cli.app
     ("plausibly.cli.elicit", "interrupted by Ctrl-C (SIGINT)\n"),  # the commands, by it too
     # inside the command: its own message

@@ -55,7 +55,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
             s.pod(p)
     sets = load_prior_sets(s, priors)
     if plot is not None:
-        from plausibly.models.files import check_writable
+        from plausibly.models.outputs import check_writable
 
         check_writable(plot, force, {".png", ".svg"})
     with sampling_progress(f"{len(sets)} prior sets", chains, draws, tune) as progress:
@@ -66,7 +66,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     per_set, pooled, order = ranked.per_set, ranked.pooled, ranked.order
     weights = result.weights_json()
     if plot is not None:
-        from plausibly.models.files import write_atomic
+        from plausibly.models.outputs import write_atomic
         from plausibly.models.plots.forest import forest_plot
 
         write_atomic(plot, forest_plot(s, [*per_set.values(), pooled], hdi_prob,
@@ -121,7 +121,7 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     link to fetch. If sampling does not converge the report is still written, with
     a warning at its top, and the command exits 3 (unless --allow-unconverged).
     """
-    from plausibly.models.files import check_writable, write_atomic
+    from plausibly.models.outputs import check_writable, write_atomic
     from plausibly.models.settings import Settings
     from plausibly.priors.report import ReportRequest, build_report
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -91,7 +92,12 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
                   f"({given}): {row.note}")
 
 
-def _do_text(v: float) -> str:
+def _do_text(v: object) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{s}={w:g}" for s, w in v.items()) + "}"
+    assert isinstance(v, float)
     return {1.0: "true", 0.0: "false"}.get(v, f"{v:g}")
 
 
@@ -113,7 +119,7 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
     DOT needs nothing else (render it with Graphviz if you have it); SVG and
     PNG are drawn with matplotlib, no system package required.
     """
-    from plausibly.models.files import check_writable, write_atomic
+    from plausibly.models.outputs import check_writable, write_atomic
     from plausibly.models.plots.graph import Overlay, render_graph, run_overlay
     from plausibly.models.scenario import load_scenario
 

@@ -71,8 +71,8 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
     to real history, keeping its luck), plus the rewrite (how many events
     change). The "history" row is the baseline.
     """
-    from plausibly.models.files import check_outputs, write_atomic
     from plausibly.models.inference import estimate as run_estimate
+    from plausibly.models.outputs import check_outputs, write_atomic
     from plausibly.models.results import csv_rows, results_json, summarize
     from plausibly.models.scenario import load_scenario
     from plausibly.models.store import load_run, run_netcdf

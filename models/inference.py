@@ -108,7 +108,8 @@ def _answers(net: Network, a: np.ndarray, b: np.ndarray, todo: dict[str, Any],
     """POD ids ("history" first), plausibility (S, pod, query), differs (S, pod, event)."""
     answers = answer_pods(net, a, b, todo)
     pod_ids = list(answers)
-    plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual,
+    # the headline outcome (several outcomes in the outputs: to do)
+    plaus = np.stack([np.stack([answers[p].interventional[:, 0], answers[p].counterfactual[:, 0],
                                 answers[p].rewrite], axis=-1) for p in pod_ids], axis=1)
     return pod_ids, plaus, np.stack([answers[p].differs for p in pod_ids], axis=1)
 

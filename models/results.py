@@ -102,7 +102,7 @@ class PodResult:
     interventional: Summary
     counterfactual: Summary
     rewrite: Summary
-    events: dict[str, tuple[float | None, Summary]]
+    events: dict[str, tuple[Any, Summary]]  # history as the scenario gives it
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md."""

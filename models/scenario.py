@@ -97,8 +97,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A causal claim: ``cause`` moves the odds of ``effect`` (``kind="influences"``),
-    or ``effect`` needs ``cause`` at least at state ``at_least`` (``kind="requires"``)."""
+    """A causal claim: ``cause`` moves the odds of ``effect``, or ``effect`` needs it.
+
+    ``kind="influences"`` (the default) or ``"requires"``: a gate, open while
+    ``cause`` is at least at state ``at_least``.
+    """
 
     cause: str
     effect: str
@@ -117,8 +120,11 @@ class Edge:
 
 @dataclass(frozen=True)
 class Interaction:
-    """A claim that causes act together on ``effect``: one more term, active when
-    every cause is at least its state."""
+    """A claim that causes act together on ``effect``.
+
+    One more term of the effect's mechanism, active when every cause is at
+    least its state.
+    """
 
     effect: str
     causes: Mapping[str, str]  # cause -> the lowest of its states that counts

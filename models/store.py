@@ -24,14 +24,9 @@ from typing import Any
 
 from plausibly.models._arviz import arviz
 from plausibly.models.errors import InputError, OutputError, Problem
-from plausibly.models.files import (
-    MAX_FILE_BYTES,
-    check_writable,
-    file_sha256,
-    read_regular,
-    write_atomic,
-)
+from plausibly.models.files import MAX_FILE_BYTES, file_sha256, read_regular
 from plausibly.models.network import Network
+from plausibly.models.outputs import check_writable, write_atomic
 from plausibly.models.pointwise import data_row_name, pointwise_log_likelihood
 from plausibly.models.results import Run
 from plausibly.models.run_check import GROUP, run_from_groups
@@ -46,7 +41,7 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     """Write a run atomically; refuse to overwrite without ``force``.
 
     A command checks its outputs before sampling and then writes
-    :func:`run_netcdf` with :func:`~plausibly.models.files.write_atomic` itself.
+    :func:`run_netcdf` with :func:`~plausibly.models.outputs.write_atomic` itself.
     """
     check_writable(path, force, {".nc"})
     write_atomic(path, run_netcdf(run, priors_path, label=str(path)), force=force)

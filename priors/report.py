@@ -205,10 +205,17 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]
     return "\n".join(out)
 
 
-def _do_text(do: Mapping[str, float]) -> str:
+def _do_text(do: Mapping[str, object]) -> str:
     parts = []
     for node, v in do.items():
-        what = {1.0: "happens", 0.0: "does not happen"}.get(v, f"happens with probability {v:g}")
+        if isinstance(v, str):
+            what = f"is {_e(v)}"
+        elif isinstance(v, Mapping):
+            what = "is " + ", ".join(f"{_e(s)} with probability {w:g}" for s, w in v.items())
+        else:
+            assert isinstance(v, float)
+            what = {1.0: "happens", 0.0: "does not happen"}.get(
+                v, f"happens with probability {v:g}")
         parts.append(f"<code>{_e(node)}</code> {what}")
     return "; ".join(parts)
 

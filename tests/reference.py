@@ -41,8 +41,8 @@ def interventional(net, a, b, do=None, target=None) -> float:
 def _evidence_weight(net: Network, state) -> float:
     w = 1.0
     for i, h in enumerate(net.history):
-        if h is not None:
-            w *= h if state[i] else 1.0 - h
+        if h is not None:  # weights over the states (the network stores history so)
+            w *= h[state[i]]
     return w
 
 

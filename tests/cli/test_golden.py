@@ -86,9 +86,14 @@ BUNDLED_PRIOR_SETS = {"contingency", "ideology", "reference", "revolution", "str
 
 
 def _app() -> Any:
-    """The Typer app behind the ``plausibly`` console script, wherever its module lives."""
+    """The Typer app behind the ``plausibly`` console script, wherever its module lives.
+
+    The script's own module only guards the app's import against Ctrl-C
+    (``plausibly.cli.main``); the app is in the module it imports.
+    """
     (script,) = entry_points(group="console_scripts", name="plausibly")
-    return importlib.import_module(script.module).app
+    module = importlib.import_module(script.module)
+    return getattr(module, "app", None) or importlib.import_module("plausibly.cli.app").app
 
 
 app = _app()

@@ -207,7 +207,7 @@ def test_batched_equals_looped():
         looped = [fn(net, a[k], b[k], do)[0] for k in range(5)]
         np.testing.assert_allclose(batched, looped, atol=1e-12)
     answers = C.answer_pods(net, a, b, {"p": do})
-    np.testing.assert_allclose(answers["p"].counterfactual, C.counterfactual(net, a, b, do),
+    np.testing.assert_allclose(answers["p"].counterfactual[:, 0], C.counterfactual(net, a, b, do),
                                atol=1e-12)
 
 

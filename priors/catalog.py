@@ -48,7 +48,7 @@ def _scenario_summary(s: Scenario) -> str:
 def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
     """Check scenario and prior-set files; with none, every bundled file.
 
-    A file with an ``outcome`` key is read as a scenario, one with a
+    A file with an ``outcome`` or ``outcomes`` key is read as a scenario, one with a
     ``scenario`` key as a prior set (checked against that scenario: one of
     the files given, or a bundled one).
     """
@@ -62,7 +62,7 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
     broken: set[str] = set()  # ids of scenarios given here that have problems
     results: dict[str, CheckResult] = {}
     for name, data, problems in raw:  # scenarios first: prior sets refer to them
-        if data is not None and "outcome" in data:
+        if data is not None and ("outcome" in data or "outcomes" in data):
             try:
                 s = parse_scenario(data, file=name)
             except PlausiblyError as err:

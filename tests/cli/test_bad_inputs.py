@@ -283,8 +283,8 @@ EXPECTED = {
         "    fix: write e.g. do = { civil_war_severe = false }\n"
         "{f}: pods.odd.do.a: must be in [0, 1], got 1.5\n"
         "    fix: write a probability between 0 and 1\n"
-        "{f}: pods.odd.do.b: must be true, false or a number in [0, 1], got 'yes' (a string)\n"
-        "    fix: write a probability such as 0.3"
+        "{f}: pods.odd.do.b: 'yes' names a state, but 'b' is a yes/no event\n"
+        "    fix: write true or false (a number in [0, 1] for a soft POD)"
     ),
     "scenario_bad_years.toml": (
         "{f}: nodes.a.year: must be from 1 to 3000, got 0\n"
@@ -402,11 +402,12 @@ EXPECTED = {
     "scenario_unknown_keys.toml": (
         "{f}: colour: unknown key 'colour'\n"
         "    fix: remove it; allowed keys here: id, title, outcome, source, nodes, edges, pods, "
-        "posts, description, data\n"
+        "posts, description, data, outcomes, interactions\n"
         "{f}: nodes.c.histroy: unknown key 'histroy' (did you mean 'history'?)\n"
-        "    fix: remove it; allowed keys here: label, year, history, note\n"
+        "    fix: remove it; allowed keys here: label, year, history, note, states\n"
         "{f}: edges[2].disputed: unknown key 'disputed' (did you mean 'disputed_by'?)\n"
-        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by"
+        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by, kind, "
+        "at_least, qualified_by"
     ),
     "scenario_wrong_types.toml": (
         "{f}: id: must be a string, got 3 (an integer)\n"

@@ -211,8 +211,8 @@ def _kind(c: Checker, t: Mapping[str, Any], key: str) -> str | None:
 def _read_outcomes(c: Checker, top: Mapping[str, Any], outcome: str | None,
                    nodes: Declared) -> list[Outcome]:
     """Version 2's ``outcomes = [...]``, or version 1's ``outcome = "..."``."""
-    if "outcomes" in top and "outcome" in top:
-        return []  # said once, above
+    if ("outcomes" in top) == ("outcome" in top):
+        return []  # both or neither: said once, above
     if "outcome" in top:
         if outcome is None:
             return []

@@ -41,8 +41,17 @@ class CheckResult:
 
 def _scenario_summary(s: Scenario) -> str:
     soft = sum(p.soft for p in s.pods)
+    gates = sum(e.gate for e in s.edges)
+    out = sum(p.scope == "out" for p in s.pods)
+    # version 2's parts are named only when the file uses them
+    edges = f"{len(s.edges)} edges" + (f" ({gates} gate{'s' if gates != 1 else ''})"
+                                       if gates else "")
+    extra = (f", {len(s.interactions)} interaction{'s' if len(s.interactions) != 1 else ''}"
+             if s.interactions else "")
+    extra += f", {len(s.outcomes)} outcomes" if len(s.outcomes) > 1 else ""
+    pods = f"{soft} soft" + (f", {out} out of scope" if out else "")
     return (f"scenario {s.id}: {len(s.nodes)} events ({s.nodes[0].year}-{s.nodes[-1].year}), "
-            f"{len(s.edges)} edges, {len(s.pods)} PODs ({soft} soft), "
+            f"{edges}{extra}, {len(s.pods)} PODs ({pods}), "
             f"{len(s.data)} data row{'s' if len(s.data) != 1 else ''}")
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from plausibly.models.errors import PlausiblyError, Problem, ScenarioError
 from plausibly.models.files import bundled_files, bundled_path, read_toml
-from plausibly.models.graph import descendants, find_cycle, topological_order
-from plausibly.models.validate import Checker, show, suggest
+from plausibly.models.graph import descendants
+from plausibly.models.validate import suggest
 
 __all__ = [
     "DataRow",
@@ -97,10 +97,10 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """A causal claim: ``cause`` moves the odds of ``effect``, or ``effect`` needs it.
+    """A causal claim: an influence, or a necessary condition (a gate).
 
-    ``kind="influences"`` (the default) or ``"requires"``: a gate, open while
-    ``cause`` is at least at state ``at_least``.
+    With ``kind="influences"`` ``cause`` moves the odds of ``effect``; with
+    ``kind="requires"`` ``effect`` needs ``cause`` at least at state ``at_least``.
     """
 
     cause: str
@@ -122,8 +122,7 @@ class Edge:
 class Interaction:
     """A claim that causes act together on ``effect``.
 
-    One more term of the effect's mechanism, active when every cause is at
-    least its state.
+    One more term, active when every cause is at least its state.
     """
 
     effect: str
@@ -330,227 +329,26 @@ def load_scenario(name: str | Path) -> Scenario:
 def parse_scenario(data: Mapping[str, Any], file: str = "<dict>") -> Scenario:
     """Validate a scenario given as a mapping (the parsed TOML) and build it.
 
+    Version 1 files (yes/no events, influences, one ``outcome``) read as
+    they always have; version 2 adds events with states, gates
+    (``kind = "requires"``), ``[[interactions]]``, ``outcomes = [...]`` and
+    POD scopes. The rules are in :mod:`scenario_reader` and
+    :mod:`scenario_rules`.
+
     Parameters
     ----------
     data : Mapping
         Keys and values exactly as in a scenario TOML file.
     file : str
         Where the mapping came from, for messages.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem in the file, each naming the key and the fix.
     """
-    c = Checker(file)
-    top = c.table(dict(data), "", ["id", "title", "outcome", "source", "nodes", "edges", "pods"],
-                  ["posts", "description", "data"])
-    sid = c.string(top, "", "id", snake=True)
-    title = c.string(top, "", "title")
-    source = c.string(top, "", "source")
-    outcome = c.string(top, "", "outcome", snake=True)
-    description = c.string(top, "", "description") or ""
-    posts = c.integer(top, "", "posts", low=1)
+    from plausibly.models.scenario_reader import read_scenario  # it builds these types
 
-    nodes = _read_nodes(c, top["nodes"]) if "nodes" in top else []  # missing: told once
-    years = {n.id: n.year for n in nodes}
-    # a node with problems of its own is still declared: a reference to it is not "unknown"
-    raw_nodes = top.get("nodes")
-    declared: dict[str, int | None] = {
-        **dict.fromkeys(raw_nodes if isinstance(raw_nodes, dict) else ()), **years}
-    edges = _read_edges(c, top.get("edges", []), declared, posts)
-    pods = _read_pods(c, top.get("pods", {}), declared, posts, outcome)
-    node_ids = list(years)
-    if outcome is not None and declared and outcome not in declared:
-        c.add("outcome", f"'{outcome}' is not a node{suggest(outcome, node_ids)}",
-              "name one of the [nodes.*] tables")
-
-    parents: dict[str, list[str]] = {n: [] for n in years}
-    seen_pairs: set[tuple[str, str]] = set()
-    for i, e in enumerate(edges):
-        if (e.cause, e.effect) in seen_pairs:
-            c.add(f"edges[{i}]", f"repeats the edge {e.cause} -> {e.effect}",
-                  "merge the two claims into one edge (cite all their posts)")
-        seen_pairs.add((e.cause, e.effect))
-        parents[e.effect].append(e.cause)
-    cycle = find_cycle(parents)
-    if cycle is not None:
-        c.add("edges", f"the graph has a cycle: {' -> '.join(cycle)}",
-              "remove or reverse one of these edges; causes must come before effects")
-    # data rows are checked against every edge the file declares, so that an edge
-    # with a problem of its own (reported above) does not also make them wrong
-    declared_parents: dict[str, list[str]] = {n: list(ps) for n, ps in parents.items()}
-    for raw in top.get("edges", []) if isinstance(top.get("edges"), list) else []:
-        if isinstance(raw, dict) and isinstance(raw.get("effect"), str) and \
-                raw["effect"] in declared_parents and isinstance(raw.get("cause"), str) and \
-                raw["cause"] not in declared_parents[raw["effect"]]:
-            declared_parents[raw["effect"]].append(raw["cause"])
-    data_rows = _read_data(c, top.get("data", []), declared_parents, declared)
-    if c.problems:
-        raise ScenarioError(problems=c.problems)
-
-    order = topological_order({k: tuple(v) for k, v in parents.items()},
-                              {n.id: (n.year, n.id) for n in nodes})
-    by_id = {n.id: n for n in nodes}
-    assert sid and title and outcome and source  # guaranteed when no problems
-    return Scenario(id=sid, title=title, outcome=outcome, source=source,
-                    nodes=tuple(by_id[n] for n in order), edges=tuple(edges), pods=tuple(pods),
-                    data=tuple(data_rows), posts=posts, description=description,
-                    path=None if file == "<dict>" else file)
-
-
-def _read_nodes(c: Checker, table: object) -> list[Node]:
-    nodes: list[Node] = []
-    if not isinstance(table, dict):
-        c.table(table, "nodes", [])
-        return nodes
-    if not table:
-        c.add("nodes", "the scenario has no nodes", "add [nodes.<id>] tables")
-    for nid, raw in table.items():
-        key = f"nodes.{nid}"
-        ok = c.snake_id(nid, key)
-        t = c.table(raw, key, ["label", "year"], ["history", "note"])
-        label = c.string(t, key, "label")
-        year = c.integer(t, key, "year", low=1, high=3000)
-        note = c.string(t, key, "note") or ""
-        history: float | None = None
-        if "history" in t:
-            history = c.probability(t["history"], f"{key}.history")
-        if ok and label is not None and year is not None:
-            nodes.append(Node(nid, label, year, history, note))
-    return nodes
-
-
-def _node_ref(c: Checker, value: object, where: str,
-              years: Mapping[str, int | None]) -> str | None:
-    """A reference to a declared node; ``None`` (said once) if it is not one.
-
-    ``years[x]`` is ``None`` for a node that has problems of its own (they are
-    reported at the node), so that a reference to it is not called unknown.
-    """
-    if not isinstance(value, str):
-        c.add(where, f"must be a node id, got {show(value)}", "write the id in double quotes")
-        return None
-    if value not in years:
-        if years:  # with no readable nodes every reference would be noise
-            c.add(where, f"unknown node '{value}'{suggest(value, years)}",
-                  "name one of the [nodes.*] tables, or add the node")
-        return None
-    return value if years[value] is not None else None
-
-
-def _read_edges(c: Checker, array: object, years: Mapping[str, int | None],
-                posts: int | None) -> list[Edge]:
-    edges: list[Edge] = []
-    if not isinstance(array, list):
-        c.add("edges", f"must be an array of tables ([[edges]]), got {show(array)}",
-              "write each edge as an [[edges]] table")
-        return edges
-    for i, raw in enumerate(array):
-        key = f"edges[{i}]"
-        t = c.table(raw, key, ["cause", "effect", "claim", "by"], ["disputed_by"])
-        cause = _node_ref(c, t["cause"], f"{key}.cause", years) if "cause" in t else None
-        effect = _node_ref(c, t["effect"], f"{key}.effect", years) if "effect" in t else None
-        claim = c.string(t, key, "claim")
-        by = c.citations(t, key, "by", posts, nonempty=True)
-        disputed = c.citations(t, key, "disputed_by", posts, nonempty=False)
-        if cause and effect:
-            if cause == effect:
-                c.add(key, f"the edge runs from '{cause}' to itself",
-                      "remove it: an event cannot cause itself")
-                continue
-            year_c, year_e = years[cause], years[effect]  # never None: see _node_ref
-            if year_c is not None and year_e is not None and year_c > year_e:
-                c.add(key, f"runs backwards in time: {cause} ({year_c}) -> "
-                      f"{effect} ({year_e})",
-                      "reverse the edge or correct the years")
-        if cause and effect and claim and by:
-            edges.append(Edge(cause, effect, claim, by, disputed))
-    return edges
-
-
-def _read_pods(c: Checker, table: object, years: Mapping[str, int | None], posts: int | None,
-               outcome: str | None) -> list[Pod]:
-    pods: list[Pod] = []
-    if not isinstance(table, dict):
-        c.table(table, "pods", [])
-        return pods
-    for pid, raw in table.items():
-        key = f"pods.{pid}"
-        ok = c.snake_id(pid, key)
-        if pid == HISTORY_ROW:
-            c.add(key, "'history' is the name of the baseline row", "choose another POD id")
-            ok = False
-        t = c.table(raw, key, ["label", "do", "by"], ["why"])
-        label = c.string(t, key, "label")
-        by = c.citations(t, key, "by", posts, nonempty=True)
-        why = c.string(t, key, "why") or ""
-        do: dict[str, float] = {}
-        raw_do = t.get("do", {})
-        if not isinstance(raw_do, dict) or (not raw_do and "do" in t):
-            c.add(f"{key}.do", f"must be a non-empty table of node = value, got {show(raw_do)}",
-                  "write e.g. do = { civil_war_severe = false }")
-        else:
-            for node, value in raw_do.items():
-                where = f"{key}.do.{node}"
-                if _node_ref(c, node, where, years) is None:
-                    continue
-                if node == outcome:
-                    c.add(where, "a POD may not set the outcome itself",
-                          "intervene on an earlier event")
-                    continue
-                p = c.probability(value, where)
-                if p is not None:
-                    do[node] = p
-        if ok and label and by and do and len(do) == len(raw_do):
-            pods.append(Pod(pid, label, MappingProxyType(do), by, why))
-    return pods
-
-
-def _read_data(c: Checker, array: object, parents: Mapping[str, list[str]],
-               years: Mapping[str, int | None]) -> list[DataRow]:
-    rows: list[DataRow] = []
-    if not isinstance(array, list):
-        c.add("data", f"must be an array of tables ([[data]]), got {show(array)}",
-              "write each row as a [[data]] table")
-        return rows
-    for i, raw in enumerate(array):
-        key = f"data[{i}]"
-        t = c.table(raw, key, ["node", "trials", "note"], ["given", "successes", "at_most"])
-        node = _node_ref(c, t["node"], f"{key}.node", years) if "node" in t else None
-        counts = [name for name in ("successes", "at_most") if name in t]
-        if len(counts) != 1 and isinstance(raw, dict):
-            c.add(key, "gives both successes and at_most" if counts else
-                  "gives neither successes nor at_most",
-                  "write successes = N for a count, or at_most = N when the source only "
-                  "bounds it (no more than N)")
-        bound = counts[0] if len(counts) == 1 else "successes"
-        successes = c.integer(t, key, bound, low=0)
-        trials = c.integer(t, key, "trials", low=1, high=10**9)  # lgamma needs a float
-        note = c.string(t, key, "note")
-        if successes is not None and trials is not None and successes > trials:
-            at_most = "at most " if bound == "at_most" else ""
-            c.add(f"{key}.{bound}", f"{at_most}{successes} successes in {trials} trials",
-                  f"{bound} must not exceed trials")
-            continue
-        given: dict[str, bool] = {}
-        raw_given = t.get("given", {})
-        if not isinstance(raw_given, dict):
-            c.add(f"{key}.given", f"must be a table of cause = true/false, got {show(raw_given)}",
-                  "write e.g. given = { civil_war_severe = true } or given = {}")
-            continue
-        for cause, value in raw_given.items():
-            where = f"{key}.given.{cause}"
-            if node is not None and cause not in parents[node]:
-                c.add(where, f"'{cause}' is not a cause of '{node}'",
-                      f"name a cause of {node}: {', '.join(parents[node]) or 'it has none'}")
-            elif not isinstance(value, bool):
-                c.add(where, f"must be true or false, got {show(value)}", "write true or false")
-            else:
-                given[cause] = value
-        if node is not None and len(given) == len(raw_given):
-            missing = [p for p in parents[node] if p not in given]
-            if missing:
-                c.add(f"{key}.given", f"does not set every cause of '{node}': missing "
-                      f"{', '.join(missing)}", "give the value of each cause the count refers to")
-                continue
-        if node and len(counts) == 1 and successes is not None and trials is not None and note:
-            rows.append(DataRow(node, MappingProxyType(given), successes, trials, note,
-                                at_most=bound == "at_most"))
-    return rows
-
+    # mypy checks this file as models.scenario and the reader's import of it as
+    # plausibly.models.scenario: the same class under two names
+    return read_scenario(data, file)  # type: ignore[return-value]

@@ -283,8 +283,8 @@ EXPECTED = {
         "    fix: write e.g. do = { civil_war_severe = false }\n"
         "{f}: pods.odd.do.a: must be in [0, 1], got 1.5\n"
         "    fix: write a probability between 0 and 1\n"
-        "{f}: pods.odd.do.b: must be true, false or a number in [0, 1], got 'yes' (a string)\n"
-        "    fix: write a probability such as 0.3"
+        "{f}: pods.odd.do.b: 'yes' names a state, but 'b' is a yes/no event\n"
+        "    fix: write true or false (a number in [0, 1] for a soft POD)"
     ),
     "scenario_bad_years.toml": (
         "{f}: nodes.a.year: must be from 1 to 3000, got 0\n"
@@ -402,11 +402,149 @@ EXPECTED = {
     "scenario_unknown_keys.toml": (
         "{f}: colour: unknown key 'colour'\n"
         "    fix: remove it; allowed keys here: id, title, outcome, source, nodes, edges, pods, "
-        "posts, description, data\n"
+        "posts, description, data, outcomes, interactions\n"
         "{f}: nodes.c.histroy: unknown key 'histroy' (did you mean 'history'?)\n"
-        "    fix: remove it; allowed keys here: label, year, history, note\n"
+        "    fix: remove it; allowed keys here: label, year, history, note, states\n"
         "{f}: edges[2].disputed: unknown key 'disputed' (did you mean 'disputed_by'?)\n"
-        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by"
+        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by, kind, "
+        "at_least, qualified_by"
+    ),
+    "scenario_v2_at_least.toml": (
+        "{f}: edges[4].at_least: is only for a necessary condition (kind = \"requires\")\n"
+        "    fix: remove at_least, or write kind = \"requires\" if the effect needs the cause\n"
+        "{f}: edges[5].at_least: unknown state 'very_long' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: edges[6].at_least: 'short' is the first state of 'war': at least it always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: edges[7].at_least: is missing: 'war' has states (short, long, long_and_brutal)\n"
+        "    fix: add at_least = \"...\", the lowest state that opens the gate, one of: "
+        "long, long_and_brutal\n"
+        "{f}: edges[8].at_least: 'no' is the first state of 'c': at least it always holds\n"
+        "    fix: name a higher state: yes"
+    ),
+    "scenario_v2_data_rows.toml": (
+        "{f}: data[0].node: 'd' has states (low, high): a data row counts how often a "
+        "yes/no event happened\n"
+        "    fix: count a yes/no event instead, or leave the row out\n"
+        "{f}: data[1].given.a: 'a' is a gate of 'c' (kind = \"requires\"): the count is "
+        "read inside the gates\n"
+        "    fix: remove it from given\n"
+        "{f}: data[2].given.war: must be a state of 'war' (short, long, "
+        "long_and_brutal), got True\n"
+        "    fix: write the state's name in double quotes\n"
+        "{f}: data[3].given.war: unknown state 'lng' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal"
+    ),
+    "scenario_v2_gate_on_a_non_node.toml": (
+        "{f}: edges[4].cause: unknown node 'aa' (did you mean 'a'?)\n"
+        "    fix: name one of the [nodes.*] tables, or add the node\n"
+        "{f}: edges[5].kind: must be \"influences\" or \"requires\", got 'require' (did you "
+        "mean 'requires'?)\n"
+        "    fix: write kind = \"requires\" for a necessary condition, or leave it out for "
+        "an influence"
+    ),
+    "scenario_v2_history_contradicts_a_gate.toml": (
+        "{f}: nodes.c.history: history says c is 'yes' but its gate a >= yes is closed "
+        "(a is 'no')\n"
+        "    fix: correct one of the two histories, or make the edge from a an influence "
+        "(remove kind = \"requires\")"
+    ),
+    "scenario_v2_interaction_not_a_cause.toml": (
+        "{f}: interactions[0].causes.c: 'c' is not a cause of 'b'\n"
+        "    fix: add an [[edges]] from c to b, or name one of its influences: a, war\n"
+        "{f}: interactions[1].causes: must be a table of two or more causes, got {'a': True}\n"
+        "    fix: write e.g. causes = { lenin_returns = \"yes\", centralist_leadership = "
+        "\"yes\" }: each cause at least that state"
+    ),
+    "scenario_v2_interaction_over_a_gate.toml": (
+        "{f}: interactions[0].causes.a: 'a' is a gate of 'c' (kind = \"requires\"), not an "
+        "influence\n"
+        "    fix: an interaction combines influences: drop it from causes, or make the "
+        "edge an influence\n"
+        "{f}: interactions[2]: repeats the interaction war & a on b\n"
+        "    fix: merge the two claims into one interaction (cite all their posts)\n"
+        "{f}: interactions[3].causes.war: 'short' is the first state of 'war': at least "
+        "it always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: interactions[3].causes.a: 'no' is the first state of 'a': at least it always holds\n"
+        "    fix: name a higher state: yes"
+    ),
+    "scenario_v2_no_outcome.toml": (
+        "{f}: outcome: is missing\n"
+        "    fix: add 'outcome = ...', or 'outcomes = [...]' for several outcomes"
+    ),
+    "scenario_v2_outcome_and_outcomes.toml": (
+        "{f}: outcomes: is given with 'outcome' as well\n"
+        "    fix: keep one: outcome = \"...\" (one yes/no event) or outcomes = [...]"
+    ),
+    "scenario_v2_outcomes.toml": (
+        "{f}: outcomes[1]: 'war' has states (short, long, long_and_brutal): an outcome "
+        "of it says which count\n"
+        "    fix: write { event = \"war\", at_least = \"long_and_brutal\" }\n"
+        "{f}: outcomes[2].at_least: is missing: 'war' has states (short, long, long_and_brutal)\n"
+        "    fix: add at_least = \"...\", one of: long, long_and_brutal\n"
+        "{f}: outcomes[3].at_least: 'short' is the first state of 'war': at least it "
+        "always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: outcomes[4]: repeats the outcome 'c'\n"
+        "    fix: remove one of the two"
+    ),
+    "scenario_v2_pod_sets_an_outcome.toml": (
+        "{f}: pods.short_war.do.war: a POD may not set an outcome: 'war' is one\n"
+        "    fix: intervene on an earlier event"
+    ),
+    "scenario_v2_pod_weights.toml": (
+        "{f}: pods.shorter.do.war: weights sum to 0.9, not 1\n"
+        "    fix: make the weights add up to 1 (the chance of each state)\n"
+        "{f}: pods.odd.do.war.short: must be a weight in [0, 1], got 1.5\n"
+        "    fix: write a number such as 0.3\n"
+        "{f}: pods.odd.do.war.long: must be a weight in [0, 1], got -0.5\n"
+        "    fix: write a number such as 0.3\n"
+        "{f}: pods.none.do.war: gives every state weight 0\n"
+        "    fix: give at least one state a weight above 0\n"
+        "{f}: pods.outside.scope: must be \"in\" or \"out\", got 'outside'\n"
+        "    fix: write scope = \"out\" for a POD that removes the question itself, or "
+        "leave it out"
+    ),
+    "scenario_v2_probability_pod_on_a_state_event.toml": (
+        "{f}: pods.some_war.do.war: must name a state of 'war' (short, long, "
+        "long_and_brutal), got 0.5\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a soft POD, e.g. "
+        "{ short = 0.3, long_and_brutal = 0.7 }\n"
+        "{f}: pods.no_war.do.war: must name a state of 'war' (short, long, "
+        "long_and_brutal), got False\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a soft POD, e.g. "
+        "{ short = 0.3, long_and_brutal = 0.7 }"
+    ),
+    "scenario_v2_state_pod_on_a_yes_no_event.toml": (
+        "{f}: pods.long_b.do.b: 'long' names a state, but 'b' is a yes/no event\n"
+        "    fix: write true or false (a number in [0, 1] for a soft POD)"
+    ),
+    "scenario_v2_states.toml": (
+        "{f}: nodes.war.history: must name a state of 'war' (short, long, "
+        "long_and_brutal), got True\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a disputed "
+        "record, e.g. { short = 0.3, long_and_brutal = 0.7 }\n"
+        "{f}: nodes.d.states: needs at least two states, got ['one']\n"
+        "    fix: write them least first, e.g. states = [\"short\", \"long\", "
+        "\"long_and_brutal\"]; a yes/no event is written without states\n"
+        "{f}: nodes.e.states[1]: 'High' is not a snake_case id\n"
+        "    fix: use lower-case letters, digits and _, starting with a letter\n"
+        "{f}: nodes.e.states[2]: names the state 'low' twice\n"
+        "    fix: list each state once\n"
+        "{f}: nodes.f.states: must be an array of state names, got 'low, high'\n"
+        "    fix: write them least first, e.g. states = [\"short\", \"long\", "
+        "\"long_and_brutal\"]"
+    ),
+    "scenario_v2_unknown_state.toml": (
+        "{f}: nodes.army.history.smal: unknown state 'smal' of 'army' (did you mean 'small'?)\n"
+        "    fix: use one of: small, large\n"
+        "{f}: edges[4].at_least: unknown state 'lnog' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: outcomes[1].at_least: unknown state 'brutal' of 'war'\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: pods.shorter.do.war: unknown state 'shrt' of 'war' (did you mean 'short'?)\n"
+        "    fix: use one of: short, long, long_and_brutal"
     ),
     "scenario_wrong_types.toml": (
         "{f}: id: must be a string, got 3 (an integer)\n"

@@ -36,7 +36,7 @@ from plausibly.models.network import BATCH, Network
 from plausibly.models.settings import MEMORY_BUDGET
 
 __all__ = ["MEMORY_BUDGET", "PodAnswer", "answer_pods", "counterfactual", "differs",
-           "interventional"]
+           "distribution", "interventional", "pod_chance"]
 
 
 #: Bytes one contraction may use for its largest intermediate tensor.
@@ -328,6 +328,44 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     return out
 
 
+def _likelier(weights: Setting) -> int:
+    """The state a POD's setting makes likeliest (the first of equals); per draw: on average."""
+    w = weights.values.mean(axis=0) if isinstance(weights, DrawWeights) else np.asarray(weights)
+    return int(np.argmax(w))
+
+
+def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
+               cache: Cache | None = None) -> np.ndarray:
+    """How likely history itself made the POD, per draw: shape ``(S,)``.
+
+    The product over the POD's events X of P(X = v | X's causes as they
+    actually were), v being the state the POD sets (for a soft POD its
+    likeliest state). Causes whose history is unknown or soft are averaged
+    over their joint posterior given history; a closed gate makes any v but
+    the first state impossible. A POD that history had made nearly
+    impossible scores near 0 (Tetlock and Belkin's cotenability).
+    """
+    a, b = _params(net, a, b)
+    dov = _do(net, do)
+    chance = np.ones(a.shape[0])
+    hard, soft = evidence(net)
+    for i, setting in dov.items():
+        v = _likelier(setting)
+        mine = [Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))]
+        causes = tuple(dict.fromkeys(fvar(p) for p in net.parents[i]))
+        # the causes' joint posterior given history (X's own record included)
+        factors = relevant(mutilated(net, {}), set(hard) | set(soft) | set(causes))
+        _, post = _contract(net, factors, a, b, hard, soft, causes, cache)
+        free = tuple(c for c in causes if c not in hard)
+        post = post / post.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * len(free)]
+        # P(X = v | causes): X's own table with X fixed at v
+        fixed = {**{c: hard[c] for c in causes if c in hard}, fvar(i): v}
+        own, idx = table(mine[0], net, a, b, fixed)
+        order = [idx.index(c) for c in (BATCH, *free)]
+        chance = chance * (np.transpose(own, order) * post).reshape(a.shape[0], -1).sum(axis=1)
+    return chance
+
+
 @dataclass(frozen=True)
 class PodAnswer:
     """Per-draw answers for one POD (arrays over the draw axis)."""
@@ -336,6 +374,12 @@ class PodAnswer:
     counterfactual: np.ndarray  # (S, outcomes)
     differs: np.ndarray  # (S, N)
     rewrite: np.ndarray  # expected number of changed events, outcome events excluded
+    pod_chance: np.ndarray  # (S,): how likely history made the POD (1 for no POD)
+
+    @property
+    def route(self) -> np.ndarray:
+        """POD chance x counterfactual, ``(S, outcomes)``: how plausible the whole path is."""
+        return self.pod_chance[:, None] * self.counterfactual
 
 
 def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
@@ -365,5 +409,6 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
                                      for e, k in net.outcomes], axis=1),
             differs=dif,
             rewrite=np.delete(dif, events, axis=1).sum(axis=1),
+            pod_chance=pod_chance(net, a, b, dov, cache),
         )
     return results

@@ -126,19 +126,42 @@ def _sigmoid(x: float) -> float:
     return e / (1.0 + e)
 
 
-def cumulative_v2(net: Network, a, b, i: int, world) -> list[float]:
-    """[F_0, ..., F_m]: P(X_i >= s_k) given the parents' states in ``world`` (a, b one draw)."""
+def _logits_v2(net: Network, a, b, i: int, world) -> list[float] | None:
+    """[x_1, ..., x_{m-1}]: logit P(X_i >= s_k | parents in ``world``); None if a gate is closed."""
     m = len(net.states[i])
     a = np.asarray(a, dtype=float)
     if a.ndim == 1:
         a = a[:, None]
     if any(world[p] < least for p, least in net.gates[i]):
-        return [1.0] + [0.0] * m
+        return None
     eta = 0.0
     for t, term in enumerate(net.terms[i]):
         if all(lo <= world[p] <= hi for p, lo, hi in term):
             eta += float(b[i, t])
-    return [1.0] + [_sigmoid(float(a[i, k - 1]) + eta) for k in range(1, m)] + [0.0]
+    return [float(a[i, k - 1]) + eta for k in range(1, m)]
+
+
+def cumulative_v2(net: Network, a, b, i: int, world) -> list[float]:
+    """[F_0, ..., F_m]: P(X_i >= s_k) given the parents' states in ``world`` (a, b one draw)."""
+    xs = _logits_v2(net, a, b, i, world)
+    if xs is None:
+        return [1.0] + [0.0] * len(net.states[i])
+    return [1.0, *(_sigmoid(x) for x in xs), 0.0]
+
+
+def state_probabilities_v2(net: Network, a, b, i: int, world) -> list[float]:
+    """P(X_i = s) for every state: F_s - F_{s+1}, or (1 - F_{s+1}) - (1 - F_s) when F_s > 1/2.
+
+    The complements are exact near 1 (as sigmoid(-x)), so two "at least" probabilities
+    close to 1 do not cancel (1 - 1.6e-11 - (1 - 4.2e-9) lost 3e-8 of its value).
+    """
+    m = len(net.states[i])
+    xs = _logits_v2(net, a, b, i, world)
+    if xs is None:
+        return [1.0] + [0.0] * (m - 1)
+    f = [1.0, *(_sigmoid(x) for x in xs), 0.0]
+    c = [0.0, *(_sigmoid(-x) for x in xs), 1.0]
+    return [f[s] - f[s + 1] if f[s] <= 0.5 else c[s + 1] - c[s] for s in range(m)]
 
 
 def pod_weights_v2(net: Network, i: int, value) -> list[float]:
@@ -179,8 +202,7 @@ def joint_v2(net: Network, a, b, do=None):
             if i in dov:
                 w *= dov[i][world[i]]
             else:
-                f = cumulative_v2(net, a, b, i, world)
-                w *= f[world[i]] - f[world[i] + 1]
+                w *= state_probabilities_v2(net, a, b, i, world)[world[i]]
             if w == 0.0:
                 break
         if w:

@@ -196,8 +196,7 @@ def pgmpy_model_v2(net: Network, a, b, do: dict[int, np.ndarray] | None = None):
         # pgmpy orders evidence columns with the first parent varying slowest
         for config in itertools.product(*[range(net.card(p)) for p in ps]):
             world = dict(zip(ps, config, strict=True))
-            f = ref.cumulative_v2(net, a, b, i, world)
-            cols.append([f[s] - f[s + 1] for s in range(m)])
+            cols.append(ref.state_probabilities_v2(net, a, b, i, world))
         names.update({net.nodes[p]: list(net.states[p]) for p in ps})
         model.add_cpds(TabularCPD(name, m, np.array(cols).T,
                                   evidence=[net.nodes[p] for p in ps] or None,

@@ -12,12 +12,29 @@ import xarray as xr
 
 from plausibly.models import settings
 from plausibly.models.diagnostics import Diagnostics
-from plausibly.models.errors import Problem, RunFileError
+from plausibly.models.errors import Problem, RunFileError, UsageError
 from plausibly.models.scenario import HISTORY_ROW, YES_NO, Outcome, Scenario
+from plausibly.models.validate import suggest
 
-__all__ = ["CSV_HEADER", "QUANTITIES", "QUERIES", "PodResult", "Run", "Summary", "by_outcome",
-           "csv_rows", "edge_effects", "history_json", "outcome_names", "padded_terms",
-           "pod_scope", "results_json", "summarize", "term_names"]
+__all__ = [
+    "CSV_HEADER",
+    "QUANTITIES",
+    "QUERIES",
+    "PodResult",
+    "Run",
+    "Summary",
+    "by_outcome",
+    "csv_rows",
+    "edge_effects",
+    "history_json",
+    "outcome_names",
+    "padded_terms",
+    "pod_scope",
+    "rank",
+    "results_json",
+    "summarize",
+    "term_names",
+]
 
 
 #: the queries answered per (POD, outcome): the last axis of ``plausibility``
@@ -188,6 +205,24 @@ def outcome_names(scenario: Scenario) -> list[str]:
     return [o.name for o in scenario.outcomes or (Outcome(scenario.outcome),)]
 
 
+def chosen_outcomes(scenario: Scenario, names: Sequence[str] | None) -> list[str] | None:
+    """Outcome names asked for with ``--outcome``, checked (``None``: every outcome).
+
+    Raises
+    ------
+    UsageError
+        Naming every unknown outcome, with a did-you-mean, before any work.
+    """
+    if not names:
+        return None
+    known = outcome_names(scenario)
+    problems = [Problem("--outcome", "", f"unknown outcome '{n}'{suggest(n, known)}",
+                        f"use one of: {', '.join(known)}") for n in names if n not in known]
+    if problems:
+        raise UsageError(problems=problems)
+    return list(dict.fromkeys(names))
+
+
 def pod_scope(scenario: Scenario, pod: str) -> str:
     """A POD's scope (``"in"`` or ``"out"``); ``"in"`` for the "history" row."""
     return "in" if pod == HISTORY_ROW else scenario.pod(pod).scope
@@ -226,6 +261,24 @@ def by_outcome(results: Sequence[PodResult]) -> dict[str, list[PodResult]]:
     for r in results:
         out.setdefault(r.outcome, []).append(r)
     return out
+
+
+def rank(rows: Sequence[PodResult], *, by_plausibility: bool = True
+         ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The one place PODs are ranked: ``(ranked, apart)`` as indices into ``rows``.
+
+    ``rows`` are one outcome's results, the "history" row first. ``ranked``
+    holds the "history" row, then every POD in scope, by counterfactual mean
+    (highest first; in the given order with ``by_plausibility=False``);
+    ``apart`` the PODs with ``scope = "out"``, in the given order: they remove
+    the question itself and are never ranked.
+    """
+    inside = [k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope != "out"]
+    if by_plausibility:
+        inside.sort(key=lambda k: -rows[k].counterfactual.mean)
+    head = [k for k, r in enumerate(rows) if r.pod == HISTORY_ROW]
+    return (tuple(head + inside),
+            tuple(k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope == "out"))
 
 
 def results_json(scenario: Scenario, hdi_prob: float, results: Sequence[PodResult],

@@ -184,11 +184,11 @@ EXPECTED = {
     "prior_unknown_keys.toml": (
         "{f}: intervall: unknown key 'intervall' (did you mean 'interval'?)\n"
         "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, interval, "
-        "default, nodes\n"
+        "anchor, default, nodes, pods\n"
         "{f}: default.givn: unknown key 'givn' (did you mean 'given'?)\n"
         "    fix: remove it; allowed keys here: base, given\n"
         "{f}: nodes.captain.bse: unknown key 'bse' (did you mean 'base'?)\n"
-        "    fix: remove it; allowed keys here: why, base, given"
+        "    fix: remove it; allowed keys here: why, base, given, anchor"
     ),
     "prior_unknown_node.toml": (
         "{f}: nodes.captian: 'captian' is not an event of scenario 'firing_squad' (did you mean "

@@ -296,9 +296,10 @@ def _given_key(c: Checker, scenario: Scenario, node: str, key: str, anchor: str,
     hard = n.hard if anchor == "history" else None
     if n.binary:
         if state:
-            c.add(where, f"'{cause}' is a yes/no cause: it has one key",
-                  f"write given.{cause} (" + ("had it been otherwise" if anchor == "history"
-                                              else "with it present") + ")")
+            judged = (f"had it been otherwise ({n.states[1 - (n.hard or 0)]})"
+                      if anchor == "history" else f"with it present ({n.states[1]})")
+            c.add(where, f"'{cause}' is a yes/no cause: it has one key", f"write "
+                  f"given.{cause}: under anchor = \"{anchor}\" it judges '{node}' {judged}")
             return None
         return cause
     allowed = [s for k, s in enumerate(n.states)
@@ -307,8 +308,12 @@ def _given_key(c: Checker, scenario: Scenario, node: str, key: str, anchor: str,
         c.add(where, f"'{cause}' has states ({_states_text(n)}): a key names one",
               "write " + ", ".join(f'given."{cause}={s}"' for s in allowed))
         return None
-    k = _state(c, n, state, where, first_ok=anchor == "history")
+    k = _state(c, n, state, where, first_ok=True)
     if k is None:
+        return None
+    if anchor == "absent" and k == 0:
+        c.add(where, f"'{state}' is the first state of '{cause}': base judges '{node}' with "
+              "it (anchor = \"absent\")", f"judge one of the other states: {', '.join(allowed)}")
         return None
     if anchor == "history" and k == hard:
         c.add(where, f"'{state}' is what happened to '{cause}': base judges '{node}' with it "

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models.errors import UsageError
+from plausibly.models.errors import ElicitationError, UsageError
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.scenario import load_scenario, parse_scenario
@@ -270,3 +270,15 @@ def test_check_counts_the_v2_parameters():
     assert (f"ok  {V2_PRIORS}: prior set v2_school for v2_small: judges 15 of 17 parameters\n"
             "    unjudged (2, default prior): centralism.base, democracy_1930.base\n"
             ) in result.stdout
+
+
+def test_a_given_naming_what_happened_is_refused_under_history():
+    nodes = {"party_brutalized": {"given": {"civil_war=long_and_brutal": 0.5,
+                                            "civil_war=short": 0.2}}}
+    with pytest.raises(ElicitationError) as err:
+        parse_prior_set(prior_set("history", nodes), HARD_SCENARIO)
+    assert str(err.value) == (
+        "<dict>: nodes.party_brutalized.given.\"civil_war=long_and_brutal\": "
+        "'long_and_brutal' is what happened to 'civil_war': base judges 'party_brutalized' "
+        "with it as it was (anchor = \"history\")\n"
+        "    fix: judge one of the other states: short, long")

@@ -117,12 +117,12 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
         try:
             scenario = scenarios.get(sid) or load_scenario(sid)
             priors = parse_prior_set(data, scenario, file=name)
+            fitted = fit_prior_set(priors, scenario)
         except PlausiblyError as err:
             results[name] = CheckResult(name, "prior set", problems=err.problems)
             continue
-        fitted = fit_prior_set(priors, scenario)
         unjudged = fitted.unjudged()
-        total = len(fitted.base) + len(fitted.given)
+        total = fitted.parameters
         results[name] = CheckResult(
             name, "prior set",
             f"prior set {priors.id} for {scenario.id}: judges {total - len(unjudged)} of "
@@ -154,10 +154,9 @@ def load_prior_sets(scenario: Scenario, names: Sequence[str | Path] | None = Non
     for name in names:
         try:
             ps = load_prior_set(name, scenario)
+            out.append((ps, fit_prior_set(ps, scenario)))
         except PlausiblyError as err:
             problems.extend(err.problems)
-            continue
-        out.append((ps, fit_prior_set(ps, scenario)))
     ids = [ps.id for ps, _ in out]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(Problem(str(dup), "id", f"two prior sets have the id '{dup}'",

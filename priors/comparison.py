@@ -266,18 +266,20 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
         Called as ``progress(done, total)`` with sampling iterations; the log
         pool's own run, after the sets', counts from 0 again.
     """
-    from plausibly.priors.pool import normalise_weights
+    from plausibly.priors.pool import check_poolable, normalise_weights
 
     _check_ids([f.priors for f in sets])  # before any sampling
     settings = settings or Settings()
     check_request(pool, len(sets), weights, extremize)  # before any work
+    if pool == "log":
+        check_poolable(sets)  # before any sampling
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
     weighed: list[Evidence] = []
 
     def weigh() -> None:  # needs no posterior draws: done while the chains sample
-        weighed.extend(marginal_likelihood(f, net, scenario.order, dict(scenario.parents),
-                                           draws=evidence_draws, seed=settings.seed)
+        weighed.extend(marginal_likelihood(f, scenario, net, draws=evidence_draws,
+                                           seed=settings.seed)
                        for f in sets)
 
     runs = estimate_many(scenario, [f.parameter_prior(scenario) for f in sets], pods, settings,

@@ -401,7 +401,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     for (ps, fitted), ev, w, pw, se in zip(sets, c.evidence, c.prior_weights,
                                             c.posterior_weights, c.posterior_weights_se,
                                             strict=True):
-        total = len(fitted.base) + len(fitted.given)
+        total = fitted.parameters
         judged = total - len(fitted.unjudged())
         set_rows.append([f"<code>{_e(ps.id)}</code>", _e(ps.name), _e(ps.summary),
                          _e(", ".join(ps.based_on)) or "-", f"{judged} of {total}",

@@ -154,7 +154,7 @@ def _with_node(priors: PriorSet, scenario: Scenario, nj: NodeJudgement) -> Prior
 def _count(priors: PriorSet, scenario: Scenario) -> tuple[int, tuple[str, ...]]:
     fitted = fit_prior_set(priors, scenario)
     unjudged = tuple(fitted.unjudged())
-    return len(fitted.base) + len(fitted.given) - len(unjudged), unjudged
+    return fitted.parameters - len(unjudged), unjudged
 
 
 def _default_id(path: Path) -> str:

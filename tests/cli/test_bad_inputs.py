@@ -28,6 +28,7 @@ from plausibly.priors.elicitation import load_prior_set
 REPO = Path(__file__).resolve().parents[2]
 BAD = Path("tests") / "data" / "bad"  # relative to REPO: short paths in messages
 SQUAD = str(Path("tests") / "data" / "firing_squad.toml")
+V2 = str(Path("tests") / "data" / "v2_small.toml")  # the scenario of prior_v2_* files
 runner = CliRunner()
 
 EXPECTED = {
@@ -184,11 +185,11 @@ EXPECTED = {
     "prior_unknown_keys.toml": (
         "{f}: intervall: unknown key 'intervall' (did you mean 'interval'?)\n"
         "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, interval, "
-        "default, nodes\n"
+        "anchor, default, nodes, pods\n"
         "{f}: default.givn: unknown key 'givn' (did you mean 'given'?)\n"
         "    fix: remove it; allowed keys here: base, given\n"
         "{f}: nodes.captain.bse: unknown key 'bse' (did you mean 'base'?)\n"
-        "    fix: remove it; allowed keys here: why, base, given"
+        "    fix: remove it; allowed keys here: why, base, given, anchor"
     ),
     "prior_unknown_node.toml": (
         "{f}: nodes.captian: 'captian' is not an event of scenario 'firing_squad' (did you mean "
@@ -197,6 +198,95 @@ EXPECTED = {
         "{f}: nodes.weather: 'weather' is not an event of scenario 'firing_squad' (did you mean "
         "'death'?)\n"
         "    fix: name one of the scenario's [nodes.*]"
+    ),
+    "prior_v2_base_shapes.toml": (
+        "{f}: nodes.civil_war.base: 'civil_war' has states (short, long, long_and_brutal): "
+        "base judges P(civil_war >= state) for each state after the first, got [0.5, 0.7, "
+        "0.85]\n"
+        "    fix: write base = { long = [low, median, high], ... }\n"
+        "{f}: nodes.civil_war.given.soviet_state: 'civil_war' has states (short, long, "
+        "long_and_brutal): a given judges P(civil_war >= state) for one state, got 2 "
+        "states\n"
+        "    fix: write { long_and_brutal = [low, median, high] }: one judgement fixes the "
+        "cause's weight, which shifts every threshold alike\n"
+        "{f}: nodes.war_communism.base: must be [low, median, high] or a number, got "
+        "{'yes': [0.5, 0.8, 0.95]}\n"
+        "    fix: write e.g. [0.1, 0.3, 0.6] (probabilities) or 0.3 for a fixed value\n"
+        "{f}: nodes.regime_1930.base: P(regime_1930 >= many_parties) = 0.3 must be below "
+        "P(regime_1930 >= open_party) = 0.1\n"
+        "    fix: a higher state is rarer: lower the median of the higher state"
+    ),
+    "prior_v2_given_names_history.toml": (
+        "{f}: nodes.regime_1930.given.\"party_brutalized=yes\": 'party_brutalized' is a "
+        "yes/no cause: it has one key\n"
+        "    fix: write given.party_brutalized: under anchor = \"history\" it judges "
+        "'regime_1930' had it been otherwise (no)\n"
+        "{f}: nodes.civil_war.given.\"soviet_state=no\": 'soviet_state' is a yes/no cause: "
+        "it has one key\n"
+        "    fix: write given.soviet_state: under anchor = \"absent\" it judges 'civil_war' "
+        "with it present (yes)\n"
+        "{f}: nodes.party_brutalized.given.civil_war: 'civil_war' has states (short, long, "
+        "long_and_brutal): a key names one\n"
+        "    fix: write given.\"civil_war=long\", given.\"civil_war=long_and_brutal\"\n"
+        "{f}: nodes.party_brutalized.given.\"civil_war=short\": 'short' is the first state "
+        "of 'civil_war': base judges 'party_brutalized' with it (anchor = \"absent\")\n"
+        "    fix: judge one of the other states: long, long_and_brutal"
+    ),
+    "prior_v2_given_on_a_gate.toml": (
+        "{f}: nodes.democracy_1930.given.soviet_state: 'soviet_state' is a gate of "
+        "'democracy_1930' (kind = \"requires\"): gates are not judged\n"
+        "    fix: remove it: every judgement of 'democracy_1930' is made inside its gates "
+        "(with them open)\n"
+        "{f}: nodes.war_communism.given.\"civil_war=long\": 'civil_war' is a gate of "
+        "'war_communism' (kind = \"requires\"): gates are not judged\n"
+        "    fix: remove it: every judgement of 'war_communism' is made inside its gates "
+        "(with them open)"
+    ),
+    "prior_v2_history_unknown.toml": (
+        "{f}: nodes.party_brutalized: anchor = \"history\" needs what happened to every "
+        "cause of 'party_brutalized', but the history of 'civil_war' is disputed (long=0.3, "
+        "long_and_brutal=0.7)\n"
+        "    fix: write anchor = \"absent\" under [nodes.party_brutalized], or record what "
+        "happened to 'civil_war' in the scenario\n"
+        "{f}: nodes.democracy_1930.anchor: must be \"absent\" or \"history\", got 'histroy' "
+        "(did you mean 'history'?)\n"
+        "    fix: write anchor = \"history\" to judge with the causes as they were, or "
+        "\"absent\" (the default) to judge with them absent"
+    ),
+    "prior_v2_interaction_key.toml": (
+        "{f}: nodes.party_brutalized.given.\"civil_war & soviet_state\": 'civil_war & "
+        "soviet_state' matches no interaction of 'party_brutalized' (did you mean "
+        "'civil_war & centralism'?)\n"
+        "    fix: judge one of its interactions: \"civil_war & centralism\"\n"
+        "{f}: nodes.regime_1930.given.\"party_brutalized & soviet_state\": "
+        "'party_brutalized & soviet_state' matches no interaction of 'regime_1930'\n"
+        "    fix: 'regime_1930' has no [[interactions]]: declare one in the scenario first"
+    ),
+    "prior_v2_pod_strengths.toml": (
+        "{f}: pods.softer_centralizm: 'softer_centralizm' is not a POD of scenario "
+        "'v2_small' (did you mean 'softer_centralism'?)\n"
+        "    fix: name one of the scenario's [pods.*]: milder_war, softer_centralism, "
+        "no_soviets\n"
+        "{f}: pods.softer_centralism.do.centralsm: POD 'softer_centralism' does not set "
+        "'centralsm' (did you mean 'centralism'?)\n"
+        "    fix: judge what it sets: centralism\n"
+        "{f}: pods.milder_war.do.civil_war: 'civil_war' has states (short, long, "
+        "long_and_brutal): a judged strength is P(civil_war = yes) under the POD, for a "
+        "yes/no event\n"
+        "    fix: remove it: the scenario's weights over the states apply\n"
+        "{f}: pods.no_soviets.do.soviet_state: POD 'no_soviets' sets 'soviet_state' for "
+        "certain: only a soft POD's strength is judged\n"
+        "    fix: remove it, or make the POD soft in the scenario (a probability)"
+    ),
+    "prior_v2_unknown_state.toml": (
+        "{f}: nodes.party_brutalized.given.\"civil_war=lnog\": unknown state 'lnog' of "
+        "'civil_war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: nodes.regime_1930.base.open: unknown state 'open' of 'regime_1930'\n"
+        "    fix: use one of: one_party, open_party, many_parties\n"
+        "{f}: nodes.regime_1930.given.party_brutalized.many_partys: unknown state "
+        "'many_partys' of 'regime_1930' (did you mean 'many_parties'?)\n"
+        "    fix: use one of: one_party, open_party, many_parties"
     ),
     "prior_wrong_length.toml": (
         "{f}: nodes.captain.base: must have three numbers [low, median, high], got 2: [0.1, 0.5]\n"
@@ -638,6 +728,11 @@ def needs_squad(name: str) -> bool:
     return name.startswith("prior_")
 
 
+def its_scenario(name: str) -> str:
+    """The scenario file a prior-set fixture is checked with."""
+    return V2 if name.startswith("prior_v2_") else SQUAD
+
+
 
 
 def test_the_catalogue_is_complete():
@@ -649,7 +744,7 @@ def test_the_catalogue_is_complete():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_check_reports_the_whole_message_and_exits_2(name):
     path = BAD / name
-    args = ["check", SQUAD, str(path)] if needs_squad(name) else ["check", str(path)]
+    args = ["check", its_scenario(name), str(path)] if needs_squad(name) else ["check", str(path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.stderr == block(path, expected(name))
@@ -670,7 +765,7 @@ def test_the_readers_raise_the_same_text(name):
             load_scenario(path)
     else:
         scenario = load_scenario("ussr_1930" if "ussr_1930" in path.read_text("utf-8")
-                                 else SQUAD)
+                                 else its_scenario(name))
         with pytest.raises(ElicitationError) as err:
             load_prior_set(path, scenario)
     assert str(err.value) == expected(name)
@@ -687,7 +782,7 @@ def _blocks(stderr: str) -> dict[str, str]:
 def test_the_whole_folder_at_once():
     """`plausibly check tests/data/bad/*`: every file's problems, in order, never a traceback."""
     files = [str(BAD / n) for n in sorted(EXPECTED)]
-    result = runner.invoke(app, ["check", SQUAD, *files])
+    result = runner.invoke(app, ["check", SQUAD, V2, *files])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     blocks = _blocks(result.stderr)
@@ -697,7 +792,9 @@ def test_the_whole_folder_at_once():
     assert result.stdout == (
         "ok  tests/data/firing_squad.toml: scenario firing_squad: 5 events (1-4), 5 edges, "
         "2 PODs (1 soft), 0 data rows\n"
-        f"checked {len(files) + 1} files: 1 ok, {len(files)} with problems\n")
+        "ok  tests/data/v2_small.toml: scenario v2_small: 7 events (1917-1930), 8 edges "
+        "(3 gates), 1 interaction, 2 outcomes, 3 PODs (2 soft, 1 out of scope), 1 data row\n"
+        f"checked {len(files) + 2} files: 2 ok, {len(files)} with problems\n")
 
 
 def test_the_console_script_on_the_folder_never_shows_a_traceback():

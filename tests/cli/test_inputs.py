@@ -51,7 +51,7 @@ def test_check_a_version_2_scenario():
     assert result.exit_code == 0, result.output
     assert result.stdout == (
         f"ok  {path}: scenario v2_small: 7 events (1917-1930), 8 edges (3 gates), "
-        "1 interaction, 2 outcomes, 2 PODs (1 soft, 1 out of scope), 1 data row\n"
+        "1 interaction, 2 outcomes, 3 PODs (2 soft, 1 out of scope), 1 data row\n"
         "checked 1 file: 1 ok, 0 with problems\n")
 
 

@@ -85,8 +85,9 @@ def reference_context(net: Network, event: int, anchor: str) -> dict[int, int]:
         For ``"history"``, naming a cause whose history is not known for certain.
     """
     context: dict[int, int] = {}
+    judged = {p for term in net.terms[event] for p, _, _ in term}  # gates play no part
     for p in net.parents[event]:
-        if anchor == "absent":
+        if anchor == "absent" or p not in judged:
             context[p] = 0
             continue
         record = net.history[p]

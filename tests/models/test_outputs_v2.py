@@ -59,7 +59,7 @@ def test_fixed_priors_equal_the_exact_answers_for_every_outcome(v2):
     results = run.summarize()
     assert [(r.pod, r.outcome, r.scope) for r in results] == [
         (p, o, "out" if p == "no_soviets" else "in")
-        for p in ("history", "milder_war", "no_soviets") for o in OUTCOMES]
+        for p in ("history", "milder_war", "softer_centralism", "no_soviets") for o in OUTCOMES]
     out = results_json(s, 0.94, results, {prior.id: run.diagnostics})
     assert out["outcomes"] == OUTCOMES and "outcome" not in out
     row = out["results"][3]
@@ -73,7 +73,7 @@ def test_fixed_priors_equal_the_exact_answers_for_every_outcome(v2):
                                           (OUTCOMES[0], "counterfactual"),
                                           ("", "rewrite"), ("", "p_differs:soviet_state")]
     ranked, apart = rank([r for r in results if r.outcome == OUTCOMES[0]])
-    assert (ranked, apart) == ((0, 1), (2,))
+    assert (ranked, apart) == ((0, 1, 2), (3,))
 
 
 def test_a_v2_run_file_round_trips(v2, tmp_path):
@@ -138,7 +138,7 @@ def test_estimate_json_through_the_sampler(monkeypatch):
     out = json.loads(result.stdout)
     assert out["outcomes"] == OUTCOMES
     assert [(r["pod"], r["outcome"]) for r in out["results"]] == [
-        (p, o) for p in ("history", "milder_war", "no_soviets") for o in OUTCOMES]
+        (p, o) for p in ("history", "milder_war", "softer_centralism", "no_soviets") for o in OUTCOMES]
     for r in out["results"]:
         assert list(r) == KEYS
         assert r["scope"] == ("out" if r["pod"] == "no_soviets" else "in")

@@ -8,13 +8,15 @@ from plausibly.models.plots._style import (
     DIFFERS_COLOUR,
     POD_COLOUR,
     fill,
+    least_text,
     pod_targets,
+    states_text,
     strength_colour,
     strength_width,
 )
-from plausibly.models.scenario import YES_NO, Node, Scenario
+from plausibly.models.scenario import Scenario
 
-__all__ = ["least_text", "quoted", "states_text", "to_dot"]
+__all__ = ["interaction_id", "quoted", "to_dot"]
 
 
 def _dot_colour(v: float) -> str:
@@ -40,24 +42,6 @@ def quoted(text: str) -> str:
     """
     text = text.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n") + '"'
-
-
-def states_text(n: Node) -> str:
-    """An event's states, least first, the one that happened in brackets.
-
-    ``short < long < [long_and_brutal]``; no brackets when history is
-    disputed or unknown (the fill says so, the history line gives weights).
-    Empty for a yes/no event written without ``states``.
-    """
-    if not n.declared_states:
-        return ""
-    known = n.hard
-    return " < ".join(f"[{st}]" if k == known else st for k, st in enumerate(n.states))
-
-
-def least_text(cause: Node, least: str) -> str:
-    """``>= state`` for a cause with states (or a yes/no cause at "no"); empty at "yes"."""
-    return "" if cause.states == YES_NO and least == "yes" else f">= {least}"
 
 
 def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = None,

@@ -49,6 +49,10 @@ def test_compare_weights_fixed_sets_by_their_exact_likelihood(second_fixed):
     # fixed sets: one draw each, so the pool's ranking is certain
     assert sorted(p["p_first"] for p in ranking["pods"]) == [0.0, 1.0]
     assert ranking["out_of_scope"] == []
+    assert [w["equal"] for w in weights.values()] == [0.5, 0.5]  # equal weights are equal
+    assert sum(w["stacking"] for w in weights.values()) == pytest.approx(1.0, abs=1e-6)
+    assert set(out["pools"]) == {"equal", "history", "stacking"}
+    assert out["pools"]["equal"]["weights"] == {"squad_fixed": 0.5, "lenient": 0.5}
     priors = [r["priors"] for r in out["results"]]
     assert priors[:3] == ["squad_fixed", "lenient", "linear_pool"]
 

@@ -142,8 +142,9 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    handles, names = ax.get_legend_handles_labels()  # sets in order, then pool marks, history
-    legend = ax.legend(handles, names,
+    handles, names = ax.get_legend_handles_labels()  # sets, pool, pool marks, history
+    first = [*range(n - 1, -1, -1), *range(n, len(handles))]  # the pool first, history last
+    legend = ax.legend([handles[k] for k in first], [names[k] for k in first],
                        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                        title="prior set", title_fontsize=8, alignment="left")
     for text in legend.get_texts():  # the callers' labels, drawn as written

@@ -197,3 +197,26 @@ def test_a_pod_chance_out_of_its_range_is_refused(v2, tmp_path):
         load_run(path)
     assert "plausibility.pod_chance: holds" in str(err.value)
     assert "values outside [0, 1]" in str(err.value)
+
+
+@pytest.mark.slow
+def test_compare_json_through_the_sampler_has_route_ranking_and_three_weights():
+    """End to end on v2_small with its prior set: pod_chance, route, p_first summing to 1."""
+    priors = Path(__file__).parents[1] / "data" / "v2_small_priors.toml"
+    result = runner.invoke(app, ["compare", V2, "-p", str(priors), "--draws", "200", "--tune",
+                                 "200", "--chains", "2", "--seed", "3", "-f", "json",
+                                 "--allow-unconverged", "--rank", "route"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["rank_by"] == "route" and out["weighting"] == "history"
+    for r in out["results"]:
+        assert r["pod_chance"] is not None and r["route"] is not None
+        assert 0.0 <= r["pod_chance"]["mean"] <= 1.0
+    for name in OUTCOMES:
+        ranking = out["ranking"][name]
+        assert sum(p["p_first"] for p in ranking["pods"]) == pytest.approx(1.0, abs=1e-5)
+        assert [p["pod"] for p in ranking["out_of_scope"]] == ["no_soviets"]
+        assert ranking["out_of_scope"][0]["by"]
+    w = out["weights"]["v2_school"]
+    assert w["equal"] == 1.0 and w["posterior"] == 1.0 and w["stacking"] == 1.0
+    assert set(out["pools"]) == {"equal", "history", "stacking"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,10 +23,12 @@ from plausibly.cli.render import (
     check_converged,
     emit,
     print_apart,
+    print_fields,
     print_table,
 )
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
+from plausibly.models.results import NO_POD_CHANCE
 
 __all__ = ["compare", "report"]
 
@@ -35,6 +37,8 @@ __all__ = ["compare", "report"]
 def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
             pool: o.PoolOpt = o.Pool.linear,
             weight: o.Weights = None,
+            weights: o.WeightingOpt = o.Weighting.history,
+            rank_by: o.RankOpt = o.RankBy.counterfactual,
             extremize: o.Extremize = 1.0,
             pod: o.Pods = None, outcome: o.Outcomes = None,
             fmt: o.FormatOpt = o.Format.table,
@@ -45,11 +49,15 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
             draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
             seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
             allow_unconverged: o.AllowUnconverged = False) -> None:
-    """Every POD under every prior set, side by side, ranked by the pooled counterfactual.
+    """Every POD under every prior set, side by side, ranked by the pool.
 
-    Each set's posterior weight says how well it predicted real history
-    (prior weight x marginal likelihood of history, normalised; with a
-    Monte Carlo standard error).
+    Ranked by the pooled counterfactual (or, with --rank route, by the route:
+    how likely history made the POD times the counterfactual), with each
+    POD's probability of ranking first; PODs out of scope are listed apart.
+    The sets are weighted three ways, shown side by side: equal, from history
+    (prior weight x marginal likelihood of history, with a Monte Carlo
+    standard error) and stacking (leave-one-event-out); --weights chooses
+    the one that ranks.
     """
     from plausibly.models.scenario import load_scenario
     from plausibly.priors.catalog import load_prior_sets
@@ -57,7 +65,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     from plausibly.priors.comparison import compare as run_compare
 
     if priors:  # the options alone, before reading a file (compare() checks again)
-        check_request(pool, len(priors), weight, extremize)
+        check_request(pool, len(priors), weight, extremize, weights, rank_by)
     from plausibly.models.results import chosen_outcomes
 
     s = load_scenario(scenario)
@@ -73,41 +81,26 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     with sampling_progress(f"{len(sets)} prior sets", chains, draws, tune) as progress:
         result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
                              extremize=extremize, pods=pod,
-                             settings=settings_of(draws, tune, chains, seed), progress=progress)
+                             settings=settings_of(draws, tune, chains, seed), progress=progress,
+                             weighting=weights, rank_by=rank_by)
     ranked = result.summarize(hdi_prob, outcomes)
-    weights = result.weights_json()
+    weight_table = result.weights_json()
     if plot is not None:
         from plausibly.models.outputs import write_atomic
         from plausibly.models.plots.forest import forest_plot
 
         first = ranked.headline
         write_atomic(plot, forest_plot(s, [*first.per_set.values(), first.pooled], hdi_prob,
-                                       plot.suffix[1:]), force=force)
+                                       plot.suffix[1:], rank_by=rank_by), force=force)
 
     def table() -> None:
         out = console()
         for name, one in ranked.outcomes.items():
-            per_set, pooled = one.per_set, one.pooled
-            ids = list(per_set)
-            rows = [(pooled[k].pod, *(f"{rows[k].counterfactual.mean:.3f}"
-                                      for rows in per_set.values()),
-                     str(pooled[k].counterfactual), f"{pooled[k].rewrite.mean:.2f}")
-                    for k in one.order]
-            print_table(out, f"{s.title}: counterfactual P({name}) given real history, "
-                        f"posterior mean per prior set; the {pool} pool with its "
-                        f"{hdi_prob:.0%} HDI. Ranked by the pool.", [
-                            Column("POD", right=False, key=True),
-                            *(Column(pid, short=short) for pid, short in zip(
-                                ids, abbreviations(ids), strict=True)),
-                            Column(f"{pool} pool", style="bold"), Column("rewrite")], rows)
-            print_apart(out, [pooled[k] for k in one.apart])
-        w = [(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± {v['log_evidence_se']:.2f}",
-              f"{v['posterior']:.3f} ± {v['posterior_se']:.3f}", r.diagnostics.summary())
-             for r, (pid, v) in zip(result.runs, weights.items(), strict=True)]
-        print_table(out, "Prior sets: weight from history (how unsurprising real history was)",
-                    [Column("prior set", right=False, key=True), Column("prior weight"),
-                     Column("log evidence"), Column("posterior weight"),
-                     Column("diagnostics", right=False, prose=True)], w)
+            print_ranking(out, s, one, pool, weights, rank_by, hdi_prob, name)
+        print_weights(out, result, weight_table)
+        print_pools(out, result, ranked, hdi_prob, outcomes)
+        if not result.has_pod_chance:
+            out.print(NO_POD_CHANCE)
         if pool == "log":
             out.print(f"log pool run: {result.pooled.diagnostics.summary()}")
         if plot is not None:
@@ -115,6 +108,89 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
 
     emit(fmt, result.to_dict(hdi_prob, outcomes), ranked.csv_rows(), table)
     check_converged(result.diagnostics, allow_unconverged)
+
+
+def _num(x: Any, fmt: str = ".3f") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def print_ranking(out: Any, s: Any, one: Any, pool: str, weighting: str, rank_by: str,
+                  hdi_prob: float, name: str) -> None:
+    """One outcome's ranking: per set, the pool with its HDI, the route, P(first)."""
+    from plausibly.models.ranking import INDISTINCT_MARK, INDISTINCT_NOTE
+
+    per_set, pooled = one.per_set, one.pooled
+    ids = list(per_set)
+    u = one.pool_uncertainty
+    rows = []
+    marked = False
+    for k in one.order:
+        r = pooled[k]
+        p_first, mark = "", ""
+        if u is not None and r.pod in u.pods:
+            p, _hdi, indistinct = u.of(r.pod)
+            p_first = f"{p:.2f}"
+            if indistinct:
+                mark, marked = f" {INDISTINCT_MARK}", True
+        rows.append((r.pod + mark, *(f"{rows_k[k].counterfactual.mean:.3f}"
+                                     for rows_k in per_set.values()),
+                     str(r.counterfactual), _num(None if r.route is None else r.route.mean),
+                     p_first))
+    by = "route (POD chance x counterfactual)" if rank_by == "route" else "counterfactual"
+    print_table(out, f"{s.title}: counterfactual P({name}) given real history, posterior "
+                f"mean per prior set; the {pool} pool ({weighting} weights) with its "
+                f"{hdi_prob:.0%} HDI, its route and P(ranked first). Ranked by the pool's "
+                f"{by}.", [
+                    Column("POD", right=False, key=True),
+                    *(Column(pid, short=short) for pid, short in zip(
+                        ids, abbreviations(ids), strict=True)),
+                    Column(f"{pool} pool", short="pool", style="bold"),
+                    Column("route"), Column("P(first)", short="P1")], rows)
+    if marked:
+        out.print(INDISTINCT_NOTE.format(prob=f"{hdi_prob:.0%}"), style="dim")
+    print_apart(out, [pooled[k] for k in one.apart], s)
+
+
+def print_weights(out: Any, result: Any, table: dict[str, dict[str, Any]]) -> None:
+    """The sets' weights three ways, with one line per weighting saying what it means."""
+    from plausibly.priors.comparison import WEIGHTINGS
+
+    w = [(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± {v['log_evidence_se']:.2f}",
+          f"{v['equal']:.3f}", f"{v['posterior']:.3f} ± {v['posterior_se']:.3f}",
+          _num(v["stacking"]))
+         for pid, v in table.items()]
+    print_table(out, "Prior sets: three weightings (the pool uses "
+                f"{result.weighting})", [
+                    Column("prior set", right=False, key=True),
+                    Column("prior weight", short="prior"),
+                    Column("log evidence", short="log Z"),
+                    Column("equal"), Column("history"), Column("stacking")], w)
+    for line in WEIGHTINGS.values():
+        print_fields(out, "", line.split(" "), style="dim")
+    for r in result.runs:
+        print_fields(out, f"{r.priors}:", [r.diagnostics.summary()])
+
+
+def print_pools(out: Any, result: Any, ranked: Any, hdi_prob: float,
+                outcomes: Any) -> None:
+    """The linear pool under each weighting, side by side (the pooled mean per POD)."""
+    pools = result.pools_summaries(hdi_prob, outcomes)
+    if len(pools) < 2:
+        return
+    names = list(pools)
+    what = "route" if result.rank_by == "route" else "counterfactual"
+    for name, one in ranked.outcomes.items():
+        order = [one.pooled[k].pod for k in one.order]
+        rows = []
+        for pod in order:
+            cells = []
+            for w in names:
+                r = next(x for x in pools[w][name] if x.pod == pod)
+                score = r.route if what == "route" else r.counterfactual
+                cells.append(_num(None if score is None else score.mean))
+            rows.append((pod, *cells))
+        print_table(out, f"P({name}): the {what} under each weighting (pooled mean)", [
+            Column("POD", right=False, key=True), *(Column(w) for w in names)], rows)
 
 
 @handles_errors

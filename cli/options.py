@@ -72,6 +72,28 @@ class Pool(StrEnum):
 PoolOpt = Annotated[Pool, typer.Option(
     help="linear: mixture weighted by each set's marginal likelihood of history; "
     "log: closed-form logarithmic pool of the priors.")]
+class Weighting(StrEnum):
+    """How prior sets are weighted in the pool."""
+
+    history = "history"
+    equal = "equal"
+    stacking = "stacking"
+
+
+class RankBy(StrEnum):
+    """What PODs are ranked by."""
+
+    counterfactual = "counterfactual"
+    route = "route"
+
+
+WeightingOpt = Annotated[Weighting, typer.Option(
+    "--weights", help="Which weights pool the sets: history (prior weight x marginal "
+    "likelihood of history), equal, or stacking (leave-one-event-out predictive "
+    "densities). All three are shown.")]
+RankOpt = Annotated[RankBy, typer.Option(
+    "--rank", help="Rank PODs by the counterfactual, or by the route (POD chance x "
+    "counterfactual).")]
 Weights = Annotated[list[float] | None, typer.Option(
     "--weight", help="Prior weight of each set, in -p order (repeatable); equal by default.")]
 Extremize = Annotated[float, typer.Option(

@@ -228,16 +228,23 @@ def _stacked(out: Any, columns: Sequence[Column], rows: Sequence[Sequence[Any]],
             out.print(Padding(body, (0, 0, 0, INDENT), expand=False))
 
 
-def print_apart(out: Any, rows: Sequence[Any]) -> None:
+def print_apart(out: Any, rows: Sequence[Any], scenario: Any = None) -> None:
     """List the PODs out of scope under a table: each with its counterfactual, never ranked.
 
     ``rows`` are :class:`~plausibly.models.results.PodResult` objects (or any
-    with ``pod`` and ``counterfactual``).
+    with ``pod`` and ``counterfactual``). With the ``scenario``, each POD's
+    posts (``by``) that say why it removes the question follow it.
     """
     if not rows:
         return
+
+    def posts(pod: str) -> str:
+        if scenario is None:
+            return ""
+        return " (" + ", ".join(scenario.pod(pod).by) + ")"
+
     print_fields(out, "out of scope (the POD removes the question; not ranked):",
-                 [f"{r.pod} {r.counterfactual}{';' if k < len(rows) - 1 else ''}"
+                 [f"{r.pod} {r.counterfactual}{posts(r.pod)}{';' if k < len(rows) - 1 else ''}"
                   for k, r in enumerate(rows)])
 
 

@@ -138,14 +138,20 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
             base = rows[ranked[0]]
             body = [(r.pod, str(r.interventional),
                      f"{r.interventional.mean - base.interventional.mean:+.3f}",
-                     str(r.counterfactual), f"{r.rewrite.mean:.2f}")
+                     str(r.counterfactual),
+                     "n/a" if r.route is None else f"{r.route.mean:.3f}",
+                     f"{r.rewrite.mean:.2f}")
                     for r in (rows[k] for k in ranked)]
             print_table(out, f"P({name}) — {s.title} — prior set {run.priors} ({run.name}); "
-                        f"mean [{hdi_prob:.0%} HDI]", [
+                        f"mean [{hdi_prob:.0%} HDI]; route = POD chance x counterfactual", [
                             Column("POD", right=False, key=True), Column("interventional"),
                             Column("Δ vs history", short="Δ"), Column("counterfactual"),
-                            Column("rewrite")], body)
-            print_apart(out, [rows[k] for k in apart])
+                            Column("route"), Column("rewrite")], body)
+            print_apart(out, [rows[k] for k in apart], s)
+        if "pod_chance" not in run.draws:
+            from plausibly.models.results import NO_POD_CHANCE
+
+            out.print(NO_POD_CHANCE)
         out.print(f"diagnostics: {run.diagnostics.summary()}")
         if output is not None and from_run is None:
             out.print(f"saved the run to {output}")
@@ -210,9 +216,13 @@ def explain(args: Annotated[list[str], typer.Argument(
         if chosen.scope == "out":
             out.print("This POD is out of scope: it removes the question itself, so it is "
                       "not ranked.")
+        if r.pod_chance is not None:
+            print_fields(out, "POD chance (how likely history itself made the POD):",
+                         [str(r.pod_chance)])
         for x in shown:
             print_fields(out, f"outcome {x.outcome}:", [
-                f"counterfactual {x.counterfactual}", f"(interventional {x.interventional})"])
+                f"counterfactual {x.counterfactual}", f"(interventional {x.interventional})",
+                *([] if x.route is None else [f"route {x.route}"])])
         out.print(f"expected events rewritten {r.rewrite.mean:.2f}")
         out.print(f"diagnostics: {run.diagnostics.summary()}")
 

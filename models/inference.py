@@ -95,7 +95,7 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
         rep = settings.chains * settings.draws
         runs[k] = _run(scenario, prior, settings, None, np.repeat(a, rep, axis=0),
                        np.repeat(b, rep, axis=0), *(np.stack([c[j] for c in per])
-                                                    for j in (1, 2, 3)), pod_ids=per[0][0])
+                                                    for j in (1, 2, 3, 4)), pod_ids=per[0][0])
 
     def after(i: int, chain: int, z: np.ndarray) -> _Answers:
         prior = priors[sampled[i]]
@@ -118,14 +118,14 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
             z = idata.posterior["z"].values  # (chain, draw, param)
             a, b = priors[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
             runs[k] = _run(scenario, sets[k], settings, idata, a, b,
-                           *(np.stack([c[j] for c in per_chain]) for j in (1, 2, 3)),
+                           *(np.stack([c[j] for c in per_chain]) for j in (1, 2, 3, 4)),
                            pod_ids=per_chain[0][0])
     return [runs[k] for k in range(len(sets))]
 
 
 #: POD ids ("history" first), plausibility (S, pod, outcome, query), rewrite (S, pod),
-#: differs (S, pod, event)
-_Answers = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]
+#: differs (S, pod, event), pod_chance (S, pod)
+_Answers = tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def strength_seed(seed: int, priors: str, chain: int) -> np.random.SeedSequence:
@@ -176,13 +176,17 @@ def _answers(net: Network, a: np.ndarray, b: np.ndarray, todo: dict[str, Any],
                                axis=-1) for p in pod_ids], axis=1)
     rewrite = np.stack([answers[p].rewrite for p in pod_ids], axis=1)
     differs = np.stack([answers[p].differs for p in pod_ids], axis=1)
-    return pod_ids, plaus, rewrite, differs
+    chance = np.stack([answers[p].pod_chance for p in pod_ids], axis=1)
+    return pod_ids, plaus, rewrite, differs, chance
 
 
 def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: Any,
          a: np.ndarray, b: np.ndarray, plaus: np.ndarray, rewrite: np.ndarray,
-         differs: np.ndarray, *, pod_ids: list[str]) -> Run:
-    """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, outcome, query)."""
+         differs: np.ndarray, chance: np.ndarray, *, pod_ids: list[str]) -> Run:
+    """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, outcome, query).
+
+    ``chance`` is the POD chance (chain, draw, pod).
+    """
     chains, draws = plaus.shape[:2]
     a = a if a.ndim == 3 else a[:, :, None]
     n, width = b.shape[1:]
@@ -190,6 +194,7 @@ def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: A
         {"plausibility": (("chain", "draw", "pod", "outcome", "query"), plaus),
          "rewrite": (("chain", "draw", "pod"), rewrite),
          "differs": (("chain", "draw", "pod", "event"), differs),
+         "pod_chance": (("chain", "draw", "pod"), chance),
          "a": (("chain", "draw", "event", "threshold"),
                a.reshape(chains, draws, n, a.shape[-1])),
          "b": (("chain", "draw", "event", "term_slot"), b.reshape(chains, draws, n, width))},
@@ -202,16 +207,22 @@ def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: A
         diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
     else:
         stats = idata.sample_stats
-        diag = diagnose_run(idata.posterior["z"].values, _for_diagnosis(plaus, rewrite),
+        diag = diagnose_run(idata.posterior["z"].values,
+                            _for_diagnosis(plaus, rewrite, chance),
                             int(stats["diverging"].sum()) if "diverging" in stats else 0)
         idata = _with_probabilities(idata, scenario, a, b, chains, draws)
     return Run(scenario, prior.id, prior.name, ds, diag, settings.seed, idata)
 
 
-def _for_diagnosis(plaus: np.ndarray, rewrite: np.ndarray) -> np.ndarray:
-    """The answers as ``(chain, draw, pod, quantity)``: every outcome's queries, then rewrite."""
+def _for_diagnosis(plaus: np.ndarray, rewrite: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """The answers as ``(chain, draw, pod, quantity)``: queries, rewrite, POD chance.
+
+    Every outcome's queries, then rewrite and POD chance (the route is a
+    product of two of them, so it converges with them).
+    """
     c, d, p = plaus.shape[:3]
-    return np.concatenate([plaus.reshape(c, d, p, -1), rewrite[..., None]], axis=-1)
+    return np.concatenate([plaus.reshape(c, d, p, -1), rewrite[..., None], chance[..., None]],
+                          axis=-1)
 
 
 def _with_probabilities(idata: Any, scenario: Scenario, a: np.ndarray, b: np.ndarray,

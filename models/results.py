@@ -18,8 +18,10 @@ from plausibly.models.validate import suggest
 
 __all__ = [
     "CSV_HEADER",
+    "NO_POD_CHANCE",
     "QUANTITIES",
     "QUERIES",
+    "RANK_BY",
     "PodResult",
     "Run",
     "Summary",
@@ -40,7 +42,12 @@ __all__ = [
 #: the queries answered per (POD, outcome): the last axis of ``plausibility``
 QUERIES = ("interventional", "counterfactual")
 #: the quantities a result summarises, in the order of the JSON and CSV
-QUANTITIES = (*QUERIES, "rewrite")
+QUANTITIES = (*QUERIES, "pod_chance", "route", "rewrite")
+#: what PODs may be ranked by (``--rank``): the counterfactual, or the whole route
+RANK_BY = ("counterfactual", "route")
+#: said wherever a run saved before POD chance existed is shown
+NO_POD_CHANCE = ("this run was saved by an older plausibly without the POD chance: "
+                 "pod_chance and route are absent (re-run to get them)")
 
 
 def term_names(scenario: Scenario) -> list[list[str]]:
@@ -154,8 +161,11 @@ class Run:
 class PodResult:
     """Summaries for one (prior set, POD, outcome).
 
-    ``scope`` is the POD's (``"in"`` for the "history" row); ``rewrite`` and
-    ``events`` do not depend on the outcome (outcome events are left out).
+    ``scope`` is the POD's (``"in"`` for the "history" row); ``rewrite``,
+    ``pod_chance`` and ``events`` do not depend on the outcome (outcome
+    events are left out). ``pod_chance`` (how likely history made the POD)
+    and ``route`` (POD chance x counterfactual, per draw) are ``None`` for a
+    run saved before they existed.
     """
 
     priors: str
@@ -166,14 +176,34 @@ class PodResult:
     events: dict[str, tuple[Any, Summary]]  # history as the scenario gives it
     outcome: str = ""
     scope: str = "in"
+    pod_chance: Summary | None = None
+    route: Summary | None = None
+
+    def score(self, by: str = "counterfactual") -> float:
+        """The mean PODs are ranked by: ``"counterfactual"`` or ``"route"``.
+
+        Raises
+        ------
+        UsageError
+            For ``"route"`` when the run has no POD chance (saved by an older version).
+        """
+        if by not in RANK_BY:
+            raise ValueError(f"rank by one of {RANK_BY}, got {by!r}")
+        summary = self.counterfactual if by == "counterfactual" else self.route
+        if summary is None:
+            raise UsageError(problems=[Problem("--rank", "", NO_POD_CHANCE,
+                                               "use --rank counterfactual")])
+        return summary.mean
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of DESIGN.md."""
+        """The JSON object of DESIGN.md (``pod_chance`` and ``route`` null when absent)."""
         return {
             "priors": self.priors, "pod": self.pod, "scope": self.scope,
             "outcome": self.outcome,
             "interventional": self.interventional.to_dict(),
             "counterfactual": self.counterfactual.to_dict(),
+            "pod_chance": None if self.pod_chance is None else self.pod_chance.to_dict(),
+            "route": None if self.route is None else self.route.to_dict(),
             "rewrite": self.rewrite.to_dict(),
             "events": {e: {"history": h, "p_differs": s.to_dict()}
                        for e, (h, s) in self.events.items()},
@@ -239,6 +269,7 @@ def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
     plaus = draws["plausibility"].values  # (chain, draw, pod, outcome, query)
     rewrite = draws["rewrite"].values
     differs = draws["differs"].values
+    chance = draws["pod_chance"].values if "pod_chance" in draws else None
     names = [str(o) for o in draws["outcome"].values]
     chosen = [names.index(o) for o in outcomes] if outcomes else range(len(names))
     skip = set(scenario.outcome_events)
@@ -248,10 +279,13 @@ def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
                   for j, e in enumerate(scenario.order) if e not in skip}
         rw = Summary.of(rewrite[:, :, k], hdi_prob)
         scope = pod_scope(scenario, pod)
+        pc = None if chance is None else Summary.of(chance[:, :, k], hdi_prob)
         for o in chosen:
+            route = (None if chance is None else
+                     Summary.of(chance[:, :, k] * plaus[:, :, k, o, 1], hdi_prob))
             out.append(PodResult(priors, pod, Summary.of(plaus[:, :, k, o, 0], hdi_prob),
                                  Summary.of(plaus[:, :, k, o, 1], hdi_prob), rw, events,
-                                 names[o], scope))
+                                 names[o], scope, pc, route))
     return out
 
 
@@ -263,19 +297,20 @@ def by_outcome(results: Sequence[PodResult]) -> dict[str, list[PodResult]]:
     return out
 
 
-def rank(rows: Sequence[PodResult], *, by_plausibility: bool = True
-         ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def rank(rows: Sequence[PodResult], *, by_plausibility: bool = True,
+         by: str = "counterfactual") -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The one place PODs are ranked: ``(ranked, apart)`` as indices into ``rows``.
 
     ``rows`` are one outcome's results, the "history" row first. ``ranked``
-    holds the "history" row, then every POD in scope, by counterfactual mean
-    (highest first; in the given order with ``by_plausibility=False``);
-    ``apart`` the PODs with ``scope = "out"``, in the given order: they remove
-    the question itself and are never ranked.
+    holds the "history" row, then every POD in scope, by the mean of ``by``
+    (``"counterfactual"`` or ``"route"``; highest first, ties in the given
+    order; in the given order with ``by_plausibility=False``); ``apart`` the
+    PODs with ``scope = "out"``, in the given order: they remove the
+    question itself and are never ranked.
     """
     inside = [k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope != "out"]
     if by_plausibility:
-        inside.sort(key=lambda k: -rows[k].counterfactual.mean)
+        inside.sort(key=lambda k: -rows[k].score(by))
     head = [k for k, r in enumerate(rows) if r.pod == HISTORY_ROW]
     return (tuple(head + inside),
             tuple(k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope == "out"))
@@ -296,19 +331,25 @@ CSV_HEADER = ("priors", "pod", "outcome", "quantity", "mean", "median", "sd", "h
 def csv_rows(results: Sequence[PodResult]) -> list[tuple[Any, ...]]:
     """Flat rows for ``--format csv``: one per (prior set, POD, outcome, quantity).
 
-    ``interventional`` and ``counterfactual`` per outcome; ``rewrite`` and each
-    ``p_differs:EVENT``, which do not depend on the outcome, once per (prior
-    set, POD), with an empty outcome.
+    ``interventional``, ``counterfactual`` and ``route`` per outcome;
+    ``pod_chance``, ``rewrite`` and each ``p_differs:EVENT``, which do not
+    depend on the outcome, once per (prior set, POD), with an empty outcome.
+    A run saved without the POD chance has no ``pod_chance`` and ``route`` rows.
     """
     rows = []
     seen: set[tuple[str, str]] = set()
     for r in results:
-        for name in QUERIES:
+        for name in (*QUERIES, "route"):
             s = getattr(r, name)
-            rows.append((r.priors, r.pod, r.outcome, name, s.mean, s.median, s.sd, *s.hdi))
+            if s is not None:
+                rows.append((r.priors, r.pod, r.outcome, name, s.mean, s.median, s.sd,
+                             *s.hdi))
         if (r.priors, r.pod) in seen:
             continue
         seen.add((r.priors, r.pod))
+        if r.pod_chance is not None:
+            s = r.pod_chance
+            rows.append((r.priors, r.pod, "", "pod_chance", s.mean, s.median, s.sd, *s.hdi))
         s = r.rewrite
         rows.append((r.priors, r.pod, "", "rewrite", s.mean, s.median, s.sd, *s.hdi))
         for event, (_, s) in r.events.items():

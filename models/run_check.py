@@ -196,6 +196,10 @@ def _draws(c: Checker, ds: Any, scenario: Scenario | None) -> None:
         rewrite = _values(c, ds, "rewrite", ("chain", "draw", "pod"))
         if rewrite is not None:
             _range(c, ds, "rewrite", rewrite, 0.0, n)
+        if "pod_chance" in ds.data_vars:  # absent from runs saved before it existed
+            chance = _values(c, ds, "pod_chance", ("chain", "draw", "pod"))
+            if chance is not None:
+                _range(c, ds, "pod_chance", chance, 0.0, 1.0)
         if "a" in ds.data_vars:
             _values(c, ds, "a", ("chain", "draw", "event", "threshold"))
         if "b" in ds.data_vars:

@@ -7,7 +7,8 @@ its log-likelihood term by term (``log_likelihood``: one variable per
 observed event and reference-class row, dims chain, draw; see
 :mod:`plausibly.models.pointwise`); and an extra group ``plausibility`` with
 the per-draw answers (``plausibility``: chain, draw, pod, outcome, query;
-``rewrite``: chain, draw, pod; ``differs``: chain, draw, pod, event) and
+``rewrite``: chain, draw, pod; ``differs``: chain, draw, pod, event;
+``pod_chance``: chain, draw, pod, absent from runs saved before it) and
 attributes recording what produced it: scenario and prior-set
 ids, the seed, the package version, the sha256 of both input files, and the
 scenario text itself so that a saved run re-renders without its scenario

@@ -17,16 +17,29 @@ Logarithmic pool
     (multiplied by ``d > 1``): averaging shrinks forecasts toward 1/2 when
     experts hold partly independent information (Baron et al. 2014; Satopää
     et al. 2014).
+
+Stacking
+    Weights that make the mixture of the sets' leave-one-event-out
+    predictive densities of history as good as possible (Yao et al. 2018):
+    ``az.compare(..., method="stacking")`` on each set's pointwise
+    log-likelihood (one term per observed event and reference-class row, see
+    :mod:`plausibly.models.pointwise`), gathered into one variable with a
+    ``term`` dimension. They reward a set for predicting each event from the
+    others, not for the prior's luck on all of history at once.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import xarray as xr
 
+from plausibly.models._arviz import arviz
 from plausibly.models.errors import Problem, UsageError
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
@@ -34,12 +47,16 @@ from plausibly.models.scenario import Scenario
 from plausibly.priors.fit import FittedPriors, LogitNormal
 
 __all__ = [
+    "LOG_LIKELIHOOD",
     "Evidence",
+    "Stacking",
     "check_poolable",
     "log_pool",
     "marginal_likelihood",
     "normalise_weights",
+    "pointwise_loo",
     "posterior_weights",
+    "stacking_weights",
 ]
 
 
@@ -168,3 +185,88 @@ def posterior_weights(evidence: Sequence[Evidence], weights: Weights = None
     # d w_k / d log Z_j = w_k (delta_kj - w_j)
     jac = np.diag(post) - np.outer(post, post)
     return post, np.sqrt((jac**2) @ se**2)
+
+
+#: the name of the log-likelihood variable (dims chain, draw, term) handed to arviz
+LOG_LIKELIHOOD = "history"
+
+
+@dataclass(frozen=True)
+class Stacking:
+    """Stacking weights of prior sets, from leave-one-event-out predictive densities.
+
+    Attributes
+    ----------
+    priors : tuple of str
+    weights : numpy.ndarray
+        Sum to 1 (equal when no history is recorded: nothing to predict).
+    elpd_loo, elpd_loo_se : numpy.ndarray
+        Each set's expected log predictive density of history, term by term
+        left out (PSIS-LOO; exact for a set with every parameter fixed), and
+        its standard error.
+    pareto_warning : tuple of bool
+        Whether PSIS found a Pareto k above its threshold for the set (its
+        leave-one-out estimate is then rough).
+    """
+
+    priors: tuple[str, ...]
+    weights: np.ndarray
+    elpd_loo: np.ndarray
+    elpd_loo_se: np.ndarray
+    pareto_warning: tuple[bool, ...]
+
+
+def _combined(log_lik: xr.Dataset) -> xr.DataArray:
+    """The per-event log-likelihood variables as one, with a ``term`` dimension."""
+    names = list(log_lik.data_vars)
+    return xr.concat([log_lik[n] for n in names], dim="term").assign_coords(
+        term=names).transpose("chain", "draw", "term")
+
+
+def pointwise_loo(log_lik: xr.Dataset, posterior: xr.Dataset | None) -> Any:
+    """A set's PSIS-LOO (``az.loo(pointwise=True)``) over its log-likelihood terms.
+
+    ``log_lik`` holds one variable per term, dims (chain, draw), as the
+    ``log_likelihood`` group of a run; ``posterior`` the sampled parameters
+    (for the relative efficiency), ``None`` for a run with every parameter
+    fixed: its one draw's terms are then the exact leave-one-out densities
+    (the posterior does not depend on the data). Returns arviz's ELPDData.
+    """
+    az = arviz()
+    ll = _combined(log_lik)
+    if posterior is None or ll.sizes["chain"] * ll.sizes["draw"] == 1:
+        loo_i = ll.isel(chain=0, draw=0, drop=True).rename("loo_i")
+        n = loo_i.size
+        return az.ELPDData(
+            data=[float(loo_i.sum()), float(np.sqrt(n * np.var(loo_i.values))), 0.0, 1, n,
+                  False, loo_i, xr.zeros_like(loo_i), "log", 0.7],
+            index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning",
+                   "loo_i", "pareto_k", "scale", "good_k"])
+    data = az.InferenceData(posterior=posterior, log_likelihood=xr.Dataset({LOG_LIKELIHOOD: ll}))
+    with warnings.catch_warnings():  # a high Pareto k is reported as the result's warning
+        warnings.simplefilter("ignore")
+        return az.loo(data, pointwise=True, var_name=LOG_LIKELIHOOD, scale="log")
+
+
+def stacking_weights(loos: Mapping[str, Any]) -> Stacking:
+    """Stacking weights (Yao et al. 2018) of the sets: ``az.compare(method="stacking")``.
+
+    ``loos`` maps each prior set's id to its :func:`pointwise_loo`, in the
+    sets' order. With one set, or no recorded history to predict, the
+    weights are equal (there is nothing to stack).
+    """
+    az = arviz()
+    ids = tuple(loos)
+    elpd = np.array([float(v["elpd_loo"]) for v in loos.values()])
+    se = np.array([float(v["se"]) for v in loos.values()])
+    warn = tuple(bool(v["warning"]) for v in loos.values())
+    n = len(ids)
+    terms = int(next(iter(loos.values()))["n_data_points"]) if loos else 0
+    if n <= 1 or terms == 0:
+        return Stacking(ids, np.full(n, 1.0 / max(n, 1)), elpd, se, warn)
+    with warnings.catch_warnings():  # arviz's own (pandas deprecations), not the user's
+        warnings.simplefilter("ignore")
+        table = az.compare(dict(loos), method="stacking", ic="loo", scale="log")
+    w = np.array([float(table.loc[i, "weight"]) for i in ids])
+    w = np.clip(w, 0.0, None)
+    return Stacking(ids, w / w.sum(), elpd, se, warn)

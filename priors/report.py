@@ -354,6 +354,34 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
         + f"<figcaption>Each POD's counterfactual plausibility: dots are posterior means, "
         f"bars {hdi:.0%} HDIs, one colour per prior set and black for the "
         f"{_e(pool_name)}; the dashed line is real history.</figcaption></figure>")
+    add("<h3>How sure is the order?</h3>")
+    add("<p>The table ranks by posterior means, but each draw of the posterior gives its "
+        "own order. For each outcome, <em>P(first)</em> is the share of draws in which a "
+        "POD comes first, and the rank interval holds its rank in "
+        f"{hdi:.0%} of the draws. Two neighbours whose rank intervals overlap are marked "
+        "~: the evidence does not settle which of them ranks higher. <em>Route</em> is "
+        "the chance that history itself produced the POD (its <em>POD chance</em>) times "
+        "the counterfactual: how plausible the whole alternate path is.</p>")
+    for name, one in summaries.outcomes.items():
+        u = one.pool_uncertainty
+        urows = []
+        for k in one.order[1:]:
+            row = one.pooled[k]
+            p_first, interval, indistinct = u.of(row.pod) if u is not None else (0.0, (0, 0),
+                                                                               False)
+            urows.append([f"<code>{_e(row.pod)}</code>{' ~' if indistinct else ''}",
+                          _e(row.scope), f"{p_first:.2f}", f"{interval[0]} to {interval[1]}",
+                          "n/a" if row.pod_chance is None else f"{row.pod_chance.mean:.3f}",
+                          "n/a" if row.route is None else f"{row.route.mean:.3f}"])
+        for k in one.apart:
+            row = one.pooled[k]
+            urows.append([f"<code>{_e(row.pod)}</code>", "out (not ranked: "
+                          + _e(", ".join(s.pod(row.pod).by)) + ")", "-", "-",
+                          "n/a" if row.pod_chance is None else f"{row.pod_chance.mean:.3f}",
+                          "n/a" if row.route is None else f"{row.route.mean:.3f}"])
+        add(f"<p><strong>P({_e(name)})</strong></p>")
+        add(_table(["POD", "scope", "P(first)", f"{hdi:.0%} rank interval", "POD chance",
+                    "route"], urows, {2, 4, 5}, wide=True))
     add("</section>")
 
     # the PODs
@@ -409,6 +437,20 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
                          f"<strong>{float(pw):.3f}</strong> ± {float(se):.3f}"])
     add(_table(["id", "name", "summary", "based on posts", "judges", "prior weight",
                 "log evidence", "posterior weight"], set_rows, {4, 5, 6, 7}, wide=True))
+    add("<h3>Three weightings</h3>")
+    add("<p>Weighting schools by how unsurprising real history was rewards the schools "
+        "that predicted what happened: the Bayesian answer, and also a choice. So the "
+        "pool is shown three ways; where they differ, the answer rests on that choice.</p>")
+    from plausibly.priors.comparison import WEIGHTINGS
+
+    add("<ul>" + "".join(f"<li>{_e(line)}</li>" for line in WEIGHTINGS.values()) + "</ul>")
+    w_rows = []
+    stack = c.weights_of("stacking")
+    for k, one_run in enumerate(c.runs):
+        w_rows.append([f"<code>{_e(one_run.priors)}</code>", f"{1.0 / len(c.runs):.3f}",
+                       f"{float(c.posterior_weights[k]):.3f}",
+                       "n/a" if stack is None else f"{float(stack[k]):.3f}"])
+    add(_table(["id", "equal", "history", "stacking"], w_rows, {1, 2, 3}))
     add("</section>")
 
     # diagnostics

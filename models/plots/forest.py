@@ -41,11 +41,15 @@ def pod_label(pod: str) -> str:
 
 
 def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hdi_prob: float,
-                  *, labels: Sequence[str] | None = None) -> Figure:
-    """Counterfactual mean and HDI per POD, one row per POD ranked by the last set (the pool).
+                  *, labels: Sequence[str] | None = None,
+                  rank_by: str = "counterfactual") -> Figure:
+    """Counterfactual mean, median and HDI per POD, ranked by the last set (the pool).
 
     Of one outcome: the one the results are of (give each set one outcome's
-    rows, e.g. the headline's). PODs out of scope are left out: never ranked.
+    rows, e.g. the headline's). Each set's mean is a dot with its HDI; the
+    pool's mean a diamond, its median a vertical tick and its route (POD
+    chance x counterfactual) a cross. PODs out of scope are drawn apart,
+    below a line, and never ranked.
 
     Parameters
     ----------
@@ -56,6 +60,8 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
         is the pool, drawn in black and used for the ranking.
     hdi_prob : float
         The mass of the HDIs (for the axis label).
+    rank_by : str
+        ``"counterfactual"`` or ``"route"``: what the pool ranks by.
     labels : sequence of str, optional
         Legend entry per set (default: the prior-set ids; the pool's gets
         "(pool)" appended).
@@ -71,7 +77,9 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
     from plausibly.models.results import rank
 
     pooled = per_set[-1]
-    rows = list(rank(pooled)[0][1:])[::-1]  # the highest at the top
+    ranked, apart = rank(pooled, by=rank_by)
+    # the out-of-scope PODs at the bottom, then the ranked ones, the highest at the top
+    rows = [*apart[::-1], *list(ranked[1:])[::-1]]
     outcome = pooled[0].outcome or scenario.outcome
     n = len(per_set)
     if labels is None:
@@ -97,25 +105,46 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
         ax.plot([results[k].counterfactual.mean for k in rows], ys, "D" if last else "o",
                 ms=5.5 if last else 4, color=colour, mec="white" if last else colour, mew=0.6,
                 zorder=3 + last, label=labels[j], ls="none")
+        if last:
+            ax.plot([results[k].counterfactual.median for k in rows], ys, "|", ms=11,
+                    mew=1.6, color="#c92a2a", zorder=5, ls="none", label="pool median")
+            routes: list[tuple[float, float]] = []
+            for y_k, k in zip(ys, rows, strict=True):
+                route = results[k].route
+                if route is not None:
+                    routes.append((y_k, route.mean))
+            if routes:
+                ax.plot([r for _, r in routes], [y for y, _ in routes], "x", ms=6, mew=1.4,
+                        color="#5f3dc4", zorder=5, ls="none",
+                        label="pool route (POD chance x counterfactual)")
     base = pooled[0].counterfactual.mean
     ax.axvline(base, ls="--", color="#666666", lw=1, zorder=1,
                label=f"history, no POD ({base:.2f})")
+    if apart:
+        ax.axhline(len(apart) - 0.5, color="#444444", lw=1.0, zorder=1)
+        ax.text(0.99, len(apart) - 0.45, "out of scope below: never ranked",
+                transform=ax.get_yaxis_transform(), ha="right", va="bottom", fontsize=7,
+                color="#444444", **LITERAL)
     ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([pod_label(pooled[k].pod) for k in rows], fontsize=8)
+    ax.set_yticklabels([pod_label(pooled[k].pod) + (" (out of scope)" if k in apart else "")
+                        for k in rows], fontsize=8)
     ax.set_ylim(-0.6, len(rows) - 0.4)
     right = x_limit([*highs, base])
     ax.set_xlim(-0.015 * right, right)  # a baseline at 0 stays visible
     ax.set_xlabel(f"P({outcome}) had the POD happened, given real history\n"
-                  f"(dot: posterior mean; bar: {hdi_prob:.0%} highest-density interval)",
+                  f"(dot: posterior mean; tick: pool median; cross: pool route; "
+                  f"bar: {hdi_prob:.0%} HDI)",
                   fontsize=9)
-    ax.set_title(f"{scenario.title}\ncounterfactual plausibility of each POD, ranked by the pool",
+    ax.set_title(f"{scenario.title}\ncounterfactual plausibility of each POD, ranked by the "
+                 f"pool's {rank_by}",
                  fontsize=10, **LITERAL)
     ax.grid(axis="x", alpha=0.35, zorder=0)
     ax.tick_params(axis="x", labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    handles, names = ax.get_legend_handles_labels()  # top row first, history last
-    legend = ax.legend([*handles[-2::-1], handles[-1]], [*names[-2::-1], names[-1]],
+    handles, names = ax.get_legend_handles_labels()  # sets, pool, pool marks, history
+    first = [*range(n - 1, -1, -1), *range(n, len(handles))]  # the pool first, history last
+    legend = ax.legend([handles[k] for k in first], [names[k] for k in first],
                        fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
                        title="prior set", title_fontsize=8, alignment="left")
     for text in legend.get_texts():  # the callers' labels, drawn as written
@@ -124,6 +153,8 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
 
 
 def forest_plot(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hdi_prob: float,
-                fmt: str = "png", *, labels: Sequence[str] | None = None) -> bytes:
+                fmt: str = "png", *, labels: Sequence[str] | None = None,
+                rank_by: str = "counterfactual") -> bytes:
     """The bytes (PNG or SVG) of :func:`forest_figure`."""
-    return figure_bytes(forest_figure(scenario, per_set, hdi_prob, labels=labels), fmt)
+    return figure_bytes(forest_figure(scenario, per_set, hdi_prob, labels=labels,
+                                      rank_by=rank_by), fmt)

@@ -43,8 +43,16 @@ def test_compare_weights_fixed_sets_by_their_exact_likelihood(second_fixed):
     assert weights["squad_fixed"]["posterior"] == pytest.approx(expected[0], abs=1e-6)
     assert weights["lenient"]["log_evidence"] == pytest.approx(logz[1], abs=1e-6)
     assert sum(w["posterior"] for w in weights.values()) == pytest.approx(1.0, abs=1e-6)
-    assert out["pool"] == "linear" and sorted(out["ranking"]["death"]) == ["a_half_hearted",
-                                                                 "a_refrains"]
+    ranking = out["ranking"]["death"]
+    assert out["pool"] == "linear" and sorted(p["pod"] for p in ranking["pods"]) == [
+        "a_half_hearted", "a_refrains"]
+    # fixed sets: one draw each, so the pool's ranking is certain
+    assert sorted(p["p_first"] for p in ranking["pods"]) == [0.0, 1.0]
+    assert ranking["out_of_scope"] == []
+    assert [w["equal"] for w in weights.values()] == [0.5, 0.5]  # equal weights are equal
+    assert sum(w["stacking"] for w in weights.values()) == pytest.approx(1.0, abs=1e-6)
+    assert set(out["pools"]) == {"equal", "history", "stacking"}
+    assert out["pools"]["equal"]["weights"] == {"squad_fixed": 0.5, "lenient": 0.5}
     priors = [r["priors"] for r in out["results"]]
     assert priors[:3] == ["squad_fixed", "lenient", "linear_pool"]
 
@@ -70,7 +78,7 @@ def test_compare_log_pool_of_fixed_values(second_fixed):
 def test_compare_table_and_bad_pool():
     result = runner.invoke(app, ["compare", SQUAD, "-p", FIXED])
     assert result.exit_code == 0
-    assert "Prior sets: weight from history" in result.stdout
+    assert "Prior sets: three weightings (the pool uses history)" in result.stdout
     bad = runner.invoke(app, ["compare", SQUAD, "-p", FIXED, "--pool", "mean"])
     assert bad.exit_code == 2
     assert bad.stderr.startswith("Usage: plausibly compare [OPTIONS] [scenario]\n")

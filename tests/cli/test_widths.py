@@ -98,7 +98,9 @@ def test_compare(fixed, width):
 @pytest.mark.parametrize("width", [80, 120])
 def test_explain(fixed, width):
     out = terminal(["explain", "kronstadt_succeeds", "-p", fixed["contingency"]], width)
-    assert hdis(out) == len(USSR.nodes) - 1 + 2  # every event but the outcome; the outcome's
+    # every event but the outcome; the POD chance; the outcome's counterfactual,
+    # interventional and route
+    assert hdis(out) == len(USSR.nodes) - 1 + 1 + 3
     whole(["kronstadt_succeeds", "democratic_ussr_1930"], out)
 
 

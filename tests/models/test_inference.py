@@ -52,7 +52,7 @@ def test_estimate_json_has_the_design_shape():
     assert [r["pod"] for r in out["results"]] == ["history", "a_refrains", "a_half_hearted"]
     first = out["results"][1]
     assert list(first) == ["priors", "pod", "scope", "outcome", "interventional",
-                           "counterfactual", "rewrite", "events"]
+                           "counterfactual", "pod_chance", "route", "rewrite", "events"]
     assert (first["scope"], first["outcome"]) == ("in", "death")
     assert list(first["counterfactual"]) == ["mean", "median", "sd", "hdi"]
     assert first["events"]["rifleman_a"]["history"] is True
@@ -66,7 +66,9 @@ def test_estimate_csv_and_table():
     lines = csv.stdout.splitlines()
     assert lines[0] == "priors,pod,outcome,quantity,mean,median,sd,hdi_low,hdi_high"
     assert lines[1].startswith("squad_fixed,history,death,interventional,")
-    assert lines[3].startswith("squad_fixed,history,,rewrite,")
+    assert lines[3].startswith("squad_fixed,history,death,route,")
+    assert lines[4].startswith("squad_fixed,history,,pod_chance,")
+    assert lines[5].startswith("squad_fixed,history,,rewrite,")
     table = runner.invoke(app, ["estimate", SQUAD, "-p", FIXED])
     assert table.exit_code == 0 and "a_refrains" in table.stdout
     assert "diagnostics: exact (every parameter fixed: nothing to sample)" in table.stdout

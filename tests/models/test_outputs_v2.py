@@ -13,6 +13,7 @@ import xarray as xr
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
+from plausibly.models.errors import UsageError
 from plausibly.models.inference import estimate
 from plausibly.models.network import Network
 from plausibly.models.queries import answer_pods
@@ -26,8 +27,8 @@ from v2_priors import hand_prior
 
 V2 = str(Path(__file__).parents[1] / "data" / "v2_small.toml")
 OUTCOMES = ["democracy_1930", "regime_1930>=open_party"]
-KEYS = ["priors", "pod", "scope", "outcome", "interventional", "counterfactual", "rewrite",
-        "events"]
+KEYS = ["priors", "pod", "scope", "outcome", "interventional", "counterfactual", "pod_chance",
+        "route", "rewrite", "events"]
 runner = CliRunner()
 
 
@@ -56,6 +57,15 @@ def test_fixed_priors_equal_the_exact_answers_for_every_outcome(v2):
         np.testing.assert_allclose(got[:, 1], answer.counterfactual[0], atol=1e-9, rtol=0)
         assert run.draws["rewrite"].sel(pod=pod).item() == pytest.approx(answer.rewrite[0],
                                                                          abs=1e-9)
+        chance = run.draws["pod_chance"].sel(pod=pod).values[0, 0]
+        assert chance == pytest.approx(answer.pod_chance[0], abs=1e-9)
+        np.testing.assert_allclose(chance * got[:, 1], answer.route[0], atol=1e-9, rtol=0)
+        for r in run.summarize():
+            if r.pod == pod:
+                k = OUTCOMES.index(r.outcome)
+                assert r.pod_chance is not None and r.route is not None
+                assert r.pod_chance.mean == pytest.approx(answer.pod_chance[0], abs=1e-9)
+                assert r.route.mean == pytest.approx(answer.route[0, k], abs=1e-9)
     results = run.summarize()
     assert [(r.pod, r.outcome, r.scope) for r in results] == [
         (p, o, "out" if p == "no_soviets" else "in")
@@ -69,8 +79,9 @@ def test_fixed_priors_equal_the_exact_answers_for_every_outcome(v2):
     assert set(row["events"]) == set(s.order) - {"democracy_1930", "regime_1930"}
     rows = csv_rows(results)
     assert all(len(r) == len(CSV_HEADER) for r in rows)
-    assert [r[2:4] for r in rows[:4]] == [(OUTCOMES[0], "interventional"),
+    assert [r[2:4] for r in rows[:6]] == [(OUTCOMES[0], "interventional"),
                                           (OUTCOMES[0], "counterfactual"),
+                                          (OUTCOMES[0], "route"), ("", "pod_chance"),
                                           ("", "rewrite"), ("", "p_differs:soviet_state")]
     ranked, apart = rank([r for r in results if r.outcome == OUTCOMES[0]])
     assert (ranked, apart) == ((0, 1, 2), (3,))
@@ -82,7 +93,7 @@ def test_a_v2_run_file_round_trips(v2, tmp_path):
     path = tmp_path / "run.nc"
     save_run(run, path)
     back = load_run(path)
-    names = ["plausibility", "rewrite", "differs", "a", "b"]
+    names = ["plausibility", "rewrite", "differs", "pod_chance", "a", "b"]
     xr.testing.assert_allclose(back.draws[names], run.draws[names])
     assert back.draws["term"].values.tolist() == run.draws["term"].values.tolist()
     assert "civil_war=long & centralism" not in back.draws["term"].values.ravel()
@@ -147,3 +158,65 @@ def test_estimate_json_through_the_sampler(monkeypatch):
             assert 0.0 <= r[q]["hdi"][0] <= r[q]["median"] <= r[q]["hdi"][1] <= 1.0
     assert out["results"][0]["events"]["civil_war"]["history"] == {"long": 0.3,
                                                                    "long_and_brutal": 0.7}
+
+
+def test_a_run_saved_without_the_pod_chance_still_loads_and_says_so(v2, tmp_path):
+    """A run saved before the POD chance existed: it loads, and its outputs say what is absent."""
+    from dataclasses import replace
+
+    from plausibly.models.results import NO_POD_CHANCE
+
+    s, net = v2
+    run = estimate(s, hand_prior(net))
+    old = replace(run, draws=run.draws.drop_vars("pod_chance"))
+    path = tmp_path / "old.nc"
+    save_run(old, path)
+    back = load_run(path)
+    assert "pod_chance" not in back.draws
+    results = back.summarize()
+    assert all(r.pod_chance is None and r.route is None for r in results)
+    row = results[0].to_dict()
+    assert row["pod_chance"] is None and row["route"] is None
+    assert not any(r[3] in ("pod_chance", "route") for r in csv_rows(results))
+    with pytest.raises(UsageError) as err:
+        rank([r for r in results if r.outcome == OUTCOMES[0]], by="route")
+    assert NO_POD_CHANCE in str(err.value)
+
+
+def test_a_pod_chance_out_of_its_range_is_refused(v2, tmp_path):
+    from dataclasses import replace
+
+    from plausibly.models.errors import RunFileError
+
+    s, net = v2
+    run = estimate(s, hand_prior(net))
+    bad = replace(run, draws=run.draws.assign(pod_chance=run.draws["pod_chance"] + 1.5))
+    path = tmp_path / "bad.nc"
+    save_run(bad, path)
+    with pytest.raises(RunFileError) as err:
+        load_run(path)
+    assert "plausibility.pod_chance: holds" in str(err.value)
+    assert "values outside [0, 1]" in str(err.value)
+
+
+@pytest.mark.slow
+def test_compare_json_through_the_sampler_has_route_ranking_and_three_weights():
+    """End to end on v2_small with its prior set: pod_chance, route, p_first summing to 1."""
+    priors = Path(__file__).parents[1] / "data" / "v2_small_priors.toml"
+    result = runner.invoke(app, ["compare", V2, "-p", str(priors), "--draws", "200", "--tune",
+                                 "200", "--chains", "2", "--seed", "3", "-f", "json",
+                                 "--allow-unconverged", "--rank", "route"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["rank_by"] == "route" and out["weighting"] == "history"
+    for r in out["results"]:
+        assert r["pod_chance"] is not None and r["route"] is not None
+        assert 0.0 <= r["pod_chance"]["mean"] <= 1.0
+    for name in OUTCOMES:
+        ranking = out["ranking"][name]
+        assert sum(p["p_first"] for p in ranking["pods"]) == pytest.approx(1.0, abs=1e-5)
+        assert [p["pod"] for p in ranking["out_of_scope"]] == ["no_soviets"]
+        assert ranking["out_of_scope"][0]["by"]
+    w = out["weights"]["v2_school"]
+    assert w["equal"] == 1.0 and w["posterior"] == 1.0 and w["stacking"] == 1.0
+    assert set(out["pools"]) == {"equal", "history", "stacking"}

@@ -88,13 +88,15 @@ def test_forest_figure_has_a_ranked_row_per_pod_and_a_legend_entry_per_set(squad
                                            sorted(pooled, key=pooled.get)]  # top = highest
     legend = texts(ax.get_legend().get_texts())
     base = per_set[-1][0].counterfactual.mean
-    assert legend == ["linear pool", "lenient", "squad_fixed",
+    assert legend == ["linear pool", "lenient", "squad_fixed", "pool median",
+                      "pool route (POD chance x counterfactual)",
                       f"history, no POD ({base:.2f})"]
     assert ax.get_legend().get_title().get_text() == "prior set"
     assert ax.get_title() == ("Pearl's firing squad\ncounterfactual plausibility of each POD, "
-                              "ranked by the pool")
+                              "ranked by the pool's counterfactual")
     assert ax.get_xlabel() == ("P(death) had the POD happened, given real history\n"
-                               "(dot: posterior mean; bar: 90% highest-density interval)")
+                               "(dot: posterior mean; tick: pool median; cross: pool route; "
+                               "bar: 90% HDI)")
     left, right = ax.get_xlim()
     highest = max(r.counterfactual.hdi[1] for rows in per_set for r in rows)
     assert left < 0 < highest <= right <= 1.0

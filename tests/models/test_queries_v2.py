@@ -387,3 +387,63 @@ def test_firing_squad_unchanged():
                 ref.interventional(net, a, b, do), abs=TOL)
             np.testing.assert_allclose(C.differs(net, a, b, do)[0], ref.differs_v2(net, a, b, do),
                                        atol=TOL)
+
+
+def _pod_chance_reference_v2(net, a, b, do):
+    """The definition by enumeration on a version 2 network: for each set event X, the sum
+    over its causes' joint posterior given history (hard, soft and missing records) of
+    P(X = v | causes), v the state the POD makes likeliest; several events multiply."""
+    chance = 1.0
+    for k, value in do.items():
+        i = net.index(k)
+        v = int(np.argmax(ref.pod_weights_v2(net, i, value)))
+        post: dict[tuple, float] = {}
+        total = 0.0
+        for world, w in ref.joint_v2(net, a, b):
+            w *= ref.evidence_weight_v2(net, world)
+            key = tuple(world[p] for p in net.parents[i])
+            post[key] = post.get(key, 0.0) + w
+            total += w
+        p_v = 0.0
+        for key, w in post.items():
+            world = [0] * net.size
+            for p, st in zip(net.parents[i], key, strict=True):
+                world[p] = st
+            p_v += w / total * ref.state_probabilities_v2(net, a, b, i, world)[v]
+        chance *= p_v
+    return chance
+
+
+def _random_do_v2(rng, net, events):
+    do = {}
+    for e in events:
+        m = len(net.states[e])
+        r = rng.random()
+        if r < 0.4:
+            do[int(e)] = net.states[e][int(rng.integers(0, m))]
+        elif m == 2 and r < 0.7:
+            do[int(e)] = float(rng.choice([0.2, 0.7, 0.9]))  # soft: likelier "yes" or "no"
+        else:
+            w = rng.random(m) + 0.01
+            do[int(e)] = {s: float(x) for s, x in zip(net.states[e], w / w.sum(), strict=True)}
+    return do
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_pod_chance_v2_matches_the_brute_force_definition(seed):
+    """States, gates, interactions; causes with soft or missing history; PODs on one to
+    three events, hard and soft; and answer_pods' route = POD chance x counterfactual."""
+    rng = np.random.default_rng(700 + seed)
+    net = ref.random_network_v2(rng, 5)
+    a, b = ref.random_parameters_v2(rng, net)
+    events = rng.choice(net.size - 1, size=1 + seed % 3, replace=False)
+    do = _random_do_v2(rng, net, events)
+    got = C.pod_chance(net, a[None], b[None], do)
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(_pod_chance_reference_v2(net, a, b, do), abs=1e-9)
+    answer = C.answer_pods(net, a[None], b[None], {"p": do})["p"]
+    np.testing.assert_allclose(answer.route, answer.pod_chance[:, None] * answer.counterfactual,
+                               atol=1e-12)
+    assert answer.route[0, 0] == pytest.approx(
+        got[0] * ref.counterfactual_v2(net, a, b, do, net.outcomes[0][0], net.outcomes[0][1]),
+        abs=1e-9)

@@ -1,0 +1,64 @@
+"""Stacking weights against az.compare on the same log-likelihoods; equal weights are equal."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from plausibly.models._arviz import arviz
+from plausibly.priors.comparison import WEIGHTINGS
+from plausibly.priors.pool import LOG_LIKELIHOOD, pointwise_loo, stacking_weights
+
+
+def _log_lik(rng, shift, chains=2, draws=300, terms=5):
+    coords = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    return xr.Dataset({f"e{k}": (("chain", "draw"),
+                                 rng.normal(-1.0 - shift * (k % 2), 0.3, (chains, draws)))
+                       for k in range(terms)}, coords=coords)
+
+
+def _posterior(rng, chains=2, draws=300):
+    return xr.Dataset({"z": (("chain", "draw", "param"), rng.normal(size=(chains, draws, 3)))},
+                      coords={"chain": np.arange(chains), "draw": np.arange(draws)})
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_stacking_weights_are_az_compare_on_the_same_log_likelihoods(seed):
+    az = arviz()
+    rng = np.random.default_rng(seed)
+    sets = {name: (_log_lik(rng, shift), _posterior(rng))
+            for name, shift in (("a", 0.0), ("b", 0.6), ("c", -0.4))}
+    got = stacking_weights({k: pointwise_loo(ll, post) for k, (ll, post) in sets.items()})
+    data = {k: az.InferenceData(posterior=post, log_likelihood=xr.Dataset({
+        LOG_LIKELIHOOD: xr.concat([ll[v] for v in ll.data_vars], dim="term")
+        .transpose("chain", "draw", "term")})) for k, (ll, post) in sets.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = az.compare(data, method="stacking", var_name=LOG_LIKELIHOOD)
+    np.testing.assert_allclose(got.weights, [want.loc[k, "weight"] for k in sets], atol=1e-6)
+    np.testing.assert_allclose(got.elpd_loo, [want.loc[k, "elpd_loo"] for k in sets],
+                               atol=1e-9)
+    assert got.weights.sum() == pytest.approx(1.0)
+
+
+def test_a_fixed_set_predicts_each_event_by_its_own_term():
+    rng = np.random.default_rng(1)
+    ll = _log_lik(rng, 0.2, chains=1, draws=1)
+    loo = pointwise_loo(ll, None)
+    want = sum(float(ll[v].values.item()) for v in ll.data_vars)
+    assert float(loo["elpd_loo"]) == pytest.approx(want)
+
+
+def test_one_set_or_nothing_to_predict_gives_equal_weights():
+    rng = np.random.default_rng(2)
+    one = stacking_weights({"a": pointwise_loo(_log_lik(rng, 0.0), _posterior(rng))})
+    assert one.weights.tolist() == [1.0]
+
+
+def test_every_weighting_says_in_one_line_what_it_means():
+    assert list(WEIGHTINGS) == ["equal", "history", "stacking"]
+    assert all("\n" not in line and line.startswith(name + ": ")
+               for name, line in WEIGHTINGS.items())

@@ -28,7 +28,6 @@ from plausibly.cli.render import (
 )
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
-from plausibly.models.results import NO_POD_CHANCE
 
 __all__ = ["compare", "report"]
 
@@ -100,6 +99,8 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         print_weights(out, result, weight_table)
         print_pools(out, result, ranked, hdi_prob, outcomes)
         if not result.has_pod_chance:
+            from plausibly.models.results import NO_POD_CHANCE
+
             out.print(NO_POD_CHANCE)
         if pool == "log":
             out.print(f"log pool run: {result.pooled.diagnostics.summary()}")

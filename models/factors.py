@@ -104,26 +104,41 @@ def table(f: Factor, net: Network, a: Any, b: Any, fixed: Mapping[int, int], xp:
     ``a`` is ``(S, N, T)`` (thresholds), ``b`` is ``(S, N, K)`` (term weights).
     The tensor has the draw axis first, then one axis per free variable, as
     long as its event has states; fixed (observed) variables are sliced at
-    their state. Every probability is computed where it keeps its precision:
-    P(first state) as sigmoid(-logit), not 1 - P(X >= s_1), and a middle
-    state as ``F_s (1 - F_{s+1}) (1 - exp(x_{s+1} - x_s))``, not a difference.
+    their state. The mechanism is evaluated once per configuration of the
+    parents it reads (the factual and the counterfactual side apart) and
+    broadcast over the rest. Every probability is computed where it keeps its
+    precision: P(first state) as sigmoid(-logit), not 1 - P(X >= s_1), and a
+    middle state as ``F_s (1 - F_{s+1}) (1 - exp(x_{s+1} - x_s))``, not a difference.
     """
     scope = list(dict.fromkeys(f.inputs + f.out))
     free = [v for v in scope if v not in fixed]
     cards = [net.card(event_of(v)) for v in free]
-    configs = np.array(list(itertools.product(*[range(c) for c in cards])), dtype=int)
-    configs = configs.reshape(len(configs), len(free))
-    col = {v: configs[:, k] for k, v in enumerate(free)}
-    n_conf = len(configs)
     i, m = f.node, net.card(f.node)
     zero = 0.0 * a[:, i, :1]  # (S, 1): broadcasts constants over the draws
+    ones = [1] * len(free)
 
-    def value(v: int) -> np.ndarray:
-        return col[v] if v in col else np.full(n_conf, fixed[v])
+    def grid(own: list[int]) -> tuple[dict[int, np.ndarray], tuple[int, ...]]:
+        """The states of ``own`` (free variables) at every configuration, and a shape.
 
-    def logits(par: tuple[int, ...]) -> tuple[list[Any], np.ndarray | None]:
-        """x_k = a_k + eta for k = 1..m-1, each (S, n_conf); the gates' open mask."""
-        states = {p: value(v) for p, v in zip(net.parents[i], par, strict=True)}
+        The shape broadcasts a table over them against all the factor's free axes.
+        """
+        sizes_ = [cards[free.index(v)] for v in own]
+        configs = np.array(list(itertools.product(*[range(c) for c in sizes_])), dtype=int)
+        configs = configs.reshape(len(configs), len(own))
+        shape = tuple(cards[k] if v in own else 1 for k, v in enumerate(free))
+        return {v: configs[:, k] for k, v in enumerate(own)}, shape
+
+    def spread(x: Any, shape: tuple[int, ...]) -> Any:
+        """A table over a grid (S, C) as (S, *shape), broadcastable over the free axes."""
+        return x.reshape((-1, *shape))
+
+    def logits(par: tuple[int, ...]) -> tuple[list[Any], Any, tuple[int, ...]]:
+        """x_k = a_k + eta for k = 1..m-1 on the parents' grid; the gates' open mask; shape."""
+        own = [v for v in free if v in par]
+        col, shape = grid(own)
+        n_conf = len(next(iter(col.values()))) if col else 1
+        value = {v: (col[v] if v in col else np.full(n_conf, fixed[v])) for v in par}
+        states = {p: value[v] for p, v in zip(net.parents[i], par, strict=True)}
         terms = net.terms[i]
         if terms:
             act = np.stack([np.all([(lo <= states[p]) & (states[p] <= hi)
@@ -135,25 +150,26 @@ def table(f: Factor, net: Network, a: Any, b: Any, fixed: Mapping[int, int], xp:
                 eta = (b[:, i, : len(terms), None] * act.T).sum(axis=1)
         else:
             eta = np.zeros(n_conf)
-        xs = [a[:, i, k - 1, None] + eta for k in range(1, m)]
+        xs = [spread(a[:, i, k - 1, None] + eta, shape) for k in range(1, m)]
         gates = net.gates[i]
         if not gates:
-            return xs, None
-        return xs, np.all([states[p] >= least for p, least in gates], axis=0).astype(float)
+            return xs, None, shape
+        gate = np.all([states[p] >= least for p, least in gates], axis=0).astype(float)
+        return xs, gate.reshape((1, *shape)), shape
 
     def cumulative(par: tuple[int, ...], q: Setting | None
                    ) -> tuple[list[Any], list[Any], list[Any]]:
         """F_k = P(X >= s_k) and 1 - F_k for k = 0..m, and the logits x_1..x_{m-1}.
 
-        Each is broadcastable to (S, n_conf); a POD's weights have no logits.
+        Each broadcasts against (S, *free axes); a POD's weights have no logits.
         """
         if q is not None:
             w = q.values if isinstance(q, DrawWeights) else np.asarray(q)[None, :]
-            ws = [w[:, s, None] for s in range(m)]
-            upper = [sum(ws[k:], zero) for k in range(1, m)]
-            lower = [sum(ws[:k], zero) for k in range(1, m)]
+            ws = [spread(w[:, s, None] + zero, tuple(ones)) for s in range(m)]
+            upper = [sum(ws[k:], 0.0) for k in range(1, m)]
+            lower = [sum(ws[:k], 0.0) for k in range(1, m)]
             return [1.0, *upper, 0.0], [0.0, *lower, 1.0], []
-        xs, gate = logits(par)
+        xs, gate, _ = logits(par)
         up = [sigmoid(x, xp) for x in xs]
         down = [sigmoid(-x, xp) for x in xs]
         if gate is not None:  # a closed gate: the first state with certainty
@@ -162,26 +178,38 @@ def table(f: Factor, net: Network, a: Any, b: Any, fixed: Mapping[int, int], xp:
         return [1.0, *up, 0.0], [0.0, *down, 1.0], xs
 
     def states_of(par: tuple[int, ...], q: Setting | None) -> list[Any]:
-        """P(X = s) for every state, each (S, n_conf)."""
+        """P(X = s) for every state, each broadcasting against (S, *free axes)."""
         if q is not None:
             w = q.values if isinstance(q, DrawWeights) else np.asarray(q)[None, :]
-            return [w[:, s, None] + zero for s in range(m)]
+            return [spread(w[:, s, None] + zero, tuple(ones)) for s in range(m)]
         up, down, xs = cumulative(par, None)
         middle = [up[s] * down[s + 1] * -xp.expm1(xs[s] - xs[s - 1]) for s in range(1, m - 1)]
         return [down[1], *middle, up[m - 1]]
 
-    def onehot(v: int, s: int) -> np.ndarray:
-        return (value(v) == s).astype(float)
+    def onehot(v: int, s: int) -> np.ndarray | None:
+        """1 where variable ``v`` is at state ``s`` (None: never, for a fixed variable)."""
+        if v in fixed:
+            return np.ones((1, *ones)) if fixed[v] == s else None
+        k = free.index(v)
+        shape = [1] * len(free)
+        shape[k] = cards[k]
+        return (np.arange(cards[k]) == s).astype(float).reshape((1, *shape))
 
+    result: Any = zero.reshape((-1, *ones)) + np.zeros((1, *cards))
     if len(f.out) == 1:
         probs = states_of(f.fpar, f.q)
-        result = sum((onehot(f.out[0], s) * probs[s] for s in range(m)), zero)
+        for s in range(m):
+            hot = onehot(f.out[0], s)
+            if hot is not None:
+                result = result + hot * probs[s]
     else:
         fu, fd, _ = cumulative(f.fpar, None)
         gu, gd, _ = cumulative(f.cpar, f.q)
-        result = zero
         for r in range(m):
             for c in range(m):
+                hf, hc = onehot(f.out[0], r), onehot(f.out[1], c)
+                if hf is None or hc is None:
+                    continue
                 if r == 0 and c == 0:
                     cell = xp.minimum(fd[1], gd[1])
                 elif r == m - 1 and c == m - 1:
@@ -189,9 +217,8 @@ def table(f: Factor, net: Network, a: Any, b: Any, fixed: Mapping[int, int], xp:
                 else:
                     cell = xp.maximum(0.0, xp.minimum(fu[r], gu[c]) - xp.maximum(fu[r + 1],
                                                                                   gu[c + 1]))
-                result = result + onehot(f.out[0], r) * onehot(f.out[1], c) * cell
-    shape = (-1, *cards)
-    return result.reshape(shape), (BATCH, *free)
+                result = result + hf * hc * cell
+    return result.reshape((-1, *cards)), (BATCH, *free)
 
 
 def fvar(i: int) -> int:

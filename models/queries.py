@@ -328,10 +328,18 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     return out
 
 
-def _likelier(weights: Setting) -> int:
-    """The state a POD's setting makes likeliest (the first of equals); per draw: on average."""
+def _likelier(weights: Setting, record: tuple[float, ...] | None) -> int:
+    """The state a POD's setting makes likeliest; per draw: on average.
+
+    Of equally likely states, one other than what happened (a POD is a
+    departure from history: 50/50 on a yes/no event that happened counts
+    "no"), else the first.
+    """
     w = weights.values.mean(axis=0) if isinstance(weights, DrawWeights) else np.asarray(weights)
-    return int(np.argmax(w))
+    best = np.flatnonzero(w >= w.max() - 1e-12)
+    happened = record.index(1.0) if record is not None and max(record) == 1.0 else None
+    departs = [int(k) for k in best if k != happened]
+    return departs[0] if departs else int(best[0])
 
 
 def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
@@ -350,7 +358,7 @@ def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any]
     chance = np.ones(a.shape[0])
     hard, soft = evidence(net)
     for i, setting in dov.items():
-        v = _likelier(setting)
+        v = _likelier(setting, net.history[i])
         mine = [Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))]
         causes = tuple(dict.fromkeys(fvar(p) for p in net.parents[i]))
         # the causes' joint posterior given history (X's own record included)

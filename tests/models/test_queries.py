@@ -328,3 +328,14 @@ def test_pod_chance_matches_its_definition(seed):
     got = C.pod_chance(net, a, b, do)
     assert got.shape == (1,)
     assert got[0] == pytest.approx(_pod_chance_reference(net, a, b, do), abs=1e-12)
+
+
+def test_pod_chance_of_an_even_soft_pod_counts_the_departure_from_history():
+    """50/50 on an event that happened: the POD's likelier value is the one that departs."""
+    net = Network(("x", "y"), ((), (0,)), (1.0, 0.0), 1)
+    a, b = np.array([0.4, -0.3]), np.array([[0.0], [1.2]])
+    p_no = 1.0 / (1.0 + math.exp(0.4))
+    assert C.pod_chance(net, a, b, {"x": 0.5})[0] == pytest.approx(p_no, abs=1e-15)
+    unknown = net.with_history((None, 0.0))  # nothing to depart from: the first state
+    assert C.pod_chance(unknown, a, b, {"x": 0.5})[0] == pytest.approx(
+        C.pod_chance(unknown, a, b, {"x": 0.0})[0], abs=1e-15)

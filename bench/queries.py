@@ -154,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     scenario = load_scenario(SCENARIO)
     net = Network.from_scenario(scenario)
     [(_, fitted)] = load_prior_sets(scenario, [PRIORS])
-    a, b = fitted.sample(scenario.order, scenario.parents, net.max_parents, args.draws,
-                         seed=args.seed)
+    a, b = fitted.sample(scenario, args.draws, seed=args.seed)
     pods = list(scenario.pods)
     hard = [p for p in pods if not p.soft]
     soft = [p for p in pods if p.soft]

@@ -17,7 +17,14 @@ from plausibly.cli.common import (
     styled,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import Column, abbreviations, check_converged, emit, print_table
+from plausibly.cli.render import (
+    Column,
+    abbreviations,
+    check_converged,
+    emit,
+    print_apart,
+    print_table,
+)
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
 
@@ -29,9 +36,11 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
             pool: o.PoolOpt = o.Pool.linear,
             weight: o.Weights = None,
             extremize: o.Extremize = 1.0,
-            pod: o.Pods = None, fmt: o.FormatOpt = o.Format.table,
+            pod: o.Pods = None, outcome: o.Outcomes = None,
+            fmt: o.FormatOpt = o.Format.table,
             plot: Annotated[Path | None, typer.Option(
-                help="Also write a forest plot (.png or .svg).")] = None,
+                help="Also write a forest plot (.png or .svg) of the first outcome shown."
+            )] = None,
             force: o.Force = False,
             draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
             seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
@@ -49,42 +58,49 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
 
     if priors:  # the options alone, before reading a file (compare() checks again)
         check_request(pool, len(priors), weight, extremize)
+    from plausibly.models.results import chosen_outcomes
+
     s = load_scenario(scenario)
+    outcomes = chosen_outcomes(s, outcome)  # before any sampling
     if pod:
         for p in pod:
             s.pod(p)
     sets = load_prior_sets(s, priors)
     if plot is not None:
-        from plausibly.models.files import check_writable
+        from plausibly.models.outputs import check_writable
 
         check_writable(plot, force, {".png", ".svg"})
     with sampling_progress(f"{len(sets)} prior sets", chains, draws, tune) as progress:
         result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
                              extremize=extremize, pods=pod,
                              settings=settings_of(draws, tune, chains, seed), progress=progress)
-    ranked = result.summarize(hdi_prob)
-    per_set, pooled, order = ranked.per_set, ranked.pooled, ranked.order
+    ranked = result.summarize(hdi_prob, outcomes)
     weights = result.weights_json()
     if plot is not None:
-        from plausibly.models.files import write_atomic
+        from plausibly.models.outputs import write_atomic
         from plausibly.models.plots.forest import forest_plot
 
-        write_atomic(plot, forest_plot(s, [*per_set.values(), pooled], hdi_prob,
+        first = ranked.headline
+        write_atomic(plot, forest_plot(s, [*first.per_set.values(), first.pooled], hdi_prob,
                                        plot.suffix[1:]), force=force)
 
     def table() -> None:
         out = console()
-        ids = list(per_set)
-        rows = [(pooled[k].pod, *(f"{rows[k].counterfactual.mean:.3f}"
-                                  for rows in per_set.values()),
-                 str(pooled[k].counterfactual), f"{pooled[k].rewrite.mean:.2f}") for k in order]
-        print_table(out, f"{s.title}: counterfactual P({s.outcome}) given real history, "
-                    f"posterior mean per prior set; the {pool} pool with its {hdi_prob:.0%} "
-                    "HDI. Ranked by the pool.", [
-                        Column("POD", right=False, key=True),
-                        *(Column(pid, short=short) for pid, short in zip(
-                            ids, abbreviations(ids), strict=True)),
-                        Column(f"{pool} pool", style="bold"), Column("rewrite")], rows)
+        for name, one in ranked.outcomes.items():
+            per_set, pooled = one.per_set, one.pooled
+            ids = list(per_set)
+            rows = [(pooled[k].pod, *(f"{rows[k].counterfactual.mean:.3f}"
+                                      for rows in per_set.values()),
+                     str(pooled[k].counterfactual), f"{pooled[k].rewrite.mean:.2f}")
+                    for k in one.order]
+            print_table(out, f"{s.title}: counterfactual P({name}) given real history, "
+                        f"posterior mean per prior set; the {pool} pool with its "
+                        f"{hdi_prob:.0%} HDI. Ranked by the pool.", [
+                            Column("POD", right=False, key=True),
+                            *(Column(pid, short=short) for pid, short in zip(
+                                ids, abbreviations(ids), strict=True)),
+                            Column(f"{pool} pool", style="bold"), Column("rewrite")], rows)
+            print_apart(out, [pooled[k] for k in one.apart])
         w = [(pid, f"{v['prior']:.3f}", f"{v['log_evidence']:.2f} ± {v['log_evidence_se']:.2f}",
               f"{v['posterior']:.3f} ± {v['posterior_se']:.3f}", r.diagnostics.summary())
              for r, (pid, v) in zip(result.runs, weights.items(), strict=True)]
@@ -97,7 +113,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
         if plot is not None:
             out.print(f"wrote {plot}")
 
-    emit(fmt, result.to_dict(hdi_prob), ranked.csv_rows(), table)
+    emit(fmt, result.to_dict(hdi_prob, outcomes), ranked.csv_rows(), table)
     check_converged(result.diagnostics, allow_unconverged)
 
 
@@ -121,7 +137,7 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     link to fetch. If sampling does not converge the report is still written, with
     a warning at its top, and the command exits 3 (unless --allow-unconverged).
     """
-    from plausibly.models.files import check_writable, write_atomic
+    from plausibly.models.outputs import check_writable, write_atomic
     from plausibly.models.settings import Settings
     from plausibly.priors.report import ReportRequest, build_report
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from plausibly.cli.common import DEFAULT_SCENARIO, console, handles_errors, styled
 from plausibly.cli.options import ScenarioArg
+
+if TYPE_CHECKING:
+    from plausibly.models.scenario import Edge, Node, Scenario
+
+YES_NO = ("no", "yes")
 
 
 @handles_errors
@@ -53,30 +59,50 @@ def check(files: Annotated[list[Path] | None, typer.Argument(
 def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
     """Print the events in time order, the claims (edges) with their posts, and the PODs."""
     from plausibly.cli.render import Column, print_table
-    from plausibly.models.scenario import load_scenario
+    from plausibly.models.scenario import Outcome, load_scenario
 
     s = load_scenario(scenario)
     out = console()
-    out.print(styled((s.title, "bold"), f"  ({s.id}; outcome: {s.outcome})"))
+    if s.outcomes == (Outcome(s.outcome),):
+        heading = f"  ({s.id}; outcome: {s.outcome})"
+    else:
+        heading = f"  ({s.id}; outcomes: {', '.join(o.name for o in s.outcomes)})"
+    out.print(styled((s.title, "bold"), heading))
     out.print(f"source: {s.source}")
     if s.description:
         out.print(s.description)
+    events = []
+    for n in s.nodes:
+        what = n.label + (f"\nstates: {' < '.join(n.states)}" if n.declared_states else "")
+        causes = [*s.influences[n.id], *(_gate_text(s.node(c), least)
+                                         for c, least in s.gates[n.id])]
+        events.append((str(n.year), n.id, what, n.history_text, ", ".join(causes) or "-"))
     print_table(out, "Events (what happened)", [
         Column("year"), Column("event", right=False, key=True),
         Column("what", right=False, prose=True), Column("history", right=False),
-        Column("causes", right=False, prose=True)],
-        [(str(n.year), n.id, n.label, n.history_text, ", ".join(s.parents[n.id]) or "-")
-         for n in s.nodes])
+        Column("causes", right=False, prose=True)], events)
     print_table(out, "Claims (edges)", [
         Column("cause -> effect", right=False, prose=True, key=True),
         Column("claim", right=False, prose=True),
         Column("by", right=False, prose=True, least=12),
         Column("disputed by", right=False, prose=True, least=12)],
-        [(f"{e.cause} -> {e.effect}", e.claim, ", ".join(e.by), ", ".join(e.disputed_by) or "-")
-         for e in s.edges])
+        [(_edge_text(s, e), e.claim, _by_text(e.by, e.qualified_by),
+          ", ".join(e.disputed_by) or "-") for e in s.edges])
+    if s.interactions:
+        print_table(out, "Interactions (causes acting together)", [
+            Column("causes -> effect", right=False, prose=True, key=True),
+            Column("claim", right=False, prose=True),
+            Column("by", right=False, prose=True, least=12),
+            Column("disputed by", right=False, prose=True, least=12)],
+            [(" & ".join(_least_text(s.node(c), least) for c, least in i.causes.items())
+              + f" -> {i.effect}", i.claim, _by_text(i.by, i.qualified_by),
+              ", ".join(i.disputed_by) or "-") for i in s.interactions])
     pods = []
     for p in s.pods:
-        what = styled(p.label, *([("\n" + p.why, "dim")] if p.why else []))
+        notes = ([("\n" + p.why, "dim")] if p.why else []) + (
+            [("\nscope: out (removes the question; reported apart, never ranked)", "dim")]
+            if p.scope == "out" else [])
+        what = styled(p.label, *notes)
         do = ", ".join(f"{k}={_do_text(v)}" for k, v in p.do.items())
         pods.append((p.id, what, do, ", ".join(p.by)))
     print_table(out, "Points of divergence", [
@@ -91,7 +117,30 @@ def show(scenario: ScenarioArg = DEFAULT_SCENARIO) -> None:
                   f"({given}): {row.note}")
 
 
-def _do_text(v: float) -> str:
+def _least_text(cause: Node, least: str) -> str:
+    """``cause`` for a yes/no cause at "yes"; ``cause>=state`` otherwise."""
+    return cause.id if cause.states == YES_NO and least == "yes" else f"{cause.id}>={least}"
+
+
+def _gate_text(cause: Node, least: str) -> str:
+    return f"{_least_text(cause, least)} (requires)"
+
+
+def _edge_text(s: Scenario, e: Edge) -> str:
+    if not e.gate:
+        return f"{e.cause} -> {e.effect}"
+    return f"{_least_text(s.node(e.cause), e.at_least or 'yes')} -> {e.effect} (requires)"
+
+
+def _by_text(by: tuple[str, ...], qualified: tuple[str, ...]) -> str:
+    return ", ".join(by) + (f"; in part: {', '.join(qualified)}" if qualified else "")
+
+
+def _do_text(v: float | str | Mapping[str, float]) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k}: {w:g}" for k, w in v.items()) + "}"
     return {1.0: "true", 0.0: "false"}.get(v, f"{v:g}")
 
 
@@ -113,7 +162,7 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
     DOT needs nothing else (render it with Graphviz if you have it); SVG and
     PNG are drawn with matplotlib, no system package required.
     """
-    from plausibly.models.files import check_writable, write_atomic
+    from plausibly.models.outputs import check_writable, write_atomic
     from plausibly.models.plots.graph import Overlay, render_graph, run_overlay
     from plausibly.models.scenario import load_scenario
 

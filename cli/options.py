@@ -45,6 +45,9 @@ AllowUnconverged = Annotated[bool, typer.Option(
     help="Exit 0 even if R-hat > 1.01, ESS < 400 or divergences (still reported).")]
 Pods = Annotated[list[str] | None, typer.Option(
     "--pod", help="Answer only this POD (repeatable); all by default.")]
+Outcomes = Annotated[list[str] | None, typer.Option(
+    "--outcome", help="Show only this outcome (repeatable; as the outputs name it, e.g. "
+    "EVENT or EVENT>=STATE); every outcome by default, the headline first.")]
 Force = Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")]
 PriorsOpt = Annotated[list[str] | None, typer.Option(
     "--priors", "-p", help="A prior-set .toml file or bundled id (repeatable). "

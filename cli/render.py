@@ -15,7 +15,8 @@ from plausibly.cli import options as o
 from plausibly.cli.common import console, styled
 from plausibly.models.errors import UnconvergedError
 
-__all__ = ["Column", "abbreviations", "check_converged", "emit", "print_fields", "print_table"]
+__all__ = ["Column", "abbreviations", "check_converged", "emit", "print_apart", "print_fields",
+           "print_table"]
 
 
 def emit(fmt: o.Format, payload: dict[str, Any], rows: list[tuple[Any, ...]],
@@ -225,6 +226,19 @@ def _stacked(out: Any, columns: Sequence[Column], rows: Sequence[Sequence[Any]],
             body = Text.assemble(f"{headers[j]}: ", r[j] if isinstance(r[j], Text)
                                  else str(r[j]))
             out.print(Padding(body, (0, 0, 0, INDENT), expand=False))
+
+
+def print_apart(out: Any, rows: Sequence[Any]) -> None:
+    """List the PODs out of scope under a table: each with its counterfactual, never ranked.
+
+    ``rows`` are :class:`~plausibly.models.results.PodResult` objects (or any
+    with ``pod`` and ``counterfactual``).
+    """
+    if not rows:
+        return
+    print_fields(out, "out of scope (the POD removes the question; not ranked):",
+                 [f"{r.pod} {r.counterfactual}{';' if k < len(rows) - 1 else ''}"
+                  for k, r in enumerate(rows)])
 
 
 def print_fields(out: Any, lead: str, fields: Sequence[str], style: str = "") -> None:

@@ -20,7 +20,14 @@ from plausibly.cli.common import (
     usage,
 )
 from plausibly.cli.options import ScenarioArg
-from plausibly.cli.render import Column, check_converged, emit, print_fields, print_table
+from plausibly.cli.render import (
+    Column,
+    check_converged,
+    emit,
+    print_apart,
+    print_fields,
+    print_table,
+)
 from plausibly.models import settings as D
 
 __all__ = ["SENSITIVITY_NOTES", "estimate", "explain", "sensitivity"]
@@ -54,8 +61,8 @@ _NOT_WITH_FROM = {
 def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
              priors: Annotated[str | None, typer.Option(
                  "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
-             pod: o.Pods = None, output: o.OutputNc = None, force: o.Force = False,
-             fmt: o.FormatOpt = o.Format.table,
+             pod: o.Pods = None, outcome: o.Outcomes = None, output: o.OutputNc = None,
+             force: o.Force = False, fmt: o.FormatOpt = o.Format.table,
              from_run: Annotated[Path | None, typer.Option(
                  "--from", help="Re-render a saved run.nc instead of sampling (so without "
                  "SCENARIO, -p, -o, --draws, --tune, --chains or --seed).")] = None,
@@ -64,16 +71,24 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
              draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
              seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
              allow_unconverged: o.AllowUnconverged = False) -> None:
-    """Posterior plausibility of the outcome under every POD, for one prior set.
+    """Posterior plausibility of every outcome under every POD, for one prior set.
 
     One MCMC run conditioned on history answers every POD: interventional
     (the POD in the model's own world) and counterfactual (the POD applied
     to real history, keeping its luck), plus the rewrite (how many events
-    change). The "history" row is the baseline.
+    change). The "history" row is the baseline. One table per outcome, the
+    headline first (--outcome to choose); PODs out of scope are listed apart.
     """
-    from plausibly.models.files import check_outputs, write_atomic
     from plausibly.models.inference import estimate as run_estimate
-    from plausibly.models.results import csv_rows, results_json, summarize
+    from plausibly.models.outputs import check_outputs, write_atomic
+    from plausibly.models.results import (
+        by_outcome,
+        chosen_outcomes,
+        csv_rows,
+        rank,
+        results_json,
+        summarize,
+    )
     from plausibly.models.scenario import load_scenario
     from plausibly.models.store import load_run, run_netcdf
 
@@ -89,9 +104,11 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
     if from_run is not None:
         run = load_run(from_run)
         s = run.scenario
+        outcomes = chosen_outcomes(s, outcome)
         priors_path = None
     else:
         s = load_scenario(scenario)
+        outcomes = chosen_outcomes(s, outcome)  # before any sampling
         ps, fitted = one_prior_set(s, priors)
         if pod:
             for p in pod:
@@ -102,7 +119,7 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
         priors_path = ps.path
         if output is not None:
             write_atomic(output, run_netcdf(run, priors_path, label=str(output)), force=force)
-    results = summarize(s, run.priors, run.draws, hdi_prob)
+    results = summarize(s, run.priors, run.draws, hdi_prob, outcomes)
     if pod and from_run is not None:
         keep = {"history", *pod}
         results = [r for r in results if r.pod in keep]
@@ -111,19 +128,24 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
         from plausibly.models.plots.density import density_plot
 
         write_atomic(plot, density_plot(run, hdi_prob, plot.suffix[1:].lower(),
-                                        [r.pod for r in results]), force=force)
+                                        list(dict.fromkeys(r.pod for r in results)),
+                                        outcome=results[0].outcome), force=force)
 
     def table() -> None:
         out = console()
-        base = results[0]
-        rows = [(r.pod, str(r.interventional),
-                 f"{r.interventional.mean - base.interventional.mean:+.3f}",
-                 str(r.counterfactual), f"{r.rewrite.mean:.2f}") for r in results]
-        print_table(out, f"{s.title} — prior set {run.priors} ({run.name}); mean "
-                    f"[{hdi_prob:.0%} HDI]", [
-                        Column("POD", right=False, key=True), Column("interventional"),
-                        Column("Δ vs history", short="Δ"), Column("counterfactual"),
-                        Column("rewrite")], rows)
+        for name, rows in by_outcome(results).items():
+            ranked, apart = rank(rows, by_plausibility=False)
+            base = rows[ranked[0]]
+            body = [(r.pod, str(r.interventional),
+                     f"{r.interventional.mean - base.interventional.mean:+.3f}",
+                     str(r.counterfactual), f"{r.rewrite.mean:.2f}")
+                    for r in (rows[k] for k in ranked)]
+            print_table(out, f"P({name}) — {s.title} — prior set {run.priors} ({run.name}); "
+                        f"mean [{hdi_prob:.0%} HDI]", [
+                            Column("POD", right=False, key=True), Column("interventional"),
+                            Column("Δ vs history", short="Δ"), Column("counterfactual"),
+                            Column("rewrite")], body)
+            print_apart(out, [rows[k] for k in apart])
         out.print(f"diagnostics: {run.diagnostics.summary()}")
         if output is not None and from_run is None:
             out.print(f"saved the run to {output}")
@@ -165,8 +187,8 @@ def explain(args: Annotated[list[str], typer.Argument(
     with sampling_progress(ps.id, chains, draws, tune) as progress:
         run = run_estimate(s, fitted.parameter_prior(s), [pod],
                            settings_of(draws, tune, chains, seed), progress)
-    results = summarize(s, run.priors, run.draws, hdi_prob)
-    r = results[1]
+    shown = [x for x in summarize(s, run.priors, run.draws, hdi_prob) if x.pod == pod]
+    r = shown[0]  # the timeline does not depend on the outcome
     diagnostics = {run.priors: run.diagnostics}
 
     def table() -> None:
@@ -175,7 +197,7 @@ def explain(args: Annotated[list[str], typer.Argument(
                          f"{', '.join(chosen.by)}) — prior set {run.priors}"))
         rows = []
         for n in s.nodes:
-            if n.id == s.outcome:
+            if n.id in s.outcome_events:
                 continue
             _h, summ = r.events[n.id]
             mark = "POD" if n.id in chosen.do else ("#" * round(10 * summ.mean))
@@ -185,12 +207,16 @@ def explain(args: Annotated[list[str], typer.Argument(
                         Column("year"), Column("event", right=False, prose=True, key=True),
                         Column("history", right=False), Column("differs"),
                         Column("", right=False)], rows)
-        print_fields(out, f"outcome {s.outcome}:", [
-            f"counterfactual {r.counterfactual}", f"(interventional {r.interventional});",
-            f"expected events rewritten {r.rewrite.mean:.2f}"])
+        if chosen.scope == "out":
+            out.print("This POD is out of scope: it removes the question itself, so it is "
+                      "not ranked.")
+        for x in shown:
+            print_fields(out, f"outcome {x.outcome}:", [
+                f"counterfactual {x.counterfactual}", f"(interventional {x.interventional})"])
+        out.print(f"expected events rewritten {r.rewrite.mean:.2f}")
         out.print(f"diagnostics: {run.diagnostics.summary()}")
 
-    emit(fmt, results_json(s, hdi_prob, [r], diagnostics), csv_rows([r]), table)
+    emit(fmt, results_json(s, hdi_prob, shown, diagnostics), csv_rows(shown), table)
     check_converged(diagnostics, allow_unconverged)
 
 
@@ -200,6 +226,9 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                     "--priors", "-p", help="A prior-set .toml file or bundled id.")] = None,
                 top: Annotated[int, typer.Option(
                     help="How many PODs (by counterfactual mean) to explain.")] = 5,
+                outcome: Annotated[str | None, typer.Option(
+                    "--outcome", help="The outcome whose answers to study (as the outputs "
+                    "name it); the headline by default.")] = None,
                 fmt: o.FormatOpt = o.Format.table,
                 draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
                 seed: o.Seed = D.SEED,
@@ -215,21 +244,24 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
     """
     from plausibly.models.inference import estimate as run_estimate
     from plausibly.models.power_scaling import sensitivity as run_sensitivity
+    from plausibly.models.results import chosen_outcomes, outcome_names
     from plausibly.models.scenario import load_scenario
 
     s = load_scenario(scenario)
+    name = (chosen_outcomes(s, [outcome] if outcome else None) or outcome_names(s))[0]
     ps, fitted = one_prior_set(s, priors)
     with sampling_progress(ps.id, chains, draws, tune) as progress:
         prior = fitted.parameter_prior(s)
         run = run_estimate(s, prior, None, settings_of(draws, tune, chains, seed), progress)
-    found = sorted(run_sensitivity(run, prior), key=lambda x: -x.mean)
-    payload = {"scenario": s.id, "priors": run.priors, "pods": [
+    found = sorted(run_sensitivity(run, prior, outcome=name), key=lambda x: -x.mean)
+    payload = {"scenario": s.id, "priors": run.priors, "outcome": name, "pods": [
         {"pod": f.pod, "counterfactual_mean": round(f.mean, 6), "prior_sensitivity": round(
             f.prior, 6), "likelihood_sensitivity": round(f.likelihood, 6),
          "drivers": [{"parameter": d.parameter, "judgement": str(d),
                       "spearman": round(d.correlation, 4)} for d in f.drivers]}
         for f in found], "diagnostics": {run.priors: run.diagnostics.to_dict()}}
-    rows = [(run.priors, f.pod, "prior_sensitivity", f.prior, "", "", "") for f in found]
+    rows = [(run.priors, f.pod, name, "prior_sensitivity", f.prior, "", "", "", "")
+            for f in found]
 
     def table() -> None:
         out = console()
@@ -238,7 +270,7 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                  f"{f.likelihood:.3f}", "; ".join(f"{d} ({d.correlation:+.2f})"
                                                   for d in f.drivers) or "-")
                 for f in found]
-        print_table(out, "Sensitivity of each POD's counterfactual plausibility (prior set "
+        print_table(out, f"Sensitivity of each POD's counterfactual P({name}) (prior set "
                     f"{run.priors})", [
                         Column("POD", right=False, key=True), Column("mean"),
                         Column("prior sensitivity", short="prior"),

@@ -36,22 +36,38 @@ __all__ = ["Factor", "cvar", "einsum_spec", "evidence", "free_vars", "fvar", "mu
            "relevant", "table", "twin"]
 
 
+@dataclass(frozen=True, eq=False)
+class DrawWeights:
+    """A POD's weights over an event's states drawn per posterior draw, ``(S, states)``.
+
+    Compared and hashed by identity: one object per POD and query batch.
+    """
+
+    values: np.ndarray
+
+
+#: what a POD puts in place of an event's mechanism: constant weights over its
+#: states, or weights per draw
+Setting = tuple[float, ...] | DrawWeights
+
+
 @dataclass(frozen=True)
 class Factor:
     """One event's factor: a CPT (one copy) or a twin-network pair factor.
 
     ``out`` holds the einsum variables it is a distribution over (one for a
     CPT, factual then counterfactual for a pair); ``fpar``/``cpar`` the
-    variables of the parents whose values give p and q. ``q`` is a constant
-    probability replacing the counterfactual mechanism (a POD), and for a
-    CPT replaces the mechanism itself (an interventional POD).
+    variables of the event's parents (in ``net.parents`` order) that give the
+    factual and the counterfactual mechanism. ``q`` are weights over the
+    event's states replacing the counterfactual mechanism (a POD), and for a
+    CPT the mechanism itself (an interventional POD).
     """
 
     node: int
     out: tuple[int, ...]
     fpar: tuple[int, ...]
     cpar: tuple[int, ...] = ()
-    q: float | None = None
+    q: Setting | None = None
 
     @property
     def children(self) -> tuple[int, ...]:
@@ -71,58 +87,111 @@ def sigmoid(x: Any, xp: Any) -> Any:
     return xp.sigmoid(x)
 
 
-def table(f: Factor, a: Any, b: Any, fixed: Mapping[int, int], xp: Any = np
-           ) -> tuple[Any, tuple[int, ...]]:
+def event_of(v: int) -> int:
+    """The event of an einsum variable (factual or counterfactual copy)."""
+    return (v - 1) // 2
+
+
+def sizes(net: Network, variables: Sequence[int]) -> dict[int, int]:
+    """Each variable's number of states (the draw axis: 1)."""
+    return {v: 1 if v == BATCH else net.card(event_of(v)) for v in variables}
+
+
+def table(f: Factor, net: Network, a: Any, b: Any, fixed: Mapping[int, int], xp: Any = np
+          ) -> tuple[Any, tuple[int, ...]]:
     """Evaluate a factor over its free variables; return (tensor, einsum indices).
 
-    The tensor has the draw axis first, then one axis of length 2 per free
-    variable; fixed (observed) variables are sliced at their value. P(X=0)
-    is computed as sigmoid(-logit), not 1 - P(X=1), so that it keeps its
-    precision when P(X=1) is close to 1.
+    ``a`` is ``(S, N, T)`` (thresholds), ``b`` is ``(S, N, K)`` (term weights).
+    The tensor has the draw axis first, then one axis per free variable, as
+    long as its event has states; fixed (observed) variables are sliced at
+    their state. Every probability is computed where it keeps its precision:
+    P(first state) as sigmoid(-logit), not 1 - P(X >= s_1), and a middle
+    state as ``F_s (1 - F_{s+1}) (1 - exp(x_{s+1} - x_s))``, not a difference.
     """
     scope = list(dict.fromkeys(f.inputs + f.out))
     free = [v for v in scope if v not in fixed]
-    configs = np.array(list(itertools.product((0, 1), repeat=len(free))), dtype=float)
+    cards = [net.card(event_of(v)) for v in free]
+    configs = np.array(list(itertools.product(*[range(c) for c in cards])), dtype=int)
     configs = configs.reshape(len(configs), len(free))
     col = {v: configs[:, k] for k, v in enumerate(free)}
     n_conf = len(configs)
+    i, m = f.node, net.card(f.node)
+    zero = 0.0 * a[:, i, :1]  # (S, 1): broadcasts constants over the draws
 
     def value(v: int) -> np.ndarray:
-        return col[v] if v in col else np.full(n_conf, float(fixed[v]))
+        return col[v] if v in col else np.full(n_conf, fixed[v])
 
-    def logit(par: tuple[int, ...]) -> Any:
-        if not par:
-            return a[:, f.node, None] + np.zeros(n_conf)
-        vals = np.stack([value(v) for v in par], axis=1)  # (n_conf, k)
-        if xp is np:
-            return a[:, f.node, None] + b[:, f.node, : len(par)] @ vals.T
-        # PyTensor: a product and a sum, not a dot (without BLAS its dot runs in Python)
-        return a[:, f.node, None] + (b[:, f.node, : len(par), None] * vals.T).sum(axis=1)
+    def logits(par: tuple[int, ...]) -> tuple[list[Any], np.ndarray | None]:
+        """x_k = a_k + eta for k = 1..m-1, each (S, n_conf); the gates' open mask."""
+        states = {p: value(v) for p, v in zip(net.parents[i], par, strict=True)}
+        terms = net.terms[i]
+        if terms:
+            act = np.stack([np.all([(lo <= states[p]) & (states[p] <= hi)
+                                    for p, lo, hi in term], axis=0)
+                            for term in terms], axis=1).astype(float)  # (n_conf, K_i)
+            if xp is np:
+                eta = b[:, i, : len(terms)] @ act.T
+            else:  # a product and a sum, not a dot (without BLAS its dot runs in Python)
+                eta = (b[:, i, : len(terms), None] * act.T).sum(axis=1)
+        else:
+            eta = np.zeros(n_conf)
+        xs = [a[:, i, k - 1, None] + eta for k in range(1, m)]
+        gates = net.gates[i]
+        if not gates:
+            return xs, None
+        return xs, np.all([states[p] >= least for p, least in gates], axis=0).astype(float)
 
-    def probs(par: tuple[int, ...], q: float | None) -> tuple[Any, Any]:
+    def cumulative(par: tuple[int, ...], q: Setting | None
+                   ) -> tuple[list[Any], list[Any], list[Any]]:
+        """F_k = P(X >= s_k) and 1 - F_k for k = 0..m, and the logits x_1..x_{m-1}.
+
+        Each is broadcastable to (S, n_conf); a POD's weights have no logits.
+        """
         if q is not None:
-            return q, 1.0 - q
-        lo = logit(par)
-        return sigmoid(lo, xp), sigmoid(-lo, xp)
+            w = q.values if isinstance(q, DrawWeights) else np.asarray(q)[None, :]
+            ws = [w[:, s, None] for s in range(m)]
+            upper = [sum(ws[k:], zero) for k in range(1, m)]
+            lower = [sum(ws[:k], zero) for k in range(1, m)]
+            return [1.0, *upper, 0.0], [0.0, *lower, 1.0], []
+        xs, gate = logits(par)
+        up = [sigmoid(x, xp) for x in xs]
+        down = [sigmoid(-x, xp) for x in xs]
+        if gate is not None:  # a closed gate: the first state with certainty
+            up = [u * gate for u in up]
+            down = [d * gate + (1.0 - gate) for d in down]
+        return [1.0, *up, 0.0], [0.0, *down, 1.0], xs
+
+    def states_of(par: tuple[int, ...], q: Setting | None) -> list[Any]:
+        """P(X = s) for every state, each (S, n_conf)."""
+        if q is not None:
+            w = q.values if isinstance(q, DrawWeights) else np.asarray(q)[None, :]
+            return [w[:, s, None] + zero for s in range(m)]
+        up, down, xs = cumulative(par, None)
+        middle = [up[s] * down[s + 1] * -xp.expm1(xs[s] - xs[s - 1]) for s in range(1, m - 1)]
+        return [down[1], *middle, up[m - 1]]
+
+    def onehot(v: int, s: int) -> np.ndarray:
+        return (value(v) == s).astype(float)
 
     if len(f.out) == 1:
-        x = value(f.out[0])
-        p1, p0 = probs(f.fpar, f.q)
-        table = x * p1 + (1.0 - x) * p0
+        probs = states_of(f.fpar, f.q)
+        result = sum((onehot(f.out[0], s) * probs[s] for s in range(m)), zero)
     else:
-        xf, xc = value(f.out[0]), value(f.out[1])
-        p1, p0 = probs(f.fpar, None)
-        q1, q0 = probs(f.cpar, f.q)
-        both, none = xp.minimum(p1, q1), xp.minimum(p0, q0)
-        only_f, only_c = xp.maximum(0.0, p1 - q1), xp.maximum(0.0, q1 - p1)
-        table = (xf * xc * both + xf * (1 - xc) * only_f
-                 + (1 - xf) * xc * only_c + (1 - xf) * (1 - xc) * none)
-    if isinstance(table, float):  # a constant factor (q with no free variable)
-        table = np.full((a.shape[0], n_conf), table)
-    elif getattr(table, "ndim", 2) == 1:
-        table = table[None, :] + 0.0 * a[:, :1]
-    shape = (-1,) + (2,) * len(free)
-    return table.reshape(shape), (BATCH, *free)
+        fu, fd, _ = cumulative(f.fpar, None)
+        gu, gd, _ = cumulative(f.cpar, f.q)
+        result = zero
+        for r in range(m):
+            for c in range(m):
+                if r == 0 and c == 0:
+                    cell = xp.minimum(fd[1], gd[1])
+                elif r == m - 1 and c == m - 1:
+                    cell = xp.minimum(fu[r], gu[c])
+                else:
+                    cell = xp.maximum(0.0, xp.minimum(fu[r], gu[c]) - xp.maximum(fu[r + 1],
+                                                                                  gu[c + 1]))
+                result = result + onehot(f.out[0], r) * onehot(f.out[1], c) * cell
+    shape = (-1, *cards)
+    return result.reshape(shape), (BATCH, *free)
 
 
 def fvar(i: int) -> int:
@@ -135,7 +204,7 @@ def cvar(i: int) -> int:
     return 2 + 2 * i
 
 
-def mutilated(net: Network, do: Mapping[int, float]) -> list[Factor]:
+def mutilated(net: Network, do: Mapping[int, Setting]) -> list[Factor]:
     """One copy per event, intervened events replaced by a constant."""
     return [
         Factor(i, (fvar(i),), () if i in do else tuple(fvar(p) for p in net.parents[i]),
@@ -144,7 +213,7 @@ def mutilated(net: Network, do: Mapping[int, float]) -> list[Factor]:
     ]
 
 
-def twin(net: Network, do: Mapping[int, float]) -> tuple[list[Factor], dict[int, int]]:
+def twin(net: Network, do: Mapping[int, Setting]) -> tuple[list[Factor], dict[int, int]]:
     """Twin network; returns the factors and each event's counterfactual variable."""
     reach = net.downstream(list(do))
     cvars = {i: (cvar(i) if i in reach else fvar(i)) for i in range(net.size)}
@@ -172,15 +241,15 @@ def relevant(factors: list[Factor], needed: set[int]) -> list[Factor]:
     return chosen[::-1]
 
 
-def evidence(net: Network) -> tuple[dict[int, int], dict[int, float]]:
-    """Hard history as fixed variable values; soft history as likelihoods."""
+def evidence(net: Network) -> tuple[dict[int, int], dict[int, tuple[float, ...]]]:
+    """Hard history as fixed variable states; soft history as likelihood vectors."""
     hard: dict[int, int] = {}
-    soft: dict[int, float] = {}
+    soft: dict[int, tuple[float, ...]] = {}
     for i, h in enumerate(net.history):
         if h is None:
             continue
-        if h in (0.0, 1.0):
-            hard[fvar(i)] = int(h)
+        if sorted(h)[-1] == 1.0 and sum(h) == 1.0:
+            hard[fvar(i)] = h.index(1.0)
         else:
             soft[fvar(i)] = h
     return hard, soft

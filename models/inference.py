@@ -7,6 +7,7 @@ through the exact queries of :mod:`plausibly.models.contract` at once.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,12 +16,13 @@ import xarray as xr
 
 from plausibly.models._arviz import arviz
 from plausibly.models.diagnostics import Diagnostics, diagnose_run
+from plausibly.models.factors import DrawWeights
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.queries import answer_pods
-from plausibly.models.results import QUERIES, Run
+from plausibly.models.results import QUERIES, Run, outcome_names, padded_terms, term_names
 from plausibly.models.sampling import Progress, Sampler
-from plausibly.models.scenario import Scenario
+from plausibly.models.scenario import YES_NO, Scenario
 from plausibly.models.settings import Settings
 
 __all__ = ["Progress", "estimate", "estimate_many"]
@@ -66,23 +68,41 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
     chain; a set's diagnostics are computed here while later sets still
     sample. A set's numbers are the same as from :func:`estimate` alone.
     ``meanwhile()``, if given, is called once, while the workers sample.
+
+    A soft POD whose strength a prior set judges gets that strength drawn per
+    posterior draw (see :func:`strength_seed`): chain ``c`` of set ``p``
+    depends on the seed, ``p``'s id and ``c`` only.
     """
     settings = settings or Settings()
     chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
-    todo = {p.id: p.do for p in chosen}
+    todo = {p.id: dict(p.do) for p in chosen}
     net = Network.from_scenario(scenario)
     priors = list(sets)
     sampled = [k for k, prior in enumerate(priors) if prior.free.size]
     runs: dict[int, Run] = {}
     for k in set(range(len(sets))) - set(sampled):  # every parameter fixed: exact
-        a, b = priors[k].to_ab(np.zeros((1, 0)))
-        pod_ids, plaus, differs = _answers(net, a, b, todo)
-        runs[k] = _run(scenario, sets[k], settings, None, a, b, pod_ids, plaus[None],
-                       differs[None])
+        prior = priors[k]
+        a, b = prior.to_ab(np.zeros((1, 0)))
+        if not _drawn(prior, todo):
+            answers = _answers(net, a, b, todo)
+            runs[k] = _run(scenario, prior, settings, None, a, b,
+                           *(x[None] for x in answers[1:]), pod_ids=answers[0])
+            continue
+        # the mechanism is exact, but a judged POD strength is drawn: draws per chain
+        per = [_answers(net, a, b, _with_strengths(net, todo, prior, settings.draws,
+                                                   strength_seed(settings.seed, prior.id, c)),
+                        repeat=settings.draws) for c in range(settings.chains)]
+        rep = settings.chains * settings.draws
+        runs[k] = _run(scenario, prior, settings, None, np.repeat(a, rep, axis=0),
+                       np.repeat(b, rep, axis=0), *(np.stack([c[j] for c in per])
+                                                    for j in (1, 2, 3)), pod_ids=per[0][0])
 
-    def after(i: int, z: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
-        a, b = priors[sampled[i]].to_ab(z)
-        return _answers(net, a, b, todo)
+    def after(i: int, chain: int, z: np.ndarray) -> _Answers:
+        prior = priors[sampled[i]]
+        a, b = prior.to_ab(z)
+        return _answers(net, a, b, _with_strengths(net, todo, prior, a.shape[0],
+                                                   strength_seed(settings.seed, prior.id,
+                                                                 chain)))
 
     if not sampled:
         if meanwhile is not None:
@@ -97,70 +117,133 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
             k = sampled[i]
             z = idata.posterior["z"].values  # (chain, draw, param)
             a, b = priors[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
-            runs[k] = _run(scenario, sets[k], settings, idata, a, b, per_chain[0][0],
-                           np.stack([c[1] for c in per_chain]),
-                           np.stack([c[2] for c in per_chain]))
+            runs[k] = _run(scenario, sets[k], settings, idata, a, b,
+                           *(np.stack([c[j] for c in per_chain]) for j in (1, 2, 3)),
+                           pod_ids=per_chain[0][0])
     return [runs[k] for k in range(len(sets))]
 
 
+#: POD ids ("history" first), plausibility (S, pod, outcome, query), rewrite (S, pod),
+#: differs (S, pod, event)
+_Answers = tuple[list[str], np.ndarray, np.ndarray, np.ndarray]
+
+
+def strength_seed(seed: int, priors: str, chain: int) -> np.random.SeedSequence:
+    """The seed of a prior set's drawn soft-POD strengths on one chain.
+
+    From the run's seed, the prior set's id (its bytes, not Python's salted
+    ``hash``) and the chain: the same seed gives the same numbers, however
+    the chains are spread over workers.
+    """
+    return np.random.SeedSequence([seed, zlib.crc32(priors.encode("utf-8")), chain])
+
+
+def _drawn(prior: ParameterPrior, todo: dict[str, dict[str, Any]]) -> bool:
+    """Whether a prior set judges the strength of any POD asked about."""
+    return any(pod in todo for pod, *_ in prior.strengths)
+
+
+def _with_strengths(net: Network, todo: dict[str, dict[str, Any]], prior: ParameterPrior,
+                    draws: int, seed: np.random.SeedSequence) -> dict[str, dict[str, Any]]:
+    """The PODs with each strength the prior set judges as weights drawn per draw."""
+    if not _drawn(prior, todo):
+        return todo
+    drawn = prior.strength_draws(draws, seed)
+    out = {pid: dict(do) for pid, do in todo.items()}
+    for pid, events in drawn.items():
+        if pid not in out:
+            continue
+        for event, p in events.items():
+            if net.card(net.index(event)) != 2:
+                raise ValueError(f"a judged strength of POD '{pid}' is P(yes), but "
+                                 f"'{event}' is not a yes/no event")
+            out[pid][event] = DrawWeights(np.stack([1.0 - p, p], axis=-1))
+    return out
+
+
 def _answers(net: Network, a: np.ndarray, b: np.ndarray, todo: dict[str, Any],
-             ) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """POD ids ("history" first), plausibility (S, pod, query), differs (S, pod, event)."""
+             repeat: int = 1) -> _Answers:
+    """Every POD's answers for every draw and outcome.
+
+    With ``repeat``, a single draw of ``(a, b)`` is answered as that many
+    draws (for strengths drawn per draw over a fixed mechanism).
+    """
+    if repeat > 1:
+        a, b = np.repeat(a, repeat, axis=0), np.repeat(b, repeat, axis=0)
     answers = answer_pods(net, a, b, todo)
     pod_ids = list(answers)
-    plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual,
-                                answers[p].rewrite], axis=-1) for p in pod_ids], axis=1)
-    return pod_ids, plaus, np.stack([answers[p].differs for p in pod_ids], axis=1)
+    plaus = np.stack([np.stack([answers[p].interventional, answers[p].counterfactual],
+                               axis=-1) for p in pod_ids], axis=1)
+    rewrite = np.stack([answers[p].rewrite for p in pod_ids], axis=1)
+    differs = np.stack([answers[p].differs for p in pod_ids], axis=1)
+    return pod_ids, plaus, rewrite, differs
 
 
 def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: Any,
-         a: np.ndarray, b: np.ndarray, pod_ids: list[str], plaus: np.ndarray,
-         differs: np.ndarray) -> Run:
-    """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, query)."""
+         a: np.ndarray, b: np.ndarray, plaus: np.ndarray, rewrite: np.ndarray,
+         differs: np.ndarray, *, pod_ids: list[str]) -> Run:
+    """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, outcome, query)."""
     chains, draws = plaus.shape[:2]
+    a = a if a.ndim == 3 else a[:, :, None]
     n, width = b.shape[1:]
-    causes = [[*scenario.parents[x], *[""] * (width - len(scenario.parents[x]))]
-              for x in scenario.order]
     ds = xr.Dataset(
-        {"plausibility": (("chain", "draw", "pod", "query"), plaus),
+        {"plausibility": (("chain", "draw", "pod", "outcome", "query"), plaus),
+         "rewrite": (("chain", "draw", "pod"), rewrite),
          "differs": (("chain", "draw", "pod", "event"), differs),
-         "a": (("chain", "draw", "event"), a.reshape(chains, draws, n)),
-         "b": (("chain", "draw", "event", "cause_slot"), b.reshape(chains, draws, n, width))},
+         "a": (("chain", "draw", "event", "threshold"),
+               a.reshape(chains, draws, n, a.shape[-1])),
+         "b": (("chain", "draw", "event", "term_slot"), b.reshape(chains, draws, n, width))},
         coords={"chain": np.arange(chains), "draw": np.arange(draws), "pod": pod_ids,
-                "query": list(QUERIES), "event": list(scenario.order),
-                "cause_slot": np.arange(width), "cause": (("event", "cause_slot"), causes)})
+                "outcome": outcome_names(scenario), "query": list(QUERIES),
+                "event": list(scenario.order), "threshold": np.arange(1, a.shape[-1] + 1),
+                "term_slot": np.arange(width),
+                "term": (("event", "term_slot"), padded_terms(scenario, width))})
     if idata is None:
         diag = Diagnostics(float("nan"), float("nan"), float("nan"), 0, exact=True)
     else:
         stats = idata.sample_stats
-        diag = diagnose_run(idata.posterior["z"].values, plaus,
+        diag = diagnose_run(idata.posterior["z"].values, _for_diagnosis(plaus, rewrite),
                             int(stats["diverging"].sum()) if "diverging" in stats else 0)
         idata = _with_probabilities(idata, scenario, a, b, chains, draws)
     return Run(scenario, prior.id, prior.name, ds, diag, settings.seed, idata)
+
+
+def _for_diagnosis(plaus: np.ndarray, rewrite: np.ndarray) -> np.ndarray:
+    """The answers as ``(chain, draw, pod, quantity)``: every outcome's queries, then rewrite."""
+    c, d, p = plaus.shape[:3]
+    return np.concatenate([plaus.reshape(c, d, p, -1), rewrite[..., None]], axis=-1)
 
 
 def _with_probabilities(idata: Any, scenario: Scenario, a: np.ndarray, b: np.ndarray,
                         chains: int, draws: int) -> Any:
     """Add the judged quantities, on the probability scale, to the posterior.
 
-    ``base[event]`` = P(event | no cause) and ``given[edge]`` = P(effect |
-    that cause alone), ``edge`` named ``"effect|cause"``: what the experts
-    judged, so ``az.summary(run.idata, var_names=["base", "given"])`` reads
-    in their terms. (The sampler's own coordinates are the standardised
-    ``z``.) Returns a new InferenceData.
+    ``base[level]`` = P(event >= state | no cause present), one level per
+    threshold, named ``"event"`` for a yes/no event and ``"event>=state"``
+    for an event with states; ``given[edge]`` = P(effect >= its first
+    non-first state | that term alone), named ``"effect|term"`` (``term``
+    as in :func:`~plausibly.models.results.term_names`): what the experts
+    judge (in version 1's reference context), so ``az.summary(run.idata,
+    var_names=["base", "given"])`` reads in their terms. (The sampler's own
+    coordinates are the standardised ``z``.) Returns a new InferenceData.
     """
     from scipy.special import expit
 
     az = arviz()
     order = list(scenario.order)
-    cells = [(i, j, f"{x}|{c}") for i, x in enumerate(order)
-             for j, c in enumerate(scenario.parents[x])]
-    base = expit(a).reshape(chains, draws, len(order))
-    given = np.stack([expit(a[:, i] + b[:, i, j]) for i, j, _ in cells], axis=-1) \
+    levels = [(i, k, x if scenario.node(x).states == YES_NO
+               else f"{x}>={scenario.node(x).states[k + 1]}")
+              for i, x in enumerate(order) for k in range(len(scenario.node(x).states) - 1)]
+    terms = term_names(scenario)
+    cells = [(i, j, f"{x}|{t}") for i, x in enumerate(order) for j, t in enumerate(terms[i])]
+    base = np.stack([expit(a[:, i, k]) for i, k, _ in levels], axis=-1)
+    given = np.stack([expit(a[:, i, 0] + b[:, i, j]) for i, j, _ in cells], axis=-1) \
         if cells else np.zeros((chains * draws, 0))
+    dim = "event" if all(scenario.node(x).states == YES_NO for x in order) else "level"
     posterior = idata.posterior.assign(
-        base=(("chain", "draw", "event"), base),
+        base=(("chain", "draw", dim), base.reshape(chains, draws, len(levels))),
         given=(("chain", "draw", "edge"), given.reshape(chains, draws, len(cells))),
-    ).assign_coords(event=order, edge=[name for _, _, name in cells])
+    ).assign_coords({dim: [name for _, _, name in levels],
+                     "edge": [name for _, _, name in cells]})
     groups = {g: idata[g] for g in idata.groups() if g != "posterior"}
     return az.InferenceData(posterior=posterior, **groups)

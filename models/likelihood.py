@@ -23,6 +23,7 @@ from plausibly.models.factors import (
     fvar,
     mutilated,
     relevant,
+    sizes,
     table,
 )
 from plausibly.models.network import BATCH, Network
@@ -53,6 +54,8 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
         Before any table is built, when a factor table or an intermediate of
         the contraction would need more than :data:`MEMORY_BUDGET` per draw.
     """
+    if a.ndim == 2:  # version 1's intercepts: one threshold per event
+        a = a[:, :, None]
     hard, soft = evidence(net)
     factors = relevant(mutilated(net, {}), set(hard) | set(soft))
     tabled = [f for f in factors if not all(v in hard for v in f.inputs + f.out)]
@@ -64,15 +67,28 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
             return np.concatenate([log_likelihood(net, a[s:s + chunk], b[s:s + chunk])
                                    for s in range(0, a.shape[0], chunk)])
     rows: list[tuple[int, tuple[float, ...], int, int]] = []
+    ordinal: list[tuple[int, tuple[float, ...], int]] = []  # known events with states
+    impossible = False
     operands: list[tuple[Any, tuple[int, ...]]] = []
     for f in factors:
         if all(v in hard for v in f.inputs + f.out):
-            rows.append((f.node, tuple(float(hard[v]) for v in f.inputs), hard[f.out[0]], 1))
+            config = {p: hard[v] for p, v in zip(net.parents[f.node], f.inputs, strict=True)}
+            state = hard[f.out[0]]
+            if not net.gate_open(f.node, config):
+                # a closed gate: the first state with certainty (a file whose history
+                # says otherwise is refused by check; here it is impossible)
+                impossible = impossible or state != 0
+                continue
+            act = tuple(float(x) for x in net.activations(f.node, config))
+            if net.card(f.node) == 2:
+                rows.append((f.node, act, state, 1))
+            else:
+                ordinal.append((f.node, act, state))
         else:
-            operands.append(table(f, a, b, hard, xp))
+            operands.append(table(f, net, a, b, hard, xp))
     rows.extend(r[:4] for r in net.data if not r[4])
     bounds = [r[:4] for r in net.data if r[4] and r[2] < r[3]]  # at_most = trials: no evidence
-    total = 0.0 * a[:, 0]
+    total = 0.0 * a[:, 0, 0]
     width = b.shape[2] if xp is np else net.max_parents
     if rows or bounds:
         logits = _logits(rows + bounds, a, b, width)  # one gather for all rows
@@ -85,16 +101,47 @@ def log_likelihood(net: Network, a: Any, b: Any, xp: Any = np) -> Any:
             total = total + const + (k * log_p + (n - k) * log_q).sum(axis=1)
         for m, r in enumerate(bounds):
             total = total + _log_binomial_cdf(logits[:, len(rows) + m], r[2], r[3], xp)
+    for event, act, state in ordinal:
+        total = total + _log_ordinal(net, event, act, state, a, b, xp)
+    if impossible:
+        total = total - np.inf
     for v, h in soft.items():
-        operands.append((np.array([1.0 - h, h]), (v,)))
+        operands.append((np.array(h), (v,)))
     if operands:
         if xp is np:
             spec = einsum_spec([idx for _, idx in operands], (BATCH,))
-            z = opt_einsum.contract(spec, *[t for t, _ in operands], optimize="auto-hq")
+            z = opt_einsum.contract(spec, *[t for t, _ in operands], optimize="auto")
             total = total + xp.log(z)
         else:
-            total = total + _log_contract_pairwise(operands, steps, xp)
+            total = total + _log_contract_pairwise(operands, steps, sizes(net, [
+                v for _, idx in operands for v in idx]), xp)
     return total
+
+
+def _log_ordinal(net: Network, event: int, act: tuple[float, ...], state: int, a: Any, b: Any,
+                 xp: Any) -> Any:
+    """Log P(X = state | causes) of an event with states whose causes are known, (S,).
+
+    The first state is log sigmoid(-x_1), the last log sigmoid(x_{m-1}), a
+    middle one log sigmoid(x_s) + log sigmoid(-x_{s+1}) + log(1 - exp(x_{s+1} -
+    x_s)): no difference of probabilities, so no cancellation.
+    """
+    m = net.card(event)
+    eta: Any = 0.0
+    for t, on in enumerate(act):
+        if on:
+            eta = eta + b[:, event, t]
+
+    def x(k: int) -> Any:  # the logit of P(X >= s_k)
+        return a[:, event, k - 1] + eta
+
+    if state == 0:
+        return -_softplus(x(1), xp)
+    if state == m - 1:
+        return -_softplus(-x(m - 1), xp)
+    gap = x(state + 1) - x(state)
+    log1m = np.log(-np.expm1(gap)) if xp is np else xp.log(-xp.expm1(gap))
+    return -_softplus(-x(state), xp) - _softplus(x(state + 1), xp) + log1m
 
 
 
@@ -106,19 +153,20 @@ _LIKELIHOOD_PLANS: dict[str, tuple[tuple[tuple[int, ...], ...], int, int]] = {}
 
 
 def _table_bytes(n_free: int) -> int:
-    """Bytes :func:`table` needs for one draw of a factor with ``n_free`` free variables.
+    """Bytes :func:`table` needs for one draw of a factor with ``n_free`` entries.
 
-    Besides the table's 2^n entries it lists the 2^n configurations as
-    Python tuples and as an array of n columns, and keeps a few tables'
-    worth of logits and probabilities: about 2n + 10 tables in all
-    (measured with tracemalloc for n = 12 to 18).
+    Besides the table's entries it lists the configurations as Python tuples
+    and as an array of one column per variable, and keeps a few tables'
+    worth of logits and probabilities: about 2n + 10 tables in all for n
+    yes/no variables (measured with tracemalloc for n = 12 to 18).
     """
-    return 8 * 2**n_free * (2 * n_free + 10)
+    return 8 * n_free * (2 * max(n_free.bit_length() - 1, 0) + 10)
 
 
 
 def _likelihood_plan(net: Network, tabled: list[Factor], hard: Mapping[int, int],
-                     soft: Mapping[int, float]) -> tuple[tuple[tuple[int, ...], ...], int]:
+                     soft: Mapping[int, tuple[float, ...]]
+                     ) -> tuple[tuple[tuple[int, ...], ...], int]:
     """Contraction path of the likelihood (per draw, no draw axis) and bytes per draw.
 
     The operands are the tables of ``tabled`` then the soft-evidence vectors,
@@ -133,17 +181,22 @@ def _likelihood_plan(net: Network, tabled: list[Factor], hard: Mapping[int, int]
         Naming the event whose table, or the events whose joint sum, is too large.
     """
     indices = [free_vars(f, hard) for f in tabled] + [(v,) for v in soft]
+    card = sizes(net, [v for idx in indices for v in idx])
+
+    def entries(idx: tuple[int, ...]) -> int:
+        return math.prod(card[v] for v in idx)
+
     spec = einsum_spec(indices, ())
     if spec not in _LIKELIHOOD_PLANS:
-        worst = max(range(len(tabled)), key=lambda k: len(indices[k]))
-        per_draw = _table_bytes(len(indices[worst]))
-        steps, _ = opt_einsum.contract_path(spec, *[(2,) * len(i) for i in indices],
-                                            shapes=True, optimize="auto")
+        worst = max(range(len(tabled)), key=lambda k: entries(indices[k]))
+        per_draw = _table_bytes(entries(indices[worst]))
+        steps, _ = opt_einsum.contract_path(
+            spec, *[tuple(card[v] for v in i) for i in indices], shapes=True, optimize="auto")
         path = tuple(tuple(int(k) for k in step) for step in steps)
         unions = _pairwise_unions(indices, path)
-        widest = max(range(len(unions)), key=lambda k: len(unions[k]))
-        if 8 * 2 ** len(unions[widest]) > per_draw:
-            per_draw, worst = 8 * 2 ** len(unions[widest]), -1 - widest
+        widest = max(range(len(unions)), key=lambda k: entries(unions[k]))
+        if 8 * entries(unions[widest]) > per_draw:
+            per_draw, worst = 8 * entries(unions[widest]), -1 - widest
         _LIKELIHOOD_PLANS[spec] = (path, per_draw, worst)
     path, per_draw, worst = _LIKELIHOOD_PLANS[spec]
     if per_draw > MEMORY_BUDGET:
@@ -204,7 +257,8 @@ def _too_large(net: Network, tabled: list[Factor], hard: Mapping[int, int],
 
 
 def _log_contract_pairwise(operands: list[tuple[Any, tuple[int, ...]]],
-                           path: tuple[tuple[int, ...], ...], xp: Any) -> Any:
+                           path: tuple[tuple[int, ...], ...], card: Mapping[int, int],
+                           xp: Any) -> Any:
     """Log of the full contraction of ``operands`` to the draw axis, pair by pair.
 
     ``operands`` are ``(tensor, variables)``: factor tables with the draw
@@ -225,16 +279,17 @@ def _log_contract_pairwise(operands: list[tuple[Any, tuple[int, ...]]],
         keep = {v for _, idx in live for v in idx}
         table, idx = taken[0]
         if len(taken) == 1:
-            table, idx = _contract_pair(table, idx, None, (BATCH,), keep)
+            table, idx = _contract_pair(table, idx, None, (BATCH,), keep, card)
         for k in range(1, len(taken)):  # opt_einsum's steps take one or two
             rest = {v for _, i in taken[k + 1:] for v in i}
-            table, idx = _contract_pair(table, idx, *taken[k], keep | rest)
+            table, idx = _contract_pair(table, idx, *taken[k], keep | rest, card)
         if len(idx) > 1:  # rescale: sum 1 over all but the draw axis
-            flat = table.reshape((-1, 2 ** (len(idx) - 1)))
+            shape = tuple(card[v] for v in idx[1:])
+            flat = table.reshape((-1, math.prod(shape)))
             scale = flat.sum(axis=1)
             flat = flat / xp.where(scale > 0, scale, 1.0)[:, None]
             log_scale = log_scale + xp.log(scale)
-            table = flat.reshape((-1,) + (2,) * (len(idx) - 1))
+            table = flat.reshape((-1, *shape))
         live.append((table, idx))
     [(last, _)] = live  # the draw axis alone: every variable is summed out
     return log_scale + xp.log(last)
@@ -242,7 +297,7 @@ def _log_contract_pairwise(operands: list[tuple[Any, tuple[int, ...]]],
 
 
 def _contract_pair(x: Any, xi: tuple[int, ...], y: Any, yi: tuple[int, ...],
-                   keep: set[int]) -> tuple[Any, tuple[int, ...]]:
+                   keep: set[int], card: Mapping[int, int]) -> tuple[Any, tuple[int, ...]]:
     """Multiply two tables (draw axis first) and sum out the variables not in ``keep``.
 
     Both are brought to five axes, ``(draws, kept shared, kept, summed
@@ -260,18 +315,18 @@ def _contract_pair(x: Any, xi: tuple[int, ...], y: Any, yi: tuple[int, ...],
     def five(t: Any, ti: tuple[int, ...], groups: list[list[int]]) -> Any:
         own = [v for v in ti[1:] if v not in shared and v not in keep]
         order = [0] + [ti.index(v) for g in [*groups, own] for v in g]
-        sizes = (-1, *(2 ** len(g) for g in [*groups, own]))
-        return t.transpose(order).reshape(sizes).sum(axis=4)
+        shape = (-1, *(math.prod(card[v] for v in g) for g in [*groups, own]))
+        return t.transpose(order).reshape(shape).sum(axis=4)
 
     if y is None:
         kept = [v for v in xs if v in keep]
-        out = five(x, xi, [kept, [], []]).reshape((-1,) + (2,) * len(kept))
+        out = five(x, xi, [kept, [], []]).reshape((-1, *(card[v] for v in kept)))
         return out, (BATCH, *kept)
     left = five(x, xi, [h, xk, c])  # (draws, H, XK, C)
     right = five(y, yi, [h, c, yk])  # (draws, H, C, YK)
     product = (left[:, :, :, :, None] * right[:, :, None, :, :]).sum(axis=3)
     out = h + xk + yk
-    return product.reshape((-1,) + (2,) * len(out)), (BATCH, *out)
+    return product.reshape((-1, *(card[v] for v in out))), (BATCH, *out)
 
 
 
@@ -282,7 +337,7 @@ def _logits(rows: list[tuple[int, tuple[float, ...], int, int]], a: Any, b: Any,
     given = np.zeros((len(rows), width))
     for m, r in enumerate(rows):
         given[m, : len(r[1])] = r[1]
-    return a[:, nodes] + (b[:, nodes, :] * given[None]).sum(axis=2)
+    return a[:, nodes, 0] + (b[:, nodes, :] * given[None]).sum(axis=2)
 
 
 def _log_binomial_cdf(x: Any, k: int, n: int, xp: Any) -> Any:

@@ -39,7 +39,7 @@ def pointwise_log_likelihood(net: Network, a: np.ndarray, b: np.ndarray
     net : Network
         The network with its history and reference-class rows.
     a, b : numpy.ndarray
-        Draws of the mechanism, shapes ``(S, N)`` and ``(S, N, K)``.
+        Draws of the mechanism, shapes ``(S, N)`` or ``(S, N, T)``, and ``(S, N, K)``.
 
     Returns
     -------
@@ -53,22 +53,26 @@ def pointwise_log_likelihood(net: Network, a: np.ndarray, b: np.ndarray
         grows with the number of events only for the latter).
     """
     terms: dict[str, np.ndarray] = {}
-    nothing: tuple[float | None, ...] = (None,) * net.size
+    nothing: tuple[tuple[float, ...] | None, ...] = (None,) * net.size
 
-    def with_evidence(history: tuple[float | None, ...],
+    def with_evidence(history: tuple[tuple[float, ...] | None, ...],
                       rows: tuple[tuple[int, tuple[float, ...], int, int, bool], ...] = (),
                       ) -> np.ndarray:
-        return np.asarray(log_likelihood(Network(net.nodes, net.parents, history, net.outcome,
-                                                 net.name, rows), a, b))
+        return np.asarray(log_likelihood(net.with_history(history).with_data(rows), a, b))
+
+    def hard(h: tuple[float, ...] | None) -> int | None:
+        return h.index(1.0) if h is not None and sorted(h) == [0.0, 1.0] else None
 
     for i, h in enumerate(net.history):
         if h is None:
             continue
-        causes = tuple(net.history[p] for p in net.parents[i])
-        if h in (0.0, 1.0) and all(c in (0.0, 1.0) for c in causes):
+        causes = {p: hard(net.history[p]) for p in net.parents[i]}
+        state = hard(h)
+        if net.binary and state is not None and None not in causes.values():
             # every cause known: the event's own Bernoulli term, which the
             # likelihood computes for a one-trial count with the causes so set
-            one = (i, tuple(float(c) for c in causes if c is not None), int(h), 1, False)
+            config = {p: int(c) for p, c in causes.items() if c is not None}
+            one = (i, tuple(float(x) for x in net.activations(i, config)), state, 1, False)
             terms[net.nodes[i]] = with_evidence(nothing, (one,))
         else:  # the chain rule: the history up to this event, less that before it
             before = tuple(x if j < i else None for j, x in enumerate(net.history))

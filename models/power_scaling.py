@@ -107,11 +107,16 @@ class PodSensitivity:
 
 
 def describe_parameter(name: str) -> str:
-    """``a[x]`` -> "x's base chance"; ``g[x|c]`` -> "x given c alone"."""
-    if name.startswith("a["):
+    """``a[x]`` -> "x's base chance"; ``g[x|c]`` -> "x given c alone"; other names as they are.
+
+    (Version 2 prior sets name their cells themselves.)
+    """
+    if name.startswith("a[") and name.endswith("]"):
         return f"{name[2:-1]}'s base chance"
-    node, cause = name[2:-1].split("|")
-    return f"{node} given {cause}"
+    if name.startswith("g[") and name.endswith("]") and name.count("|") == 1:
+        node, cause = name[2:-1].split("|")
+        return f"{node} given {cause}"
+    return name
 
 
 def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -128,8 +133,13 @@ def spearman(params: np.ndarray, values: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, (rp * rv[:, None]).sum(axis=0) / denom, 0.0)
 
 
-def sensitivity(run: Run, prior: ParameterPrior, top: int = 3) -> list[PodSensitivity]:
-    """Power-scaling sensitivity and the most associated parameters, for every POD of a run."""
+def sensitivity(run: Run, prior: ParameterPrior, top: int = 3,
+                outcome: str | None = None) -> list[PodSensitivity]:
+    """Power-scaling sensitivity and the most associated parameters, for every POD of a run.
+
+    Of the counterfactual probability of ``outcome`` (by name; the headline
+    outcome by default).
+    """
     from plausibly.models._arviz import arviz
 
     az = arviz()
@@ -142,7 +152,8 @@ def sensitivity(run: Run, prior: ParameterPrior, top: int = 3) -> list[PodSensit
     net = Network.from_scenario(run.scenario)
     loglik = log_likelihood(net, a, b).reshape(chains, draws)
     logprior = (-0.5 * z**2 - 0.5 * np.log(2 * np.pi)).sum(axis=-1)
-    cf = run.draws["plausibility"].sel(query="counterfactual")
+    cf = run.draws["plausibility"].sel(query="counterfactual",
+                                       outcome=outcome or run.outcomes[0])
     pods = [str(p) for p in cf["pod"].values if str(p) != "history"]
     posterior = xr.Dataset({p: (("chain", "draw"), cf.sel(pod=p).values) for p in pods},
                            coords={"chain": np.arange(chains), "draw": np.arange(draws)})

@@ -15,7 +15,7 @@ from typing import Any
 from plausibly.models._arviz import arviz
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
-from plausibly.models.parameters import ParameterPrior, cell_names
+from plausibly.models.parameters import ParameterPrior
 
 __all__ = ["build_model", "compiled"]
 
@@ -26,20 +26,16 @@ def build_model(net: Network, prior: ParameterPrior) -> Any:
     import pymc as pm
     import pytensor.tensor as pt
 
-    parents = {x: tuple(net.nodes[p] for p in ps) for x, ps in zip(net.nodes, net.parents,
-                                                                    strict=True)}
     # named dims: the prior's hyperparameters land in constant_data as mu[cell]
     # and sigma_free[param], not as ArviZ's anonymous mu_dim_0
-    coords = {"param": list(prior.names), "cell": cell_names(net.nodes, parents, prior.width)}
+    coords = {"param": list(prior.names), "cell": list(prior.cells)}
     with pm.Model(coords=coords) as model:
         mu = pm.Data("mu", prior.mu, dims="cell")
         sigma = pm.Data("sigma_free", prior.sigma[prior.free], dims="param")
         z = pm.Normal("z", 0.0, 1.0, dims="param")
         flat = pt.set_subtensor(mu[prior.free], mu[prior.free] + sigma * z)
-        a = flat[: prior.n]
-        g = flat[prior.n:].reshape((prior.n, prior.width))
-        b = (g - a[:, None]) * prior.mask
-        pm.Potential("history", log_likelihood(net, a[None, :], b[None, :, :], xp=pt)[0])
+        a, b = prior.natural(flat, pt)
+        pm.Potential("history", log_likelihood(net, a[None], b[None], xp=pt)[0])
     return model
 
 
@@ -68,5 +64,4 @@ def compiled(net: Network, prior: ParameterPrior) -> tuple[Any, Any, Any]:
 
 
 def _key(net: Network, prior: ParameterPrior) -> tuple[Any, ...]:
-    return (net.nodes, net.parents, net.history, net.data, prior.width,
-            tuple(prior.free.tolist()))
+    return (net, prior.structure)

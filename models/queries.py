@@ -9,6 +9,7 @@ batch axis, so thousands of draws cost one contraction.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,13 +19,16 @@ import opt_einsum
 
 from plausibly.models.errors import ContractionTooLarge, ImpossibleHistory, Problem
 from plausibly.models.factors import (
+    DrawWeights,
     Factor,
+    Setting,
     einsum_spec,
     evidence,
     free_vars,
     fvar,
     mutilated,
     relevant,
+    sizes,
     table,
     twin,
 )
@@ -32,7 +36,7 @@ from plausibly.models.network import BATCH, Network
 from plausibly.models.settings import MEMORY_BUDGET
 
 __all__ = ["MEMORY_BUDGET", "PodAnswer", "answer_pods", "counterfactual", "differs",
-           "interventional"]
+           "distribution", "interventional", "pod_chance"]
 
 
 #: Bytes one contraction may use for its largest intermediate tensor.
@@ -50,8 +54,8 @@ Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, .
 _TINY = 1e-250
 
 
-def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, int],
-                  cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
+def _cached_table(f: Factor, net: Network, a: np.ndarray, b: np.ndarray,
+                  fixed: Mapping[int, int], cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
     """:func:`table` with the draw axis moved last (contiguous), remembered per evidence.
 
     With the draws innermost, numpy's einsum loops run over thousands of
@@ -60,7 +64,7 @@ def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, i
     """
     key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
     if cache is None or key not in cache:
-        t, idx = table(f, a, b, fixed)
+        t, idx = table(f, net, a, b, fixed)
         found = (np.ascontiguousarray(np.moveaxis(t, 0, -1)), idx)
         if cache is None:
             return found
@@ -69,7 +73,7 @@ def _cached_table(f: Factor, a: np.ndarray, b: np.ndarray, fixed: Mapping[int, i
 
 
 def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
-              fixed: Mapping[int, int], soft: Mapping[int, float],
+              fixed: Mapping[int, int], soft: Mapping[int, tuple[float, ...]],
               output: tuple[int, ...], cache: Cache | None = None, *, scaled: bool = False
               ) -> tuple[np.ndarray, np.ndarray]:
     """Contract the factors to the ``output`` variables.
@@ -96,20 +100,21 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     log_scale = np.zeros(a.shape[0])
     for f in factors:
         if not free_vars(f, fixed):
-            t, _ = _cached_table(f, a, b, fixed, cache)
+            t, _ = _cached_table(f, net, a, b, fixed, cache)
             with np.errstate(divide="ignore"):  # a factor of 0: log 0 = -inf, and so it is
                 log_scale = log_scale + np.log(t)
     if not indices:  # everything observed: the factors were all scalars per draw
-        return log_scale, np.ones((a.shape[0],) + (2,) * len(free_out))
+        shape = tuple(sizes(net, free_out).values())
+        return log_scale, np.ones((a.shape[0], *shape))
     # the draw axis goes last: numpy's inner loops then run over the draws
-    tensors = [_cached_table(f, a, b, fixed, cache)[0] for f in tabled]
+    tensors = [_cached_table(f, net, a, b, fixed, cache)[0] for f in tabled]
     if scaled:
         for k, t in enumerate(tensors):
             top = t.reshape(-1, t.shape[-1]).max(axis=0)
             top = np.where(top > 0.0, top, 1.0)
             tensors[k] = t / top
             log_scale = log_scale + np.log(top)
-    tensors += [np.array([1.0 - h, h]) for v, h in soft.items() if v not in fixed]
+    tensors += [np.array(h) for v, h in soft.items() if v not in fixed]
     draws = a.shape[0]
     chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
     pieces = []
@@ -142,8 +147,9 @@ def _plan(net: Network, indices: list[tuple[int, ...]], batched: list[bool],
                   for idx, bt in zip(indices, batched, strict=True)]
     spec = einsum_spec(with_batch, (*out, BATCH))
     if spec not in _PATHS:
-        shapes = [tuple(1 if v == BATCH else 2 for v in idx) for idx in with_batch]
-        biggest_input = max(2 ** (len(idx) - (BATCH in idx)) for idx in with_batch)
+        card = sizes(net, [v for idx in with_batch for v in idx])
+        shapes = [tuple(card[v] for v in idx) for idx in with_batch]
+        biggest_input = max(math.prod(shape) for shape in shapes)
         if biggest_input * 8 <= MEMORY_BUDGET:
             steps, info = opt_einsum.contract_path(spec, *shapes, shapes=True, optimize="auto")
             path = tuple(steps)
@@ -163,52 +169,91 @@ def _plan(net: Network, indices: list[tuple[int, ...]], batched: list[bool],
 
 
 def _params(net: Network, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parameters as ``a (S, N, T)`` and ``b (S, N, K)``.
+
+    Version 1's ``a (S, N)`` and single draws are accepted.
+    """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
-    if a.ndim == 1:
+    if b.ndim == 2:
         a, b = a[None], b[None]
-    if a.shape[1] != net.size or b.shape[:2] != a.shape[:2] or b.shape[2] < net.max_parents:
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if (a.shape[1] != net.size or b.shape[:2] != a.shape[:2] or b.shape[2] < net.max_parents
+            or a.shape[2] < net.max_thresholds):
         raise ValueError(f"parameters of shape {a.shape}, {b.shape} do not fit a network of "
-                         f"{net.size} events with up to {net.max_parents} causes")
+                         f"{net.size} events with up to {net.max_parents} terms and "
+                         f"{net.max_thresholds} thresholds")
     return a, b
 
 
-def _do(net: Network, do: Mapping[str, float] | Mapping[int, float]) -> dict[int, float]:
-    return {net.index(k): float(v) for k, v in do.items()}
+def _do(net: Network, do: Mapping[Any, Any]) -> dict[int, Setting]:
+    """A POD as each set event's weights over its states (per draw when drawn so)."""
+    out: dict[int, Setting] = {}
+    for k, v in do.items():
+        if isinstance(v, DrawWeights):
+            out[net.index(k)] = v
+            continue
+        w = net.do_weights(k, v)
+        out[net.index(k)] = DrawWeights(w) if np.ndim(w) == 2 else tuple(float(x) for x in w)
+    return out
+
+
+def _target(net: Network, target: str | int | None, at_least: int | str | None
+            ) -> tuple[int, int]:
+    """The event asked about and the lowest state that counts (default: the headline outcome)."""
+    if target is None:
+        return net.outcomes[0]
+    t = net.index(target)
+    return t, 1 if at_least is None else net.state_index(t, at_least)
 
 
 def interventional(net: Network, a: np.ndarray, b: np.ndarray,
-                   do: Mapping[Any, float] | None = None,
-                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
-    """P(target = 1 | do(POD)) in the model's own world, for every draw.
+                   do: Mapping[Any, Any] | None = None,
+                   target: str | int | None = None, cache: Cache | None = None,
+                   at_least: int | str | None = None) -> np.ndarray:
+    """P(target >= at_least | do(POD)) in the model's own world, for every draw.
 
     Parameters
     ----------
     net : Network
         The structure.
     a, b : ndarray
-        Intercepts ``(S, N)`` and cause weights ``(S, N, K)`` on the logit
-        scale (or one draw, ``(N,)`` and ``(N, K)``).
+        Thresholds ``(S, N, T)`` (or version 1's intercepts ``(S, N)``) and
+        term weights ``(S, N, K)`` on the logit scale; or one draw without
+        the first axis.
     do : mapping, optional
-        Events to set: node id or index -> probability (1/0 for hard).
+        Events to set: node id or index -> a probability of "yes" (yes/no
+        events; 1/0 for hard), a state name, or weights over the states.
     target : str or int, optional
-        The event asked about; the outcome by default.
+        The event asked about; the headline outcome by default.
+    at_least : int or str, optional
+        The lowest state that counts (default: the second, "yes").
 
     Returns
     -------
     ndarray of shape ``(S,)``
     """
     a, b = _params(net, a, b)
-    t = net.outcome if target is None else net.index(target)
+    t, least = _target(net, target, at_least)
+    return distribution(net, a, b, do, t, cache)[:, least:].sum(axis=1)
+
+
+def distribution(net: Network, a: np.ndarray, b: np.ndarray,
+                 do: Mapping[Any, Any] | None = None, target: str | int | None = None,
+                 cache: Cache | None = None) -> np.ndarray:
+    """P(target = s | do(POD)) for every state ``s``, shape ``(S, states)``."""
+    a, b = _params(net, a, b)
+    t = net.outcomes[0][0] if target is None else net.index(target)
     dov = _do(net, do or {})
     factors = relevant(mutilated(net, dov), {fvar(t)})
     _, table = _contract(net, factors, a, b, {}, {}, (fvar(t),), cache)
-    return np.asarray(table[:, 1] / table.sum(axis=1))
+    return np.asarray(table / table.sum(axis=1, keepdims=True))
 
 
-def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, float],
+def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
                     node: int, cache: Cache | None = None) -> np.ndarray:
-    """P(X_f, X_cf | history) as an ``(S, 2, 2)`` table (factual, counterfactual)."""
+    """P(X_f, X_cf | history) as an ``(S, m, m)`` table (factual, counterfactual)."""
     factors, cvars = twin(net, dov)
     hard, soft = evidence(net)
     fv, cv = fvar(node), cvars[node]
@@ -223,13 +268,15 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
         if not np.all(total > 0.0):
             raise _impossible(net, int(np.sum(~(total > 0.0))), a.shape[0])
     table = table / total[(...,) + (None,) * (table.ndim - 1)]
-    # put fixed variables back as axes of length 2 (zero where not observed)
-    full = np.zeros((a.shape[0], 2, 2))
+    # put fixed variables back as axes (zero where not observed)
+    m = net.card(node)
+    full = np.zeros((a.shape[0], m, m))
     if cv == fv:
         if fv in hard:
             full[:, hard[fv], hard[fv]] = 1.0
         else:
-            full[:, 0, 0], full[:, 1, 1] = table[:, 0], table[:, 1]
+            idx = np.arange(m)
+            full[:, idx, idx] = table
     elif fv in hard:
         full[:, hard[fv], :] = table
     else:
@@ -250,21 +297,22 @@ def _impossible(net: Network, bad: int, draws: int) -> ImpossibleHistory:
 
 
 def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
-                   do: Mapping[Any, float] | None = None,
-                   target: str | int | None = None, cache: Cache | None = None) -> np.ndarray:
-    """P(target* = 1 | do*(POD), history), Pearl's abduction-action-prediction.
+                   do: Mapping[Any, Any] | None = None,
+                   target: str | int | None = None, cache: Cache | None = None,
+                   at_least: int | str | None = None) -> np.ndarray:
+    """P(target* >= at_least | do*(POD), history), Pearl's abduction-action-prediction.
 
     Same parameters as :func:`interventional`; the evidence is ``net.history``.
     With no POD this is the posterior of the target given history.
     """
     a, b = _params(net, a, b)
-    t = net.outcome if target is None else net.index(target)
+    t, least = _target(net, target, at_least)
     pair = _posterior_pair(net, a, b, _do(net, do or {}), t, cache)
-    return np.asarray(pair[:, :, 1].sum(axis=1))
+    return np.asarray(pair[:, :, least:].sum(axis=(1, 2)))
 
 
 def differs(net: Network, a: np.ndarray, b: np.ndarray,
-            do: Mapping[Any, float] | None = None, cache: Cache | None = None) -> np.ndarray:
+            do: Mapping[Any, Any] | None = None, cache: Cache | None = None) -> np.ndarray:
     """P(X* != X | history) for every event under the POD, shape ``(S, N)``.
 
     Events the POD cannot reach never differ (they share their noise and
@@ -276,40 +324,91 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     out = np.zeros(a.shape[:2])
     for i in sorted(net.downstream(list(dov))):
         pair = _posterior_pair(net, a, b, dov, i, cache)
-        out[:, i] = pair[:, 0, 1] + pair[:, 1, 0]
+        out[:, i] = 1.0 - np.trace(pair, axis1=1, axis2=2)
     return out
+
+
+def _likelier(weights: Setting) -> int:
+    """The state a POD's setting makes likeliest (the first of equals); per draw: on average."""
+    w = weights.values.mean(axis=0) if isinstance(weights, DrawWeights) else np.asarray(weights)
+    return int(np.argmax(w))
+
+
+def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
+               cache: Cache | None = None) -> np.ndarray:
+    """How likely history itself made the POD, per draw: shape ``(S,)``.
+
+    The product over the POD's events X of P(X = v | X's causes as they
+    actually were), v being the state the POD sets (for a soft POD its
+    likeliest state). Causes whose history is unknown or soft are averaged
+    over their joint posterior given history; a closed gate makes any v but
+    the first state impossible. A POD that history had made nearly
+    impossible scores near 0 (Tetlock and Belkin's cotenability).
+    """
+    a, b = _params(net, a, b)
+    dov = _do(net, do)
+    chance = np.ones(a.shape[0])
+    hard, soft = evidence(net)
+    for i, setting in dov.items():
+        v = _likelier(setting)
+        mine = [Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))]
+        causes = tuple(dict.fromkeys(fvar(p) for p in net.parents[i]))
+        # the causes' joint posterior given history (X's own record included)
+        factors = relevant(mutilated(net, {}), set(hard) | set(soft) | set(causes))
+        _, post = _contract(net, factors, a, b, hard, soft, causes, cache)
+        free = tuple(c for c in causes if c not in hard)
+        post = post / post.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * len(free)]
+        # P(X = v | causes): X's own table with X fixed at v
+        fixed = {**{c: hard[c] for c in causes if c in hard}, fvar(i): v}
+        own, idx = table(mine[0], net, a, b, fixed)
+        order = [idx.index(c) for c in (BATCH, *free)]
+        chance = chance * (np.transpose(own, order) * post).reshape(a.shape[0], -1).sum(axis=1)
+    return chance
 
 
 @dataclass(frozen=True)
 class PodAnswer:
     """Per-draw answers for one POD (arrays over the draw axis)."""
 
-    interventional: np.ndarray
-    counterfactual: np.ndarray
+    interventional: np.ndarray  # (S, outcomes)
+    counterfactual: np.ndarray  # (S, outcomes)
     differs: np.ndarray  # (S, N)
-    rewrite: np.ndarray  # expected number of changed events, outcome excluded
+    rewrite: np.ndarray  # expected number of changed events, outcome events excluded
+    pod_chance: np.ndarray  # (S,): how likely history made the POD (1 for no POD)
+
+    @property
+    def route(self) -> np.ndarray:
+        """POD chance x counterfactual, ``(S, outcomes)``: how plausible the whole path is."""
+        return self.pod_chance[:, None] * self.counterfactual
 
 
 def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
-                pods: Mapping[str, Mapping[Any, float]]) -> dict[str, PodAnswer]:
-    """Answer the "history" baseline and every POD for every draw at once.
+                pods: Mapping[str, Mapping[Any, Any]]) -> dict[str, PodAnswer]:
+    """Answer the "history" baseline and every POD for every draw and outcome at once.
 
     Parameters
     ----------
     pods : mapping
-        POD id -> its ``do`` mapping. The baseline row ``"history"`` (no
+        POD id -> its ``do`` mapping (values as :func:`interventional` takes
+        them, or :class:`DrawWeights`). The baseline row ``"history"`` (no
         intervention) is always added first.
     """
     a, b = _params(net, a, b)
     results: dict[str, PodAnswer] = {}
     cache: Cache = {}  # factor tables shared by every query below (same parameters)
+    events = sorted({e for e, _ in net.outcomes})
     for pid, do in {"history": {}, **pods}.items():
         dov = _do(net, do)
         dif = differs(net, a, b, dov, cache)
+        dist = {e: distribution(net, a, b, dov, e, cache) for e in events}
+        pairs = {e: _posterior_pair(net, a, b, dov, e, cache) for e in events}
         results[pid] = PodAnswer(
-            interventional=interventional(net, a, b, dov, cache=cache),
-            counterfactual=counterfactual(net, a, b, dov, cache=cache),
+            interventional=np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
+                                    axis=1),
+            counterfactual=np.stack([pairs[e][:, :, k:].sum(axis=(1, 2))
+                                     for e, k in net.outcomes], axis=1),
             differs=dif,
-            rewrite=np.delete(dif, net.outcome, axis=1).sum(axis=1),
+            rewrite=np.delete(dif, events, axis=1).sum(axis=1),
+            pod_chance=pod_chance(net, a, b, dov, cache),
         )
     return results

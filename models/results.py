@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,23 +12,68 @@ import xarray as xr
 
 from plausibly.models import settings
 from plausibly.models.diagnostics import Diagnostics
-from plausibly.models.errors import Problem, RunFileError
-from plausibly.models.scenario import Scenario
+from plausibly.models.errors import Problem, RunFileError, UsageError
+from plausibly.models.scenario import HISTORY_ROW, YES_NO, Outcome, Scenario
+from plausibly.models.validate import suggest
 
-__all__ = ["CSV_HEADER", "QUERIES", "PodResult", "Run", "Summary", "csv_rows", "edge_effects",
-           "results_json", "summarize"]
+__all__ = [
+    "CSV_HEADER",
+    "QUANTITIES",
+    "QUERIES",
+    "PodResult",
+    "Run",
+    "Summary",
+    "by_outcome",
+    "csv_rows",
+    "edge_effects",
+    "history_json",
+    "outcome_names",
+    "padded_terms",
+    "pod_scope",
+    "rank",
+    "results_json",
+    "summarize",
+    "term_names",
+]
 
 
-QUERIES = ("interventional", "counterfactual", "rewrite")
+#: the queries answered per (POD, outcome): the last axis of ``plausibility``
+QUERIES = ("interventional", "counterfactual")
+#: the quantities a result summarises, in the order of the JSON and CSV
+QUANTITIES = (*QUERIES, "rewrite")
+
+
+def term_names(scenario: Scenario) -> list[list[str]]:
+    """The name of every term of each event's linear predictor, in the engine's order.
+
+    One per non-first state of each influencing cause (``"cause"`` for a
+    yes/no cause, ``"cause=state"`` for a cause with states), then one per
+    interaction (``"A & B"``): as prior sets key their ``given`` judgements.
+    """
+    out = []
+    for x in scenario.order:
+        own: list[str] = []
+        for c in scenario.influences[x]:
+            node = scenario.node(c)
+            own.extend([c] if node.states == YES_NO else [f"{c}={st}" for st in node.states[1:]])
+        own.extend(i.key for i in scenario.interactions_of(x))
+        out.append(own)
+    return out
+
+
+def padded_terms(scenario: Scenario, width: int) -> list[list[str]]:
+    """:func:`term_names` padded with ``""`` to ``width`` slots per event."""
+    return [[*t, *[""] * (width - len(t))] for t in term_names(scenario)]
 
 
 @dataclass(frozen=True)
 class Summary:
-    """Mean, standard deviation and highest-density interval of some draws."""
+    """Mean, median, standard deviation and highest-density interval of some draws."""
 
     mean: float
     sd: float
     hdi: tuple[float, float]
+    median: float = math.nan
 
     @classmethod
     def of(cls, draws: np.ndarray, hdi_prob: float) -> Summary:
@@ -36,11 +81,12 @@ class Summary:
         flat = np.asarray(draws, dtype=float).ravel()
         lo, hi = _hdi(flat, hdi_prob)
         return cls(float(flat.mean()), float(flat.std(ddof=1)) if flat.size > 1 else 0.0,
-                   (lo, hi))
+                   (lo, hi), float(np.median(flat)))
 
     def to_dict(self, digits: int = 6) -> dict[str, Any]:
-        """JSON-ready dict as in DESIGN.md."""
-        return {"mean": round(self.mean, digits), "sd": round(self.sd, digits),
+        """JSON-ready dict as in DESIGN.md: mean, median, sd, hdi."""
+        return {"mean": round(self.mean, digits), "median": round(self.median, digits),
+                "sd": round(self.sd, digits),
                 "hdi": [round(self.hdi[0], digits), round(self.hdi[1], digits)]}
 
     def __str__(self) -> str:
@@ -63,15 +109,20 @@ def _hdi(x: np.ndarray, prob: float) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Run:
-    """One prior set's posterior plausibility draws for every POD.
+    """One prior set's posterior plausibility draws for every POD and outcome.
 
     ``draws`` is an :class:`xarray.Dataset` with ``plausibility`` (dims chain,
-    draw, pod, query) and ``differs`` (chain, draw, pod, event): the
-    probability that each event turns out otherwise than in history; and the
-    mechanism of every draw, ``a`` (chain, draw, event: the log-odds of the
-    event with none of its causes) and ``b`` (chain, draw, event, cause_slot:
-    the log odds ratio of each cause, named by the coordinate ``cause``;
-    slots past an event's causes hold 0 and cause "").
+    draw, pod, outcome, query: the probability of each outcome, headline
+    first, interventionally and counterfactually), ``rewrite`` (chain, draw,
+    pod: the expected number of events that differ from history, outcomes
+    excluded) and ``differs`` (chain, draw, pod, event: the probability that
+    each event turns out otherwise than in history); and the mechanism of
+    every draw, ``a`` (chain, draw, event, threshold: the log-odds of
+    "at least state k" with none of its causes; yes/no events have one
+    threshold, padding 0) and ``b`` (chain, draw, event, term_slot: the log
+    odds ratio of each term, named by the coordinate ``term``: ``"cause"``,
+    ``"cause=state"`` or ``"A & B"``; slots past an event's terms hold 0 and
+    term "").
     """
 
     scenario: Scenario
@@ -88,100 +139,212 @@ class Run:
         """POD ids, the "history" baseline first."""
         return [str(p) for p in self.draws["pod"].values]
 
-    def summarize(self, hdi_prob: float = settings.HDI_PROB) -> list[PodResult]:
-        """Per-POD summaries (see :func:`summarize`)."""
-        return summarize(self.scenario, self.priors, self.draws, hdi_prob)
+    @property
+    def outcomes(self) -> list[str]:
+        """Outcome names, the headline first."""
+        return [str(o) for o in self.draws["outcome"].values]
+
+    def summarize(self, hdi_prob: float = settings.HDI_PROB,
+                  outcomes: Sequence[str] | None = None) -> list[PodResult]:
+        """Per-(POD, outcome) summaries (see :func:`summarize`)."""
+        return summarize(self.scenario, self.priors, self.draws, hdi_prob, outcomes)
 
 
 @dataclass(frozen=True)
 class PodResult:
-    """Summaries for one (prior set, POD) pair."""
+    """Summaries for one (prior set, POD, outcome).
+
+    ``scope`` is the POD's (``"in"`` for the "history" row); ``rewrite`` and
+    ``events`` do not depend on the outcome (outcome events are left out).
+    """
 
     priors: str
     pod: str
     interventional: Summary
     counterfactual: Summary
     rewrite: Summary
-    events: dict[str, tuple[float | None, Summary]]
+    events: dict[str, tuple[Any, Summary]]  # history as the scenario gives it
+    outcome: str = ""
+    scope: str = "in"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object of DESIGN.md."""
         return {
-            "priors": self.priors, "pod": self.pod,
+            "priors": self.priors, "pod": self.pod, "scope": self.scope,
+            "outcome": self.outcome,
             "interventional": self.interventional.to_dict(),
             "counterfactual": self.counterfactual.to_dict(),
             "rewrite": self.rewrite.to_dict(),
-            "events": {e: {"history": _history_json(h), "p_differs": s.to_dict()}
+            "events": {e: {"history": h, "p_differs": s.to_dict()}
                        for e, (h, s) in self.events.items()},
         }
 
 
-def _history_json(h: float | None) -> bool | float | None:
-    if h is None:
+def history_json(scenario: Scenario, event: str) -> Any:
+    """An event's history for JSON, as the scenario gives it.
+
+    A yes/no event: true/false, or the probability of "yes" when disputed;
+    an event with states (``states = [...]``): the state's name, or its
+    weights table (``{state: weight}``); ``None`` when unknown.
+    """
+    node = scenario.node(event)
+    h = node.history
+    if h is None or isinstance(h, str):
+        return h
+    if isinstance(h, Mapping):
+        return {str(k): float(v) for k, v in h.items()}
+    if node.declared_states:
+        if h in (0.0, 1.0):
+            return node.states[int(h)]
+        return {node.states[0]: 1.0 - float(h), node.states[1]: float(h)}
+    return bool(h) if h in (0.0, 1.0) else float(h)
+
+
+def outcome_names(scenario: Scenario) -> list[str]:
+    """The scenario's outcome names, the headline first (``EVENT`` or ``EVENT>=STATE``)."""
+    return [o.name for o in scenario.outcomes or (Outcome(scenario.outcome),)]
+
+
+def chosen_outcomes(scenario: Scenario, names: Sequence[str] | None) -> list[str] | None:
+    """Outcome names asked for with ``--outcome``, checked (``None``: every outcome).
+
+    Raises
+    ------
+    UsageError
+        Naming every unknown outcome, with a did-you-mean, before any work.
+    """
+    if not names:
         return None
-    return bool(h) if h in (0.0, 1.0) else h
+    known = outcome_names(scenario)
+    problems = [Problem("--outcome", "", f"unknown outcome '{n}'{suggest(n, known)}",
+                        f"use one of: {', '.join(known)}") for n in names if n not in known]
+    if problems:
+        raise UsageError(problems=problems)
+    return list(dict.fromkeys(names))
+
+
+def pod_scope(scenario: Scenario, pod: str) -> str:
+    """A POD's scope (``"in"`` or ``"out"``); ``"in"`` for the "history" row."""
+    return "in" if pod == HISTORY_ROW else scenario.pod(pod).scope
 
 
 def summarize(scenario: Scenario, priors: str, draws: xr.Dataset,
-              hdi_prob: float = settings.HDI_PROB) -> list[PodResult]:
-    """Summaries per POD (the "history" row first) from a draws dataset."""
+              hdi_prob: float = settings.HDI_PROB,
+              outcomes: Sequence[str] | None = None) -> list[PodResult]:
+    """Summaries per (POD, outcome): the "history" row first, each POD's outcomes headline first.
+
+    ``outcomes`` restricts (and orders) the outcomes reported; all by default.
+    """
     out = []
-    plaus = draws["plausibility"].values
+    plaus = draws["plausibility"].values  # (chain, draw, pod, outcome, query)
+    rewrite = draws["rewrite"].values
     differs = draws["differs"].values
+    names = [str(o) for o in draws["outcome"].values]
+    chosen = [names.index(o) for o in outcomes] if outcomes else range(len(names))
+    skip = set(scenario.outcome_events)
     for k, pod in enumerate(draws["pod"].values):
-        s = [Summary.of(plaus[:, :, k, q], hdi_prob) for q in range(len(QUERIES))]
-        events = {e: (scenario.node(e).history, Summary.of(differs[:, :, k, j], hdi_prob))
-                  for j, e in enumerate(scenario.order) if e != scenario.outcome}
-        out.append(PodResult(priors, str(pod), s[0], s[1], s[2], events))
+        pod = str(pod)
+        events = {e: (history_json(scenario, e), Summary.of(differs[:, :, k, j], hdi_prob))
+                  for j, e in enumerate(scenario.order) if e not in skip}
+        rw = Summary.of(rewrite[:, :, k], hdi_prob)
+        scope = pod_scope(scenario, pod)
+        for o in chosen:
+            out.append(PodResult(priors, pod, Summary.of(plaus[:, :, k, o, 0], hdi_prob),
+                                 Summary.of(plaus[:, :, k, o, 1], hdi_prob), rw, events,
+                                 names[o], scope))
     return out
 
 
+def by_outcome(results: Sequence[PodResult]) -> dict[str, list[PodResult]]:
+    """Results grouped per outcome, in the order they first appear (the headline first)."""
+    out: dict[str, list[PodResult]] = {}
+    for r in results:
+        out.setdefault(r.outcome, []).append(r)
+    return out
+
+
+def rank(rows: Sequence[PodResult], *, by_plausibility: bool = True
+         ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The one place PODs are ranked: ``(ranked, apart)`` as indices into ``rows``.
+
+    ``rows`` are one outcome's results, the "history" row first. ``ranked``
+    holds the "history" row, then every POD in scope, by counterfactual mean
+    (highest first; in the given order with ``by_plausibility=False``);
+    ``apart`` the PODs with ``scope = "out"``, in the given order: they remove
+    the question itself and are never ranked.
+    """
+    inside = [k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope != "out"]
+    if by_plausibility:
+        inside.sort(key=lambda k: -rows[k].counterfactual.mean)
+    head = [k for k, r in enumerate(rows) if r.pod == HISTORY_ROW]
+    return (tuple(head + inside),
+            tuple(k for k, r in enumerate(rows) if r.pod != HISTORY_ROW and r.scope == "out"))
+
+
 def results_json(scenario: Scenario, hdi_prob: float, results: Sequence[PodResult],
-           diagnostics: dict[str, Diagnostics], **extra: Any) -> dict[str, Any]:
+                 diagnostics: dict[str, Diagnostics], **extra: Any) -> dict[str, Any]:
     """The ``--format json`` object of DESIGN.md (extra top-level keys appended)."""
-    return {"scenario": scenario.id, "outcome": scenario.outcome, "hdi_prob": hdi_prob,
+    return {"scenario": scenario.id, "outcomes": outcome_names(scenario), "hdi_prob": hdi_prob,
             "results": [r.to_dict() for r in results],
             "diagnostics": {k: d.to_dict() for k, d in diagnostics.items()}, **extra}
 
 
-CSV_HEADER = ("priors", "pod", "quantity", "mean", "sd", "hdi_low", "hdi_high")
+CSV_HEADER = ("priors", "pod", "outcome", "quantity", "mean", "median", "sd", "hdi_low",
+              "hdi_high")
 
 
 def csv_rows(results: Sequence[PodResult]) -> list[tuple[Any, ...]]:
-    """Flat rows for ``--format csv``: one per (prior set, POD, quantity)."""
+    """Flat rows for ``--format csv``: one per (prior set, POD, outcome, quantity).
+
+    ``interventional`` and ``counterfactual`` per outcome; ``rewrite`` and each
+    ``p_differs:EVENT``, which do not depend on the outcome, once per (prior
+    set, POD), with an empty outcome.
+    """
     rows = []
+    seen: set[tuple[str, str]] = set()
     for r in results:
         for name in QUERIES:
             s = getattr(r, name)
-            rows.append((r.priors, r.pod, name, s.mean, s.sd, *s.hdi))
+            rows.append((r.priors, r.pod, r.outcome, name, s.mean, s.median, s.sd, *s.hdi))
+        if (r.priors, r.pod) in seen:
+            continue
+        seen.add((r.priors, r.pod))
+        s = r.rewrite
+        rows.append((r.priors, r.pod, "", "rewrite", s.mean, s.median, s.sd, *s.hdi))
         for event, (_, s) in r.events.items():
-            rows.append((r.priors, r.pod, f"p_differs:{event}", s.mean, s.sd, *s.hdi))
+            rows.append((r.priors, r.pod, "", f"p_differs:{event}", s.mean, s.median, s.sd,
+                         *s.hdi))
     return rows
 
 
 def edge_effects(run: Run, *, file: str = "") -> dict[tuple[str, str], float]:
-    """The posterior median log odds ratio ``b`` of every edge of a run.
+    """The posterior median log odds ratio ``b`` of every influence of a run.
+
+    For a cause with states, the term of its highest state; gates have none
+    (they are not in the result).
 
     Raises
     ------
     PlausiblyError
         When the run holds no per-draw mechanism (saved by an older version).
     """
-    import numpy as np
-
     draws = run.draws
-    if "b" not in draws or "cause" not in draws.coords:
+    if "b" not in draws or "term" not in draws.coords:
         raise RunFileError(problems=[Problem(
             file or run.scenario.id, "", "the run holds no per-draw effects of the causes "
             "(variables 'a' and 'b'): it was saved by an older plausibly",
             "re-run 'plausibly estimate -o' to save it again")])
     b = draws["b"].values  # (chain, draw, event, slot)
     median = np.median(b.reshape(-1, *b.shape[2:]), axis=0)
-    causes = draws["cause"].values
+    terms = draws["term"].values
     index = {str(e): i for i, e in enumerate(draws["event"].values)}
     out: dict[tuple[str, str], float] = {}
     for e in run.scenario.edges:
+        if e.gate:
+            continue
         i = index[e.effect]
-        slot = [str(c) for c in causes[i]].index(e.cause)
-        out[(e.cause, e.effect)] = float(median[i, slot])
+        names = [str(t) for t in terms[i]]
+        node = run.scenario.node(e.cause)
+        name = e.cause if node.states == YES_NO else f"{e.cause}={node.states[-1]}"
+        out[(e.cause, e.effect)] = float(median[i, names.index(name)])
     return out

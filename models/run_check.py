@@ -27,7 +27,7 @@ from plausibly.models._arviz import arviz
 from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import PlausiblyError, Problem, RunFileError
 from plausibly.models.files import MAX_FILE_BYTES, parse_toml
-from plausibly.models.results import QUERIES, Run
+from plausibly.models.results import QUERIES, Run, outcome_names, padded_terms
 from plausibly.models.run_file import FIX
 from plausibly.models.scenario import HISTORY_ROW, Scenario, parse_scenario
 from plausibly.models.validate import Checker, show, type_name
@@ -84,6 +84,8 @@ def run_from_groups(groups: Mapping[str, Any], file: str) -> Run:
         with warnings.catch_warnings():  # a group ArviZ does not know is kept, quietly
             warnings.simplefilter("ignore", UserWarning)
             params = arviz().InferenceData(**others)
+    if _layout(ds) == 1:
+        ds = _upgrade(ds, scenario, file)
     return Run(scenario, str(texts["priors"]), str(texts["priors_name"]), ds, diag, seed,
                params, attrs)
 
@@ -172,6 +174,11 @@ def _scenario(c: Checker, attrs: Mapping[str, Any], file: str) -> Scenario | Non
         return None
 
 
+def _layout(ds: Any) -> int:
+    """Which plausibly wrote the answers: 1 (one outcome; rewrite a query) or 2."""
+    return 1 if "outcome" not in ds.dims and "rewrite" not in ds.data_vars else 2
+
+
 def _draws(c: Checker, ds: Any, scenario: Scenario | None) -> None:
     """The per-draw answers and mechanism: dims, coordinates, values."""
     for dim in ("chain", "draw"):
@@ -179,18 +186,28 @@ def _draws(c: Checker, ds: Any, scenario: Scenario | None) -> None:
             c.add(f"{GROUP}.{dim}", f"is empty: the run has no {dim}s"
                   if dim in ds.sizes else f"is missing: the run has no {dim}s", FIX)
     n = len(scenario.order) if scenario is not None else math.inf
-    plaus = _values(c, ds, "plausibility", ("chain", "draw", "pod", "query"))
-    if plaus is not None:
-        for q, (name, high) in enumerate(zip(QUERIES, (1.0, 1.0, n), strict=True)):
-            _range(c, ds, "plausibility", plaus[..., q], 0.0, high, name)
+    if _layout(ds) == 1:
+        _draws_v1(c, ds, n)
+    else:
+        plaus = _values(c, ds, "plausibility", ("chain", "draw", "pod", "outcome", "query"))
+        if plaus is not None:
+            for q, name in enumerate(QUERIES):
+                _range(c, ds, "plausibility", plaus[..., q], 0.0, 1.0, name, q)
+        rewrite = _values(c, ds, "rewrite", ("chain", "draw", "pod"))
+        if rewrite is not None:
+            _range(c, ds, "rewrite", rewrite, 0.0, n)
+        if "a" in ds.data_vars:
+            _values(c, ds, "a", ("chain", "draw", "event", "threshold"))
+        if "b" in ds.data_vars:
+            _values(c, ds, "b", ("chain", "draw", "event", "term_slot"))
+        _labels(c, ds, "query", list(QUERIES), "the two queries, in this order")
+        if scenario is not None:
+            _labels(c, ds, "outcome", outcome_names(scenario),
+                    f"the saved scenario's outcomes, the headline first "
+                    f"({', '.join(outcome_names(scenario))})")
     differs = _values(c, ds, "differs", ("chain", "draw", "pod", "event"))
     if differs is not None:
         _range(c, ds, "differs", differs, 0.0, 1.0)
-    if "a" in ds.data_vars:
-        _values(c, ds, "a", ("chain", "draw", "event"))
-    if "b" in ds.data_vars:
-        _values(c, ds, "b", ("chain", "draw", "event", "cause_slot"))
-    _labels(c, ds, "query", list(QUERIES), "the three queries, in this order")
     if scenario is None:
         return
     pods = _strings(c, ds, "pod")
@@ -207,14 +224,79 @@ def _draws(c: Checker, ds: Any, scenario: Scenario | None) -> None:
             c.add(f"{GROUP}.pod", f"names a POD twice: {show(pods)}", FIX)
     _labels(c, ds, "event", list(scenario.order),
             f"the saved scenario's events in time order ({', '.join(scenario.order)})")
-    if "cause" in ds.coords and "cause_slot" in ds.sizes:
-        width = ds.sizes["cause_slot"]
-        want = [[*scenario.parents[x], *[""] * (width - len(scenario.parents[x]))]
-                for x in scenario.order]
-        got = _strings(c, ds, "cause")
-        if got is not None and (ds["cause"].dims != ("event", "cause_slot") or got != want):
-            c.add(f"{GROUP}.cause", "does not list each event's causes in the saved "
+    names, slot = ("cause", "cause_slot") if _layout(ds) == 1 else ("term", "term_slot")
+    if names in ds.coords and slot in ds.sizes:
+        width = ds.sizes[slot]
+        want = (padded_terms(scenario, width) if names == "term" else
+                [[*scenario.parents[x], *[""] * (width - len(scenario.parents[x]))]
+                 for x in scenario.order])
+        got = _strings(c, ds, names)
+        if got is not None and (ds[names].dims != ("event", slot) or got != want):
+            what = "causes" if names == "cause" else "terms"
+            c.add(f"{GROUP}.{names}", f"does not list each event's {what} in the saved "
                   "scenario's order", FIX)
+    if _layout(ds) == 2 and "a" in ds.data_vars and "threshold" in ds.sizes:
+        want_t = max(len(scenario.node(x).states) for x in scenario.order) - 1
+        if ds.sizes["threshold"] != want_t:
+            c.add(f"{GROUP}.threshold", f"has {ds.sizes['threshold']} thresholds; the saved "
+                  f"scenario's events have up to {want_t}", FIX)
+
+
+#: version 1's queries: the last axis of its ``plausibility``
+_V1_QUERIES = ("interventional", "counterfactual", "rewrite")
+
+
+def _draws_v1(c: Checker, ds: Any, n: float) -> None:
+    """Version 1's answers: plausibility (chain, draw, pod, query) with rewrite a query."""
+    plaus = _values(c, ds, "plausibility", ("chain", "draw", "pod", "query"))
+    if plaus is not None:
+        for q, (name, high) in enumerate(zip(_V1_QUERIES, (1.0, 1.0, n), strict=True)):
+            _range(c, ds, "plausibility", plaus[..., q], 0.0, high, name, q)
+    if "a" in ds.data_vars:
+        _values(c, ds, "a", ("chain", "draw", "event"))
+    if "b" in ds.data_vars:
+        _values(c, ds, "b", ("chain", "draw", "event", "cause_slot"))
+    _labels(c, ds, "query", list(_V1_QUERIES), "the three queries, in this order")
+
+
+def _upgrade(ds: Any, scenario: Scenario, file: str) -> Any:
+    """A version 1 run's answers in today's layout (a new dataset).
+
+    Sound because a version 1 scenario has one outcome (its yes/no outcome
+    event), yes/no events only and one term per cause, named by the cause:
+    the numbers mean exactly what they meant. A version 1 layout whose saved
+    scenario uses version 2 features cannot have been written by plausibly
+    and is refused.
+    """
+    import xarray as xr
+
+    if len(scenario.outcomes) != 1 or not all(
+            scenario.node(x).states == ("no", "yes") for x in scenario.order):
+        raise RunFileError(problems=[Problem(
+            file, f"{GROUP}.plausibility", "has version 1's layout (one outcome, rewrite a "
+            "query), but the saved scenario has several outcomes or events with states", FIX)])
+    plaus = ds["plausibility"]
+    out = ds.drop_vars(["plausibility", "query"] + [v for v in ("a", "b", "cause")
+                                                    if v in ds.variables])
+    out = out.assign(
+        plausibility=plaus.isel(query=[0, 1]).drop_vars("query")
+        .expand_dims(outcome=np.array(outcome_names(scenario), dtype=str), axis=3)
+        .transpose("chain", "draw", "pod", "outcome", "query"),
+        rewrite=plaus.isel(query=2, drop=True))
+    out = out.assign_coords(query=list(QUERIES))
+    if "a" in ds.data_vars:
+        out = out.assign(a=ds["a"].expand_dims(threshold=[1], axis=3))
+    if "b" in ds.data_vars:
+        b = ds["b"].drop_vars("cause", errors="ignore").rename(cause_slot="term_slot")
+        out = out.assign(b=b)
+        out = out.assign_coords(term=(("event", "term_slot"),
+                                      ds["cause"].values if "cause" in ds.coords else
+                                      padded_terms(scenario, ds.sizes["cause_slot"])))
+    if "cause_slot" in out.coords:
+        out = out.drop_vars("cause_slot")
+    if "b" in out.data_vars:
+        out = out.assign_coords(term_slot=np.arange(out.sizes["term_slot"]))
+    return xr.Dataset(out.data_vars, coords=out.coords, attrs=ds.attrs)
 
 
 def _values(c: Checker, ds: Any, name: str, dims: tuple[str, ...]) -> np.ndarray | None:
@@ -240,11 +322,11 @@ def _values(c: Checker, ds: Any, name: str, dims: tuple[str, ...]) -> np.ndarray
 
 
 def _range(c: Checker, ds: Any, name: str, x: np.ndarray, low: float, high: float,
-           what: str = "") -> None:
+           what: str = "", query: int | None = None) -> None:
     out = (x < low - _SLACK) | (x > high + _SLACK)
     if out.any():
         first = np.argwhere(out)[0]
-        v = ds[name] if not what else ds[name].isel(query=QUERIES.index(what))
+        v = ds[name] if query is None else ds[name].isel(query=query)
         span = f"[{low:g}, {high:g}]"
         c.add(f"{GROUP}.{name}", f"holds {int(out.sum()):,} {what + ' ' if what else ''}values "
               f"outside {span}, the first {x[tuple(first)]:g} at {_at(v, first)}", FIX)

@@ -56,7 +56,7 @@ class _Job:
     draws: int
     tune: int
     seeds: tuple[int, ...]
-    after: Callable[[int, np.ndarray], Any] | None
+    after: Callable[[int, int, np.ndarray], Any] | None
     tick: Callable[[int], None]
 
 
@@ -68,7 +68,7 @@ _TICK = 50
 
 
 def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
-    """Sample chain ``c`` of prior set ``i``; then ``after(i, z)`` on its draws."""
+    """Sample chain ``c`` of prior set ``i``; then ``after(i, c, z)`` on its draws."""
     from plausibly.models._arviz import arviz
 
     arviz()  # PyMC imports arviz: first here, without its FutureWarning
@@ -106,7 +106,7 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
         raise Interrupted(signal.SIGINT, f"interrupted: chain {c} of prior set {prior.id} "
                           "was cut short (Ctrl-C); nothing is written")
     z = idata.posterior["z"].values[0]
-    return i, c, idata, (job.after(i, z) if job.after is not None else None)
+    return i, c, idata, (job.after(i, c, z) if job.after is not None else None)
 
 
 @contextlib.contextmanager
@@ -153,7 +153,7 @@ class Sampler:
     nothing is compiled or pickled per task, and no draw crosses a pipe until
     its chain is done (PyMC's own parallel sampler sends every draw, which
     cost more than the sampling here). A task may also run ``after(set_index,
-    z)`` on its chain's draws ``z`` (draw, param), so the queries run on all
+    chain, z)`` on its chain's draws ``z`` (draw, param), so the queries run on all
     cores too. :meth:`sets` then yields each set as soon as its chains are all
     back, in order, while later sets still sample: the caller's own work
     between entering and iterating runs while the workers sample.
@@ -174,7 +174,7 @@ class Sampler:
     """
 
     def __init__(self, net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
-                 chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
+                 chains: int, seed: int, after: Callable[[int, int, np.ndarray], Any] | None = None,
                  progress: Progress | None = None) -> None:
         if any(prior.free.size == 0 for prior in priors):
             raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
@@ -308,7 +308,7 @@ class Sampler:
 
 
 def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
-                chains: int, seed: int, after: Callable[[int, np.ndarray], Any] | None = None,
+                chains: int, seed: int, after: Callable[[int, int, np.ndarray], Any] | None = None,
                 progress: Progress | None = None) -> list[tuple[Any, list[Any]]]:
     """Sample several prior sets on one network (see :class:`Sampler`).
 

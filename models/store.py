@@ -6,8 +6,9 @@ The file holds ArviZ's groups: the sampled parameters (``posterior``,
 its log-likelihood term by term (``log_likelihood``: one variable per
 observed event and reference-class row, dims chain, draw; see
 :mod:`plausibly.models.pointwise`); and an extra group ``plausibility`` with
-the per-draw answers (dims chain, draw, pod, query and chain, draw, pod,
-event) and attributes recording what produced it: scenario and prior-set
+the per-draw answers (``plausibility``: chain, draw, pod, outcome, query;
+``rewrite``: chain, draw, pod; ``differs``: chain, draw, pod, event) and
+attributes recording what produced it: scenario and prior-set
 ids, the seed, the package version, the sha256 of both input files, and the
 scenario text itself so that a saved run re-renders without its scenario
 file.
@@ -18,20 +19,16 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from plausibly.models._arviz import arviz
 from plausibly.models.errors import InputError, OutputError, Problem
-from plausibly.models.files import (
-    MAX_FILE_BYTES,
-    check_writable,
-    file_sha256,
-    read_regular,
-    write_atomic,
-)
+from plausibly.models.files import MAX_FILE_BYTES, file_sha256, read_regular
 from plausibly.models.network import Network
+from plausibly.models.outputs import check_writable, write_atomic
 from plausibly.models.pointwise import data_row_name, pointwise_log_likelihood
 from plausibly.models.results import Run
 from plausibly.models.run_check import GROUP, run_from_groups
@@ -46,7 +43,7 @@ def save_run(run: Run, path: Path, *, force: bool = False, priors_path: str | No
     """Write a run atomically; refuse to overwrite without ``force``.
 
     A command checks its outputs before sampling and then writes
-    :func:`run_netcdf` with :func:`~plausibly.models.files.write_atomic` itself.
+    :func:`run_netcdf` with :func:`~plausibly.models.outputs.write_atomic` itself.
     """
     check_writable(path, force, {".nc"})
     write_atomic(path, run_netcdf(run, priors_path, label=str(path)), force=force)
@@ -163,9 +160,19 @@ def history_groups(run: Run) -> dict[str, Any]:
     observed: dict[str, xr.DataArray] = {}
     for node in s.nodes:
         h = node.history
-        if h is not None:
+        if h is None:
+            continue
+        if node.states == ("no", "yes") and not isinstance(h, str | Mapping):
             observed[node.id] = xr.DataArray(int(h) if h in (0.0, 1.0) else h,
                                              attrs={"soft": int(h not in (0.0, 1.0))})
+        elif node.hard is not None:  # an event with states: the index of its state
+            observed[node.id] = xr.DataArray(node.hard, attrs={
+                "soft": 0, "states": ", ".join(node.states)})
+        else:  # disputed: the weights over its states
+            observed[node.id] = xr.DataArray(np.asarray(node.record, dtype=float),
+                                             dims=(f"{node.id}_state",),
+                                             coords={f"{node.id}_state": list(node.states)},
+                                             attrs={"soft": 1})
     for r, row in enumerate(s.data):
         observed[data_row_name(r)] = xr.DataArray(row.successes, attrs={
             "node": row.node, "trials": row.trials, "at_most": int(row.at_most),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from plausibly.models.errors import PlausiblyError, Problem
 from plausibly.models.files import read_toml
@@ -40,17 +41,32 @@ class CheckResult:
 
 def _scenario_summary(s: Scenario) -> str:
     soft = sum(p.soft for p in s.pods)
+    gates = sum(e.gate for e in s.edges)
+    out = sum(p.scope == "out" for p in s.pods)
+    # version 2's parts are named only when the file uses them
+    edges = f"{len(s.edges)} edges" + (f" ({gates} gate{'s' if gates != 1 else ''})"
+                                       if gates else "")
+    extra = (f", {len(s.interactions)} interaction{'s' if len(s.interactions) != 1 else ''}"
+             if s.interactions else "")
+    extra += f", {len(s.outcomes)} outcomes" if len(s.outcomes) > 1 else ""
+    pods = f"{soft} soft" + (f", {out} out of scope" if out else "")
     return (f"scenario {s.id}: {len(s.nodes)} events ({s.nodes[0].year}-{s.nodes[-1].year}), "
-            f"{len(s.edges)} edges, {len(s.pods)} PODs ({soft} soft), "
+            f"{edges}{extra}, {len(s.pods)} PODs ({pods}), "
             f"{len(s.data)} data row{'s' if len(s.data) != 1 else ''}")
+
+
+def _is_scenario(data: Mapping[str, Any]) -> bool:
+    """Whether a file reads as a scenario (one missing its outcome still does)."""
+    return "outcome" in data or "outcomes" in data or ("nodes" in data and "scenario" not in data)
 
 
 def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
     """Check scenario and prior-set files; with none, every bundled file.
 
-    A file with an ``outcome`` key is read as a scenario, one with a
-    ``scenario`` key as a prior set (checked against that scenario: one of
-    the files given, or a bundled one).
+    A file with an ``outcome`` or ``outcomes`` key (or ``nodes`` but no
+    ``scenario``) is read as a scenario, one with a ``scenario`` key as a
+    prior set (checked against that scenario: one of the files given, or a
+    bundled one).
     """
     if not paths:
         paths = [*sorted(bundled_scenarios().values()), *sorted(bundled_prior_sets().values())]
@@ -62,7 +78,7 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
     broken: set[str] = set()  # ids of scenarios given here that have problems
     results: dict[str, CheckResult] = {}
     for name, data, problems in raw:  # scenarios first: prior sets refer to them
-        if data is not None and "outcome" in data:
+        if data is not None and _is_scenario(data):
             try:
                 s = parse_scenario(data, file=name)
             except PlausiblyError as err:
@@ -101,12 +117,12 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
         try:
             scenario = scenarios.get(sid) or load_scenario(sid)
             priors = parse_prior_set(data, scenario, file=name)
+            fitted = fit_prior_set(priors, scenario)
         except PlausiblyError as err:
             results[name] = CheckResult(name, "prior set", problems=err.problems)
             continue
-        fitted = fit_prior_set(priors, scenario)
         unjudged = fitted.unjudged()
-        total = len(fitted.base) + len(fitted.given)
+        total = fitted.parameters
         results[name] = CheckResult(
             name, "prior set",
             f"prior set {priors.id} for {scenario.id}: judges {total - len(unjudged)} of "
@@ -138,10 +154,9 @@ def load_prior_sets(scenario: Scenario, names: Sequence[str | Path] | None = Non
     for name in names:
         try:
             ps = load_prior_set(name, scenario)
+            out.append((ps, fit_prior_set(ps, scenario)))
         except PlausiblyError as err:
             problems.extend(err.problems)
-            continue
-        out.append((ps, fit_prior_set(ps, scenario)))
     ids = [ps.id for ps, _ in out]
     for dup in sorted({i for i in ids if ids.count(i) > 1}):
         problems.append(Problem(str(dup), "id", f"two prior sets have the id '{dup}'",

@@ -20,14 +20,15 @@ from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import Problem, UsageError
 from plausibly.models.inference import Progress, estimate, estimate_many
 from plausibly.models.network import Network
-from plausibly.models.results import PodResult, Run, csv_rows, results_json
+from plausibly.models.results import PodResult, Run, by_outcome, csv_rows, rank, results_json
 from plausibly.models.scenario import Scenario
 from plausibly.models.settings import HDI_PROB, Settings
 from plausibly.priors.elicitation import POOL_IDS
 from plausibly.priors.fit import FittedPriors
 from plausibly.priors.pool import Evidence, log_pool, marginal_likelihood, posterior_weights
 
-__all__ = ["Comparison", "RankedSummaries", "check_request", "compare", "mixture_draws"]
+__all__ = ["Comparison", "OutcomeSummaries", "RankedSummaries", "check_request", "compare",
+           "mixture_draws"]
 
 LINEAR_POOL, LOG_POOL = POOL_IDS
 
@@ -85,12 +86,21 @@ class Comparison:
         runs = [*self.runs, self.pooled] if self.pool == "log" else self.runs
         return all(r.diagnostics.converged for r in runs)
 
-    def summarize(self, hdi_prob: float = HDI_PROB) -> RankedSummaries:
-        """Per-POD summaries of every set and of the pool, ranked by the pool."""
-        per_set = {r.priors: r.summarize(hdi_prob) for r in self.runs}
-        pooled = self.pooled.summarize(hdi_prob)
-        order = [0, *sorted(range(1, len(pooled)), key=lambda k: -pooled[k].counterfactual.mean)]
-        return RankedSummaries(per_set, pooled, tuple(order))
+    def summarize(self, hdi_prob: float = HDI_PROB,
+                  outcomes: Sequence[str] | None = None) -> RankedSummaries:
+        """Summaries of every set and of the pool, per outcome, ranked by the pool.
+
+        ``outcomes`` restricts (and orders) the outcomes; all by default, the
+        headline first.
+        """
+        per_set = {r.priors: by_outcome(r.summarize(hdi_prob, outcomes)) for r in self.runs}
+        pooled = by_outcome(self.pooled.summarize(hdi_prob, outcomes))
+        out = {}
+        for name, rows in pooled.items():
+            ranked, apart = rank(rows)
+            out[name] = OutcomeSummaries(name, {k: v[name] for k, v in per_set.items()}, rows,
+                                         ranked, apart)
+        return RankedSummaries(out)
 
     def weights_json(self) -> dict[str, dict[str, float]]:
         """Per set: prior and posterior weight (with its SE), log evidence (with its SE)."""
@@ -102,30 +112,79 @@ class Comparison:
                                        self.posterior_weights, self.posterior_weights_se,
                                        strict=True)}
 
-    def to_dict(self, hdi_prob: float = HDI_PROB) -> dict[str, Any]:
+    def to_dict(self, hdi_prob: float = HDI_PROB,
+                outcomes: Sequence[str] | None = None) -> dict[str, Any]:
         """The ``--format json`` object of ``plausibly compare`` (DESIGN.md)."""
-        ranked = self.summarize(hdi_prob)
+        ranked = self.summarize(hdi_prob, outcomes)
         return results_json(self.scenario, hdi_prob, ranked.results(), self.diagnostics,
                             pool=self.pool, weights=self.weights_json(),
-                            ranking=list(ranked.ranking))
+                            ranking=ranked.ranking)
+
+
+@dataclass(frozen=True)
+class OutcomeSummaries:
+    """One outcome's summaries: per set, the pool, and the pool's ranking of the PODs.
+
+    ``order`` holds row indices: the "history" baseline, then the PODs in
+    scope by pooled counterfactual mean; ``apart`` the PODs out of scope
+    (never ranked). See :func:`plausibly.models.results.rank`.
+    """
+
+    outcome: str
+    per_set: dict[str, list[PodResult]]
+    pooled: list[PodResult]
+    order: tuple[int, ...]
+    apart: tuple[int, ...] = ()
+
+    @property
+    def ranking(self) -> tuple[str, ...]:
+        """POD ids in scope, most plausible under the pool first (the baseline left out)."""
+        return tuple(self.pooled[k].pod for k in self.order[1:])
+
+    def results(self) -> list[PodResult]:
+        """Every (row, set) result in ranked order, each row's sets then the pool; then apart."""
+        return [rows[k] for k in (*self.order, *self.apart)
+                for rows in [*self.per_set.values(), self.pooled]]
 
 
 @dataclass(frozen=True)
 class RankedSummaries:
-    """Summaries of a comparison: per set, the pool, and the pool's ranking of the PODs."""
+    """Summaries of a comparison per outcome (the headline first).
 
-    per_set: dict[str, list[PodResult]]
-    pooled: list[PodResult]
-    order: tuple[int, ...]  # row indices: the "history" baseline, then PODs by pooled mean
+    ``per_set``, ``pooled``, ``order`` and ``apart`` are the headline's (the
+    first outcome asked for).
+    """
+
+    outcomes: dict[str, OutcomeSummaries]
 
     @property
-    def ranking(self) -> tuple[str, ...]:
-        """POD ids, most plausible under the pool first (the baseline left out)."""
-        return tuple(self.pooled[k].pod for k in self.order[1:])
+    def headline(self) -> OutcomeSummaries:
+        """The first outcome's summaries."""
+        return next(iter(self.outcomes.values()))
+
+    @property
+    def per_set(self) -> dict[str, list[PodResult]]:
+        """The headline's per-set rows."""
+        return self.headline.per_set
+
+    @property
+    def pooled(self) -> list[PodResult]:
+        """The headline's pooled rows."""
+        return self.headline.pooled
+
+    @property
+    def order(self) -> tuple[int, ...]:
+        """The headline's ranking as row indices (the baseline first)."""
+        return self.headline.order
+
+    @property
+    def ranking(self) -> dict[str, list[str]]:
+        """Per outcome: the POD ids in scope, most plausible under the pool first."""
+        return {name: list(o.ranking) for name, o in self.outcomes.items()}
 
     def results(self) -> list[PodResult]:
-        """Every (row, set) result in ranked order, each row's sets then the pool."""
-        return [rows[k] for k in self.order for rows in [*self.per_set.values(), self.pooled]]
+        """Every result, outcome by outcome, each in ranked order."""
+        return [r for o in self.outcomes.values() for r in o.results()]
 
     def csv_rows(self) -> list[tuple[Any, ...]]:
         """Rows for ``--format csv``."""
@@ -207,18 +266,20 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
         Called as ``progress(done, total)`` with sampling iterations; the log
         pool's own run, after the sets', counts from 0 again.
     """
-    from plausibly.priors.pool import normalise_weights
+    from plausibly.priors.pool import check_poolable, normalise_weights
 
     _check_ids([f.priors for f in sets])  # before any sampling
     settings = settings or Settings()
     check_request(pool, len(sets), weights, extremize)  # before any work
+    if pool == "log":
+        check_poolable(sets)  # before any sampling
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
     weighed: list[Evidence] = []
 
     def weigh() -> None:  # needs no posterior draws: done while the chains sample
-        weighed.extend(marginal_likelihood(f, net, scenario.order, dict(scenario.parents),
-                                           draws=evidence_draws, seed=settings.seed)
+        weighed.extend(marginal_likelihood(f, scenario, net, draws=evidence_draws,
+                                           seed=settings.seed)
                        for f in sets)
 
     runs = estimate_many(scenario, [f.parameter_prior(scenario) for f in sets], pods, settings,

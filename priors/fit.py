@@ -15,19 +15,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from plausibly.models.scenario import Scenario
 from plausibly.priors.elicitation import Judgement, PriorSet
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from plausibly.models.parameters import ParameterPrior
 
 __all__ = [
     "WEAK_DEFAULT",
+    "FittedCell",
     "FittedPriors",
+    "FittedStrength",
     "LogitNormal",
     "fit_judgement",
     "fit_prior_set",
@@ -137,104 +137,231 @@ def fit_judgement(j: Judgement, interval: float, source: str = "judged",
     return LogitNormal(fitted.mu, fitted.sigma, source, warning)
 
 
-class LogitArrays(NamedTuple):
-    """Normal priors of every logit in network order (see :meth:`FittedPriors.logit_arrays`)."""
+@dataclass(frozen=True)
+class FittedCell:
+    """One judged logit, fitted: ``logit P(event >= state | context) ~ prior``.
 
-    mu_a: np.ndarray
-    sd_a: np.ndarray
-    mu_g: np.ndarray
-    sd_g: np.ndarray
-    mask: np.ndarray
+    ``context`` gives the state of every influencing cause of ``event``;
+    ``key`` is ``""`` for a ``base`` judgement, else the ``given`` key
+    (``"C"``, ``"C=state"``, ``"A & B"``); ``name`` is the engine's name
+    (``a[x]``, ``a[x>=state]``, ``g[x|c]``, ``g[x|c=state]``, ``g[x|A & B]``);
+    ``label`` the parameter as ``check`` lists it (``x.base``,
+    ``x.base.state``, ``x.given.KEY``).
+    """
+
+    event: str
+    state: str
+    context: Mapping[str, str]
+    prior: LogitNormal
+    name: str
+    label: str
+    key: str = ""
+
+
+@dataclass(frozen=True)
+class FittedStrength:
+    """A judged strength of a soft POD: the logit of P(event = yes) under ``pod``."""
+
+    pod: str
+    event: str
+    prior: LogitNormal
+
+    @property
+    def label(self) -> str:
+        """The parameter as the file names it: ``pods.ID.do.EVENT``."""
+        return f"pods.{self.pod}.do.{self.event}"
 
 
 @dataclass(frozen=True)
 class FittedPriors:
-    """Normal-on-logit priors for every parameter of a scenario.
+    """Normal-on-logit priors for every judged cell of a scenario.
 
-    ``base[X]`` is the prior of ``a_X = logit P(X | no cause)``;
-    ``given[(X, C)]`` that of ``g_XC = logit P(X | C alone)``, so that the
-    weight of cause C is ``b_XC = g_XC - a_X``.
+    Per event, in network order: its ``states - 1`` base cells (state order),
+    then one cell per term of its linear predictor (its influences' keys in
+    edge and state order, then its interactions). The engine solves each
+    event's cells for ``(a, b)`` (:meth:`parameter_prior`).
     """
 
     scenario: str
     priors: str
     name: str
-    base: Mapping[str, LogitNormal]
-    given: Mapping[tuple[str, str], LogitNormal]
+    cells: tuple[FittedCell, ...]
+    strengths: tuple[FittedStrength, ...] = ()
+
+    @property
+    def base(self) -> Mapping[str, LogitNormal]:
+        """The base cells: ``x`` for a yes/no event, ``x>=state`` for one with states."""
+        return MappingProxyType({c.name[2:-1]: c.prior for c in self.cells if not c.key})
+
+    @property
+    def given(self) -> Mapping[tuple[str, str], LogitNormal]:
+        """The given cells by ``(event, key)``."""
+        return MappingProxyType({(c.event, c.key): c.prior for c in self.cells if c.key})
 
     @property
     def warnings(self) -> list[str]:
         """Lopsided-fit warnings, one per judgement."""
-        return [p.warning for p in [*self.base.values(), *self.given.values()] if p.warning]
+        priors = [c.prior for c in self.cells] + [s.prior for s in self.strengths]
+        return [p.warning for p in priors if p.warning]
 
     def unjudged(self) -> list[str]:
-        """Parameters that took a default, as ``"X.base"`` / ``"X.given.C"``."""
+        """Parameters that took a default: every ``X.base...`` first, then ``X.given...``."""
         defaults = ("default", "weak")
-        out = [f"{x}.base" for x, p in self.base.items() if p.source in defaults]
-        out += [f"{x}.given.{c}" for (x, c), p in self.given.items() if p.source in defaults]
+        out = [c.label for c in self.cells if not c.key and c.prior.source in defaults]
+        out += [c.label for c in self.cells if c.key and c.prior.source in defaults]
         return out
 
-    def logit_arrays(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
-                     width: int) -> LogitArrays:
-        """The Normal priors of every logit as arrays in network order.
+    @property
+    def parameters(self) -> int:
+        """How many parameters the set gives a prior: every cell and judged POD strength."""
+        return len(self.cells) + len(self.strengths)
 
-        ``mu_a, sd_a`` have shape ``(N,)`` and ``mu_g, sd_g, mask`` shape
-        ``(N, width)``; ``mask`` marks real causes (padding has sd 0).
+    def parameter_prior(self, scenario: Scenario) -> ParameterPrior:
+        """What the engine samples from: these priors laid out for ``scenario``.
+
+        Raises
+        ------
+        SingularJudgements
+            When an event's cells do not determine its parameters
+            (:func:`fit_prior_set` reports it first, as an ``ElicitationError``).
+        """
+        from plausibly.models.network import Network
+        from plausibly.models.parameters import Cell, ParameterPrior
+
+        net = Network.from_scenario(scenario)
+        cells = [Cell(net.index(c.event), net.state_index(c.event, c.state),
+                      {net.index(p): net.state_index(p, s) for p, s in c.context.items()},
+                      c.prior.mu, c.prior.sigma, c.name) for c in self.cells]
+        strengths = [(s.pod, s.event, s.prior.mu, s.prior.sigma) for s in self.strengths]
+        return ParameterPrior.from_cells(self.priors, self.name, net, cells,
+                                         strengths=strengths)
+
+    def sample(self, scenario: Scenario, draws: int, seed: Any = None) -> tuple[Any, Any]:
+        """Draw ``(a, b)`` from the prior (``z ~ Normal(0, 1)`` through ``to_ab``).
+
+        Shapes as :meth:`ParameterPrior.to_ab`: ``a`` is ``(draws, N)`` when every
+        event is yes/no, else ``(draws, N, T)``; ``b`` is ``(draws, N, K)``.
         """
         import numpy as np
 
-        n = len(order)
-        mu_a, sd_a = np.zeros(n), np.zeros(n)
-        mu_g, sd_g, mask = np.zeros((n, width)), np.zeros((n, width)), np.zeros((n, width))
-        for i, x in enumerate(order):
-            mu_a[i], sd_a[i] = self.base[x].mu, self.base[x].sigma
-            for j, cause in enumerate(parents[x]):
-                p = self.given[(x, cause)]
-                mu_g[i, j], sd_g[i, j], mask[i, j] = p.mu, p.sigma, 1.0
-        return LogitArrays(mu_a, sd_a, mu_g, sd_g, mask)
+        prior = self.parameter_prior(scenario)
+        z = np.random.default_rng(seed).standard_normal((draws, prior.free.size))
+        return prior.to_ab(z)
 
-    def parameter_prior(self, scenario: Scenario) -> ParameterPrior:
-        """What the engine samples from: these priors laid out for ``scenario``."""
-        from plausibly.models.parameters import ParameterPrior
 
-        width = max([len(p) for p in scenario.parents.values()] + [1])
-        h = self.logit_arrays(scenario.order, scenario.parents, width)
-        return ParameterPrior.from_logits(self.priors, self.name, scenario.order,
-                                          scenario.parents, mu_a=h.mu_a, sd_a=h.sd_a,
-                                          mu_g=h.mu_g, sd_g=h.sd_g, mask=h.mask)
+def _default_prior(j: Judgement | None, interval: float, mu: float | None) -> LogitNormal:
+    """The file's ``[default]`` (or the weak default), centred at ``mu`` when given."""
+    fitted = (fit_judgement(j, interval, "default") if j is not None
+              else fit_judgement(WEAK_DEFAULT, WEAK_INTERVAL, "weak"))
+    return fitted if mu is None else LogitNormal(mu, fitted.sigma, fitted.source)
 
-    def sample(self, order: tuple[str, ...], parents: Mapping[str, tuple[str, ...]],
-               width: int, draws: int, seed: int | None = None) -> tuple[Any, Any]:
-        """Draw ``(a, b)`` from the prior: shapes ``(draws, N)`` and ``(draws, N, width)``."""
-        import numpy as np
 
-        h = self.logit_arrays(order, parents, width)
-        rng = np.random.default_rng(seed)
-        a = h.mu_a + h.sd_a * rng.standard_normal((draws, len(order)))
-        g = h.mu_g + h.sd_g * rng.standard_normal((draws, len(order), width))
-        return a, (g - a[:, :, None]) * h.mask
+def _even(m: int, k: int) -> float:
+    """The default median logit of P(X >= s_k) for an event with m states: (m - k) / m."""
+    return logit((m - k) / m)
+
+
+def _anchor_for(priors: PriorSet, scenario: Scenario, node: str) -> str:
+    """The anchor of ``node``'s cells.
+
+    An event the file does not judge falls back to ``"absent"`` where its
+    causes' history is not known for certain.
+    """
+    anchor = priors.anchor_of(node)
+    if node not in priors.nodes and anchor == "history" and any(
+            scenario.node(c).hard is None for c in scenario.influences[node]):
+        return "absent"
+    return anchor
+
+
+def _event_cells(priors: PriorSet, scenario: Scenario, x: str) -> list[FittedCell]:
+    """The cells of event ``x`` in the engine's order (see :class:`FittedPriors`)."""
+    node = scenario.node(x)
+    states, m = node.states, len(node.states)
+    nj = priors.nodes.get(x)
+    anchor = _anchor_for(priors, scenario, x)
+    influences = scenario.influences[x]
+    if anchor == "history":
+        ref = {c: scenario.node(c).states[scenario.node(c).hard or 0] for c in influences}
+    else:
+        ref = {c: scenario.node(c).states[0] for c in influences}
+    cells: list[FittedCell] = []
+    for k in range(1, m):
+        state = states[k]
+        name, label = (f"a[{x}]", f"{x}.base") if node.binary else (
+            f"a[{x}>={state}]", f"{x}.base.{state}")
+        j = nj.base if nj is not None and node.binary else (
+            nj.base_states.get(state) if nj is not None else None)
+        prior = (fit_judgement(j, priors.interval, name=label) if j is not None else
+                 _default_prior(priors.default_base, priors.interval,
+                                None if node.binary else _even(m, k)))
+        cells.append(FittedCell(x, state, MappingProxyType(dict(ref)), prior, name, label))
+
+    def given(key: str, context: dict[str, str]) -> None:
+        label = f"{x}.given.{key}"
+        j = nj.given.get(key) if nj is not None else None
+        if j is not None:
+            state = nj.given_states.get(key, states[1]) if nj is not None else states[1]
+            prior = fit_judgement(j, priors.interval, name=label)
+        else:
+            state = states[1]
+            prior = _default_prior(priors.default_given, priors.interval,
+                                   None if node.binary else _even(m, 1))
+        cells.append(FittedCell(x, state, MappingProxyType({**ref, **context}), prior,
+                                f"g[{x}|{key}]", label, key))
+
+    for c in influences:
+        cause = scenario.node(c)
+        if cause.binary:
+            flip = cause.states[1 - (cause.hard or 0)] if anchor == "history" else (
+                cause.states[1])
+            given(c, {c: flip})
+            continue
+        for k, s in enumerate(cause.states):
+            if (k != cause.hard) if anchor == "history" else k > 0:
+                given(f"{c}={s}", {c: s})
+    for inter in scenario.interactions_of(x):
+        context = dict(inter.causes)
+        if anchor == "history":
+            active = all((scenario.node(c).hard or 0) >= scenario.node(c).states.index(s)
+                         for c, s in inter.causes.items())
+            if active:
+                context = {c: scenario.node(c).states[0] for c in inter.causes}
+        given(inter.key, context)
+    return cells
+
 
 def fit_prior_set(priors: PriorSet, scenario: Scenario) -> FittedPriors:
-    """Fit every parameter of ``scenario`` from ``priors`` (defaults for the unjudged)."""
+    """Fit every parameter of ``scenario`` from ``priors`` (defaults for the unjudged).
 
-    def default(j: Judgement | None) -> LogitNormal:
-        if j is not None:
-            return fit_judgement(j, priors.interval, "default")
-        return fit_judgement(WEAK_DEFAULT, WEAK_INTERVAL, "weak")
+    Unjudged parameters take the file's ``[default]`` or :data:`WEAK_DEFAULT`.
+    For an event with states the default medians are spread evenly,
+    P(X >= s_k) = (m - k) / m for its m states, and an unjudged ``given`` is
+    judged at its second state with that state's default median (no effect on
+    average); either keeps the default's width.
 
-    base: dict[str, LogitNormal] = {}
-    given: dict[tuple[str, str], LogitNormal] = {}
-    for x in scenario.order:
-        nj = priors.nodes.get(x)
-        if nj is not None and nj.base is not None:
-            base[x] = fit_judgement(nj.base, priors.interval, name=f"{x}.base")
-        else:
-            base[x] = default(priors.default_base)
-        for cause in scenario.parents[x]:
-            j = nj.given.get(cause) if nj is not None else None
-            if j is not None:
-                given[(x, cause)] = fit_judgement(j, priors.interval, name=f"{x}.given.{cause}")
-            else:
-                given[(x, cause)] = default(priors.default_given)
-    return FittedPriors(scenario.id, priors.id, priors.name, MappingProxyType(base),
-                        MappingProxyType(given))
+    Raises
+    ------
+    ElicitationError
+        When an event's judgements do not determine its parameters.
+    """
+    from plausibly.models.errors import ElicitationError, Problem
+    from plausibly.models.parameters import SingularJudgements
+
+    cells = [c for x in scenario.order for c in _event_cells(priors, scenario, x)]
+    strengths = tuple(
+        FittedStrength(pj.pod, event, fit_judgement(j, priors.interval,
+                                                    name=f"pods.{pj.pod}.do.{event}"))
+        for pj in priors.pods.values() for event, j in pj.do.items())
+    fitted = FittedPriors(scenario.id, priors.id, priors.name, tuple(cells), strengths)
+    try:
+        fitted.parameter_prior(scenario)
+    except SingularJudgements as err:
+        x = scenario.order[err.event]
+        keys = ", ".join(c.label.removeprefix(f"{x}.") for c in cells if c.event == x)
+        raise ElicitationError(problems=[Problem(
+            priors.path or priors.id, f"nodes.{x}",
+            f"the judgements of '{x}' ({keys}) do not determine its parameters: their "
+            "contexts repeat", f'judge it in the other anchor (anchor = "absent" or '
+            f'"history" under [nodes.{x}])')]) from None
+    return fitted

@@ -23,18 +23,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from types import MappingProxyType
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from plausibly.models.errors import Problem, UsageError
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
+from plausibly.models.scenario import Scenario
 from plausibly.priors.fit import FittedPriors, LogitNormal
 
 __all__ = [
     "Evidence",
+    "check_poolable",
     "log_pool",
     "marginal_likelihood",
     "normalise_weights",
@@ -72,9 +73,42 @@ def _pool_one(params: Sequence[LogitNormal], w: np.ndarray, d: float) -> LogitNo
     return LogitNormal(d * mean, 1.0 / math.sqrt(precision), "pooled")
 
 
+def _layout(s: FittedPriors) -> tuple[tuple[object, ...], ...]:
+    """What must agree for two sets' cells to be pooled one by one."""
+    return (tuple((c.name, c.state, tuple(sorted(c.context.items()))) for c in s.cells)
+            + tuple((p.pod, p.event) for p in s.strengths))
+
+
+def check_poolable(sets: Sequence[FittedPriors]) -> None:
+    """Refuse a log pool of sets whose cells differ (other anchors, other POD strengths).
+
+    Raises
+    ------
+    UsageError
+        Naming the first set that differs from the first one, with the fix.
+    """
+    first = _layout(sets[0]) if sets else ()
+    for other in sets[1:]:
+        if _layout(other) != first:
+            raise UsageError(problems=[Problem(
+                "--pool", "", f"prior sets '{sets[0].priors}' and '{other.priors}' judge "
+                "different cells (other anchors or other soft-POD strengths), so the log "
+                "pool cannot combine them cell by cell",
+                "use --pool linear, or judge both sets in the same anchor")])
+
+
 def log_pool(sets: Sequence[FittedPriors], weights: Weights = None,
              extremize: float = 1.0, pool_id: str = "log_pool") -> FittedPriors:
-    """Logarithmic pool of fitted prior sets (closed form, see module docstring)."""
+    """Logarithmic pool of fitted prior sets (closed form, see module docstring).
+
+    Cell by cell: every set must judge the same cells in the same contexts
+    (the same anchors) and the same soft-POD strengths.
+
+    Raises
+    ------
+    UsageError
+        When two sets' cells differ (the fix: ``--pool linear``).
+    """
     if not sets:
         raise UsageError(problems=[Problem("-p", "", "no prior set to pool",
                                                  "name at least one prior set")])
@@ -82,12 +116,14 @@ def log_pool(sets: Sequence[FittedPriors], weights: Weights = None,
         raise UsageError(problems=[Problem(
             "--extremize", "", f"must be a finite positive number, got {extremize}",
             "use 1 for no extremizing, or a value such as 1.5")])
+    check_poolable(sets)
     w = normalise_weights(weights, len(sets))
-    base = {x: _pool_one([s.base[x] for s in sets], w, extremize) for x in sets[0].base}
-    given = {k: _pool_one([s.given[k] for s in sets], w, extremize) for k in sets[0].given}
+    cells = tuple(replace(c, prior=_pool_one([s.cells[k].prior for s in sets], w, extremize))
+                  for k, c in enumerate(sets[0].cells))
+    strengths = tuple(replace(p, prior=_pool_one([s.strengths[k].prior for s in sets], w, 1.0))
+                      for k, p in enumerate(sets[0].strengths))
     names = " x ".join(s.priors for s in sets)
-    return FittedPriors(sets[0].scenario, pool_id, f"log pool of {names}",
-                        MappingProxyType(base), MappingProxyType(given))
+    return FittedPriors(sets[0].scenario, pool_id, f"log pool of {names}", cells, strengths)
 
 
 @dataclass(frozen=True)
@@ -100,13 +136,14 @@ class Evidence:
     draws: int
 
 
-def marginal_likelihood(fitted: FittedPriors, net: Network, order: tuple[str, ...],
-                        parents: dict[str, tuple[str, ...]] | None = None,
+def marginal_likelihood(fitted: FittedPriors, scenario: Scenario, net: Network | None = None,
                         draws: int = 20_000, seed: int = 0) -> Evidence:
-    """Estimate a prior set's marginal likelihood of history by sampling its prior."""
-    parents = parents or {order[i]: tuple(order[p] for p in ps)
-                          for i, ps in enumerate(net.parents)}
-    a, b = fitted.sample(order, parents, net.max_parents, draws, seed)
+    """Estimate a prior set's marginal likelihood of history by sampling its prior.
+
+    ``net`` is ``scenario``'s network (built when not given).
+    """
+    net = net if net is not None else Network.from_scenario(scenario)
+    a, b = fitted.sample(scenario, draws, seed)
     ll = log_likelihood(net, a, b)
     top = ll.max()
     w = np.exp(ll - top)

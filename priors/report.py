@@ -205,10 +205,17 @@ def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int]
     return "\n".join(out)
 
 
-def _do_text(do: Mapping[str, float]) -> str:
+def _do_text(do: Mapping[str, object]) -> str:
     parts = []
     for node, v in do.items():
-        what = {1.0: "happens", 0.0: "does not happen"}.get(v, f"happens with probability {v:g}")
+        if isinstance(v, str):
+            what = f"is {_e(v)}"
+        elif isinstance(v, Mapping):
+            what = "is " + ", ".join(f"{_e(s)} with probability {w:g}" for s, w in v.items())
+        else:
+            assert isinstance(v, float)
+            what = {1.0: "happens", 0.0: "does not happen"}.get(
+                v, f"happens with probability {v:g}")
         parts.append(f"<code>{_e(node)}</code> {what}")
     return "; ".join(parts)
 
@@ -394,7 +401,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     for (ps, fitted), ev, w, pw, se in zip(sets, c.evidence, c.prior_weights,
                                             c.posterior_weights, c.posterior_weights_se,
                                             strict=True):
-        total = len(fitted.base) + len(fitted.given)
+        total = fitted.parameters
         judged = total - len(fitted.unjudged())
         set_rows.append([f"<code>{_e(ps.id)}</code>", _e(ps.name), _e(ps.summary),
                          _e(", ".join(ps.based_on)) or "-", f"{judged} of {total}",

@@ -25,7 +25,8 @@ from types import MappingProxyType
 from typing import Protocol
 
 from plausibly.models.errors import ElicitationError, Interrupted, PlausiblyError, Problem
-from plausibly.models.files import MAX_FILE_BYTES, check_writable, read_toml
+from plausibly.models.files import MAX_FILE_BYTES, read_toml
+from plausibly.models.outputs import check_writable
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
@@ -153,7 +154,7 @@ def _with_node(priors: PriorSet, scenario: Scenario, nj: NodeJudgement) -> Prior
 def _count(priors: PriorSet, scenario: Scenario) -> tuple[int, tuple[str, ...]]:
     fitted = fit_prior_set(priors, scenario)
     unjudged = tuple(fitted.unjudged())
-    return len(fitted.base) + len(fitted.given) - len(unjudged), unjudged
+    return fitted.parameters - len(unjudged), unjudged
 
 
 def _default_id(path: Path) -> str:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plausibly.models.errors import ElicitationError, Problem
-from plausibly.models.files import MAX_FILE_BYTES, current_umask
+from plausibly.models.files import MAX_FILE_BYTES
+from plausibly.models.outputs import current_umask
 from plausibly.priors.elicitation import PriorSet
 from plausibly.priors.toml_writer import dumps_prior_set
 

@@ -30,7 +30,7 @@ from tomlkit.items import Comment, InlineTable, Item, String, StringType, Table,
 from tomlkit.toml_document import TOMLDocument
 
 from plausibly.models.errors import ElicitationError, Problem
-from plausibly.models.files import write_atomic
+from plausibly.models.outputs import write_atomic
 from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet
 
 __all__ = ["dumps_prior_set", "format_number", "save_prior_set", "toml_string"]

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from plausibly.models import settings as defaults
-from plausibly.models.files import write_atomic
+from plausibly.models.outputs import write_atomic
 from plausibly.models.plots._render import figure_bytes
 from plausibly.models.plots.forest import forest_figure
 from plausibly.models.plots.graph import draw_graph, run_overlay

@@ -22,8 +22,9 @@ PACKAGES = {"models": "plausibly.models", "priors": "plausibly.priors", "cli": "
 #: the only modules that may import pymc or pytensor
 SAMPLER = {"models/pymc_model.py", "models/sampling.py"}
 #: tier 0: the standard library and the package's own tier-0 modules only
-TIER0 = {"errors", "settings", "validate", "files", "graph", "scenario", "lazy", "__init__"}
-MODULE_LIMIT = 500  # lines; ARCHITECTURE.md says "about 400" (files.py is 490: to split)
+TIER0 = {"errors", "settings", "validate", "files", "outputs", "graph", "scenario",
+         "scenario_reader", "scenario_rules", "lazy", "__init__"}
+MODULE_LIMIT = 500  # lines; ARCHITECTURE.md says "about 400"
 
 
 def _modules() -> list[Path]:

@@ -49,8 +49,13 @@ def pod_targets(s: Scenario, pod: str | None = None) -> dict[str, list[str]]:
     return targets
 
 
-def fill(history: float | None) -> str:
-    return HISTORY_COLOURS.get(history if history is not None else -1.0, SOFT_COLOUR)
+def fill(history: object) -> str:
+    """A node's colour: what happened (a yes/no fact, a state), disputed, or unknown."""
+    if isinstance(history, str):  # a state that happened: known
+        return HISTORY_COLOURS[1.0]
+    if history is None or isinstance(history, float | int):
+        return HISTORY_COLOURS.get(history if history is not None else -1.0, SOFT_COLOUR)
+    return SOFT_COLOUR
 
 
 def strength_colour(v: float) -> tuple[float, float, float, float]:

@@ -30,7 +30,8 @@ def _density(x: Any) -> tuple[Any, Any] | None:
     return grid, pdf
 
 
-def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None) -> Figure:
+def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None,
+                   outcome: str | None = None) -> Figure:
     """Posterior density of each POD's counterfactual plausibility (a ridgeline plot).
 
     Parameters
@@ -43,6 +44,9 @@ def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None)
     pods : sequence of str, optional
         The PODs to draw (all in the run by default); the "history" baseline
         is drawn as a dashed line, not a row.
+    outcome : str, optional
+        The outcome whose probability is drawn (as the outputs name it); the
+        headline by default.
 
     Returns
     -------
@@ -56,7 +60,8 @@ def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None)
 
     from plausibly.models.results import Summary
 
-    cf = run.draws["plausibility"].sel(query="counterfactual")
+    outcome = outcome or run.outcomes[0]
+    cf = run.draws["plausibility"].sel(query="counterfactual", outcome=outcome)
     chosen = [p for p in run.pods if p != "history" and (pods is None or p in pods)]
     summaries = {p: Summary.of(cf.sel(pod=p).values, hdi_prob) for p in chosen}
     rows = sorted(chosen, key=lambda p: summaries[p].mean)
@@ -95,7 +100,7 @@ def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None)
     right = x_limit([*tops, *(s.hdi[1] for s in summaries.values()),
                       base if base is not None else 0.0])
     ax.set_xlim(-0.015 * right, right)
-    ax.set_xlabel(f"P({run.scenario.outcome}) had the POD happened, given real history "
+    ax.set_xlabel(f"P({outcome}) had the POD happened, given real history "
                   "\n(posterior density, each row scaled to its peak; mean [HDI] on the right)",
                   fontsize=9)
     ax.set_title(f"{run.scenario.title}\nprior set {run.priors} ({run.name}): "
@@ -109,6 +114,6 @@ def density_figure(run: Run, hdi_prob: float, pods: Sequence[str] | None = None)
 
 
 def density_plot(run: Run, hdi_prob: float, fmt: str = "png",
-                 pods: Sequence[str] | None = None) -> bytes:
+                 pods: Sequence[str] | None = None, outcome: str | None = None) -> bytes:
     """The bytes (PNG or SVG) of :func:`density_figure`."""
-    return figure_bytes(density_figure(run, hdi_prob, pods), fmt)
+    return figure_bytes(density_figure(run, hdi_prob, pods, outcome), fmt)

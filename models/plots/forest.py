@@ -44,6 +44,9 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
                   *, labels: Sequence[str] | None = None) -> Figure:
     """Counterfactual mean and HDI per POD, one row per POD ranked by the last set (the pool).
 
+    Of one outcome: the one the results are of (give each set one outcome's
+    rows, e.g. the headline's). PODs out of scope are left out: never ranked.
+
     Parameters
     ----------
     scenario : Scenario
@@ -65,8 +68,11 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
     """
     from matplotlib.figure import Figure
 
+    from plausibly.models.results import rank
+
     pooled = per_set[-1]
-    rows = sorted(range(1, len(pooled)), key=lambda k: pooled[k].counterfactual.mean)
+    rows = list(rank(pooled)[0][1:])[::-1]  # the highest at the top
+    outcome = pooled[0].outcome or scenario.outcome
     n = len(per_set)
     if labels is None:
         pool = pooled[0].priors.replace("_", " ")
@@ -99,7 +105,7 @@ def forest_figure(scenario: Scenario, per_set: Sequence[Sequence[PodResult]], hd
     ax.set_ylim(-0.6, len(rows) - 0.4)
     right = x_limit([*highs, base])
     ax.set_xlim(-0.015 * right, right)  # a baseline at 0 stays visible
-    ax.set_xlabel(f"P({scenario.outcome}) had the POD happened, given real history\n"
+    ax.set_xlabel(f"P({outcome}) had the POD happened, given real history\n"
                   f"(dot: posterior mean; bar: {hdi_prob:.0%} highest-density interval)",
                   fontsize=9)
     ax.set_title(f"{scenario.title}\ncounterfactual plausibility of each POD, ranked by the pool",

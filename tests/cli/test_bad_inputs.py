@@ -28,6 +28,7 @@ from plausibly.priors.elicitation import load_prior_set
 REPO = Path(__file__).resolve().parents[2]
 BAD = Path("tests") / "data" / "bad"  # relative to REPO: short paths in messages
 SQUAD = str(Path("tests") / "data" / "firing_squad.toml")
+V2 = str(Path("tests") / "data" / "v2_small.toml")  # the scenario of prior_v2_* files
 runner = CliRunner()
 
 EXPECTED = {
@@ -184,11 +185,11 @@ EXPECTED = {
     "prior_unknown_keys.toml": (
         "{f}: intervall: unknown key 'intervall' (did you mean 'interval'?)\n"
         "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, interval, "
-        "default, nodes\n"
+        "anchor, default, nodes, pods\n"
         "{f}: default.givn: unknown key 'givn' (did you mean 'given'?)\n"
         "    fix: remove it; allowed keys here: base, given\n"
         "{f}: nodes.captain.bse: unknown key 'bse' (did you mean 'base'?)\n"
-        "    fix: remove it; allowed keys here: why, base, given"
+        "    fix: remove it; allowed keys here: why, base, given, anchor"
     ),
     "prior_unknown_node.toml": (
         "{f}: nodes.captian: 'captian' is not an event of scenario 'firing_squad' (did you mean "
@@ -197,6 +198,95 @@ EXPECTED = {
         "{f}: nodes.weather: 'weather' is not an event of scenario 'firing_squad' (did you mean "
         "'death'?)\n"
         "    fix: name one of the scenario's [nodes.*]"
+    ),
+    "prior_v2_base_shapes.toml": (
+        "{f}: nodes.civil_war.base: 'civil_war' has states (short, long, long_and_brutal): "
+        "base judges P(civil_war >= state) for each state after the first, got [0.5, 0.7, "
+        "0.85]\n"
+        "    fix: write base = { long = [low, median, high], ... }\n"
+        "{f}: nodes.civil_war.given.soviet_state: 'civil_war' has states (short, long, "
+        "long_and_brutal): a given judges P(civil_war >= state) for one state, got 2 "
+        "states\n"
+        "    fix: write { long_and_brutal = [low, median, high] }: one judgement fixes the "
+        "cause's weight, which shifts every threshold alike\n"
+        "{f}: nodes.war_communism.base: must be [low, median, high] or a number, got "
+        "{'yes': [0.5, 0.8, 0.95]}\n"
+        "    fix: write e.g. [0.1, 0.3, 0.6] (probabilities) or 0.3 for a fixed value\n"
+        "{f}: nodes.regime_1930.base: P(regime_1930 >= many_parties) = 0.3 must be below "
+        "P(regime_1930 >= open_party) = 0.1\n"
+        "    fix: a higher state is rarer: lower the median of the higher state"
+    ),
+    "prior_v2_given_names_history.toml": (
+        "{f}: nodes.regime_1930.given.\"party_brutalized=yes\": 'party_brutalized' is a "
+        "yes/no cause: it has one key\n"
+        "    fix: write given.party_brutalized: under anchor = \"history\" it judges "
+        "'regime_1930' had it been otherwise (no)\n"
+        "{f}: nodes.civil_war.given.\"soviet_state=no\": 'soviet_state' is a yes/no cause: "
+        "it has one key\n"
+        "    fix: write given.soviet_state: under anchor = \"absent\" it judges 'civil_war' "
+        "with it present (yes)\n"
+        "{f}: nodes.party_brutalized.given.civil_war: 'civil_war' has states (short, long, "
+        "long_and_brutal): a key names one\n"
+        "    fix: write given.\"civil_war=long\", given.\"civil_war=long_and_brutal\"\n"
+        "{f}: nodes.party_brutalized.given.\"civil_war=short\": 'short' is the first state "
+        "of 'civil_war': base judges 'party_brutalized' with it (anchor = \"absent\")\n"
+        "    fix: judge one of the other states: long, long_and_brutal"
+    ),
+    "prior_v2_given_on_a_gate.toml": (
+        "{f}: nodes.democracy_1930.given.soviet_state: 'soviet_state' is a gate of "
+        "'democracy_1930' (kind = \"requires\"): gates are not judged\n"
+        "    fix: remove it: every judgement of 'democracy_1930' is made inside its gates "
+        "(with them open)\n"
+        "{f}: nodes.war_communism.given.\"civil_war=long\": 'civil_war' is a gate of "
+        "'war_communism' (kind = \"requires\"): gates are not judged\n"
+        "    fix: remove it: every judgement of 'war_communism' is made inside its gates "
+        "(with them open)"
+    ),
+    "prior_v2_history_unknown.toml": (
+        "{f}: nodes.party_brutalized: anchor = \"history\" needs what happened to every "
+        "cause of 'party_brutalized', but the history of 'civil_war' is disputed (long=0.3, "
+        "long_and_brutal=0.7)\n"
+        "    fix: write anchor = \"absent\" under [nodes.party_brutalized], or record what "
+        "happened to 'civil_war' in the scenario\n"
+        "{f}: nodes.democracy_1930.anchor: must be \"absent\" or \"history\", got 'histroy' "
+        "(did you mean 'history'?)\n"
+        "    fix: write anchor = \"history\" to judge with the causes as they were, or "
+        "\"absent\" (the default) to judge with them absent"
+    ),
+    "prior_v2_interaction_key.toml": (
+        "{f}: nodes.party_brutalized.given.\"civil_war & soviet_state\": 'civil_war & "
+        "soviet_state' matches no interaction of 'party_brutalized' (did you mean "
+        "'civil_war & centralism'?)\n"
+        "    fix: judge one of its interactions: \"civil_war & centralism\"\n"
+        "{f}: nodes.regime_1930.given.\"party_brutalized & soviet_state\": "
+        "'party_brutalized & soviet_state' matches no interaction of 'regime_1930'\n"
+        "    fix: 'regime_1930' has no [[interactions]]: declare one in the scenario first"
+    ),
+    "prior_v2_pod_strengths.toml": (
+        "{f}: pods.softer_centralizm: 'softer_centralizm' is not a POD of scenario "
+        "'v2_small' (did you mean 'softer_centralism'?)\n"
+        "    fix: name one of the scenario's [pods.*]: milder_war, softer_centralism, "
+        "no_soviets\n"
+        "{f}: pods.softer_centralism.do.centralsm: POD 'softer_centralism' does not set "
+        "'centralsm' (did you mean 'centralism'?)\n"
+        "    fix: judge what it sets: centralism\n"
+        "{f}: pods.milder_war.do.civil_war: 'civil_war' has states (short, long, "
+        "long_and_brutal): a judged strength is P(civil_war = yes) under the POD, for a "
+        "yes/no event\n"
+        "    fix: remove it: the scenario's weights over the states apply\n"
+        "{f}: pods.no_soviets.do.soviet_state: POD 'no_soviets' sets 'soviet_state' for "
+        "certain: only a soft POD's strength is judged\n"
+        "    fix: remove it, or make the POD soft in the scenario (a probability)"
+    ),
+    "prior_v2_unknown_state.toml": (
+        "{f}: nodes.party_brutalized.given.\"civil_war=lnog\": unknown state 'lnog' of "
+        "'civil_war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: nodes.regime_1930.base.open: unknown state 'open' of 'regime_1930'\n"
+        "    fix: use one of: one_party, open_party, many_parties\n"
+        "{f}: nodes.regime_1930.given.party_brutalized.many_partys: unknown state "
+        "'many_partys' of 'regime_1930' (did you mean 'many_parties'?)\n"
+        "    fix: use one of: one_party, open_party, many_parties"
     ),
     "prior_wrong_length.toml": (
         "{f}: nodes.captain.base: must have three numbers [low, median, high], got 2: [0.1, 0.5]\n"
@@ -283,8 +373,8 @@ EXPECTED = {
         "    fix: write e.g. do = { civil_war_severe = false }\n"
         "{f}: pods.odd.do.a: must be in [0, 1], got 1.5\n"
         "    fix: write a probability between 0 and 1\n"
-        "{f}: pods.odd.do.b: must be true, false or a number in [0, 1], got 'yes' (a string)\n"
-        "    fix: write a probability such as 0.3"
+        "{f}: pods.odd.do.b: 'yes' names a state, but 'b' is a yes/no event\n"
+        "    fix: write true or false (a number in [0, 1] for a soft POD)"
     ),
     "scenario_bad_years.toml": (
         "{f}: nodes.a.year: must be from 1 to 3000, got 0\n"
@@ -402,11 +492,149 @@ EXPECTED = {
     "scenario_unknown_keys.toml": (
         "{f}: colour: unknown key 'colour'\n"
         "    fix: remove it; allowed keys here: id, title, outcome, source, nodes, edges, pods, "
-        "posts, description, data\n"
+        "posts, description, data, outcomes, interactions\n"
         "{f}: nodes.c.histroy: unknown key 'histroy' (did you mean 'history'?)\n"
-        "    fix: remove it; allowed keys here: label, year, history, note\n"
+        "    fix: remove it; allowed keys here: label, year, history, note, states\n"
         "{f}: edges[2].disputed: unknown key 'disputed' (did you mean 'disputed_by'?)\n"
-        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by"
+        "    fix: remove it; allowed keys here: cause, effect, claim, by, disputed_by, kind, "
+        "at_least, qualified_by"
+    ),
+    "scenario_v2_at_least.toml": (
+        "{f}: edges[4].at_least: is only for a necessary condition (kind = \"requires\")\n"
+        "    fix: remove at_least, or write kind = \"requires\" if the effect needs the cause\n"
+        "{f}: edges[5].at_least: unknown state 'very_long' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: edges[6].at_least: 'short' is the first state of 'war': at least it always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: edges[7].at_least: is missing: 'war' has states (short, long, long_and_brutal)\n"
+        "    fix: add at_least = \"...\", the lowest state that opens the gate, one of: "
+        "long, long_and_brutal\n"
+        "{f}: edges[8].at_least: 'no' is the first state of 'c': at least it always holds\n"
+        "    fix: name a higher state: yes"
+    ),
+    "scenario_v2_data_rows.toml": (
+        "{f}: data[0].node: 'd' has states (low, high): a data row counts how often a "
+        "yes/no event happened\n"
+        "    fix: count a yes/no event instead, or leave the row out\n"
+        "{f}: data[1].given.a: 'a' is a gate of 'c' (kind = \"requires\"): the count is "
+        "read inside the gates\n"
+        "    fix: remove it from given\n"
+        "{f}: data[2].given.war: must be a state of 'war' (short, long, "
+        "long_and_brutal), got True\n"
+        "    fix: write the state's name in double quotes\n"
+        "{f}: data[3].given.war: unknown state 'lng' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal"
+    ),
+    "scenario_v2_gate_on_a_non_node.toml": (
+        "{f}: edges[4].cause: unknown node 'aa' (did you mean 'a'?)\n"
+        "    fix: name one of the [nodes.*] tables, or add the node\n"
+        "{f}: edges[5].kind: must be \"influences\" or \"requires\", got 'require' (did you "
+        "mean 'requires'?)\n"
+        "    fix: write kind = \"requires\" for a necessary condition, or leave it out for "
+        "an influence"
+    ),
+    "scenario_v2_history_contradicts_a_gate.toml": (
+        "{f}: nodes.c.history: history says c is 'yes' but its gate a >= yes is closed "
+        "(a is 'no')\n"
+        "    fix: correct one of the two histories, or make the edge from a an influence "
+        "(remove kind = \"requires\")"
+    ),
+    "scenario_v2_interaction_not_a_cause.toml": (
+        "{f}: interactions[0].causes.c: 'c' is not a cause of 'b'\n"
+        "    fix: add an [[edges]] from c to b, or name one of its influences: a, war\n"
+        "{f}: interactions[1].causes: must be a table of two or more causes, got {'a': True}\n"
+        "    fix: write e.g. causes = { lenin_returns = \"yes\", centralist_leadership = "
+        "\"yes\" }: each cause at least that state"
+    ),
+    "scenario_v2_interaction_over_a_gate.toml": (
+        "{f}: interactions[0].causes.a: 'a' is a gate of 'c' (kind = \"requires\"), not an "
+        "influence\n"
+        "    fix: an interaction combines influences: drop it from causes, or make the "
+        "edge an influence\n"
+        "{f}: interactions[2]: repeats the interaction war & a on b\n"
+        "    fix: merge the two claims into one interaction (cite all their posts)\n"
+        "{f}: interactions[3].causes.war: 'short' is the first state of 'war': at least "
+        "it always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: interactions[3].causes.a: 'no' is the first state of 'a': at least it always holds\n"
+        "    fix: name a higher state: yes"
+    ),
+    "scenario_v2_no_outcome.toml": (
+        "{f}: outcome: is missing\n"
+        "    fix: add 'outcome = ...', or 'outcomes = [...]' for several outcomes"
+    ),
+    "scenario_v2_outcome_and_outcomes.toml": (
+        "{f}: outcomes: is given with 'outcome' as well\n"
+        "    fix: keep one: outcome = \"...\" (one yes/no event) or outcomes = [...]"
+    ),
+    "scenario_v2_outcomes.toml": (
+        "{f}: outcomes[1]: 'war' has states (short, long, long_and_brutal): an outcome "
+        "of it says which count\n"
+        "    fix: write { event = \"war\", at_least = \"long_and_brutal\" }\n"
+        "{f}: outcomes[2].at_least: is missing: 'war' has states (short, long, long_and_brutal)\n"
+        "    fix: add at_least = \"...\", one of: long, long_and_brutal\n"
+        "{f}: outcomes[3].at_least: 'short' is the first state of 'war': at least it "
+        "always holds\n"
+        "    fix: name a higher state: long, long_and_brutal\n"
+        "{f}: outcomes[4]: repeats the outcome 'c'\n"
+        "    fix: remove one of the two"
+    ),
+    "scenario_v2_pod_sets_an_outcome.toml": (
+        "{f}: pods.short_war.do.war: a POD may not set an outcome: 'war' is one\n"
+        "    fix: intervene on an earlier event"
+    ),
+    "scenario_v2_pod_weights.toml": (
+        "{f}: pods.shorter.do.war: weights sum to 0.9, not 1\n"
+        "    fix: make the weights add up to 1 (the chance of each state)\n"
+        "{f}: pods.odd.do.war.short: must be a weight in [0, 1], got 1.5\n"
+        "    fix: write a number such as 0.3\n"
+        "{f}: pods.odd.do.war.long: must be a weight in [0, 1], got -0.5\n"
+        "    fix: write a number such as 0.3\n"
+        "{f}: pods.none.do.war: gives every state weight 0\n"
+        "    fix: give at least one state a weight above 0\n"
+        "{f}: pods.outside.scope: must be \"in\" or \"out\", got 'outside'\n"
+        "    fix: write scope = \"out\" for a POD that removes the question itself, or "
+        "leave it out"
+    ),
+    "scenario_v2_probability_pod_on_a_state_event.toml": (
+        "{f}: pods.some_war.do.war: must name a state of 'war' (short, long, "
+        "long_and_brutal), got 0.5\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a soft POD, e.g. "
+        "{ short = 0.3, long_and_brutal = 0.7 }\n"
+        "{f}: pods.no_war.do.war: must name a state of 'war' (short, long, "
+        "long_and_brutal), got False\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a soft POD, e.g. "
+        "{ short = 0.3, long_and_brutal = 0.7 }"
+    ),
+    "scenario_v2_state_pod_on_a_yes_no_event.toml": (
+        "{f}: pods.long_b.do.b: 'long' names a state, but 'b' is a yes/no event\n"
+        "    fix: write true or false (a number in [0, 1] for a soft POD)"
+    ),
+    "scenario_v2_states.toml": (
+        "{f}: nodes.war.history: must name a state of 'war' (short, long, "
+        "long_and_brutal), got True\n"
+        "    fix: write a state, e.g. \"long_and_brutal\", or weights for a disputed "
+        "record, e.g. { short = 0.3, long_and_brutal = 0.7 }\n"
+        "{f}: nodes.d.states: needs at least two states, got ['one']\n"
+        "    fix: write them least first, e.g. states = [\"short\", \"long\", "
+        "\"long_and_brutal\"]; a yes/no event is written without states\n"
+        "{f}: nodes.e.states[1]: 'High' is not a snake_case id\n"
+        "    fix: use lower-case letters, digits and _, starting with a letter\n"
+        "{f}: nodes.e.states[2]: names the state 'low' twice\n"
+        "    fix: list each state once\n"
+        "{f}: nodes.f.states: must be an array of state names, got 'low, high'\n"
+        "    fix: write them least first, e.g. states = [\"short\", \"long\", "
+        "\"long_and_brutal\"]"
+    ),
+    "scenario_v2_unknown_state.toml": (
+        "{f}: nodes.army.history.smal: unknown state 'smal' of 'army' (did you mean 'small'?)\n"
+        "    fix: use one of: small, large\n"
+        "{f}: edges[4].at_least: unknown state 'lnog' of 'war' (did you mean 'long'?)\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: outcomes[1].at_least: unknown state 'brutal' of 'war'\n"
+        "    fix: use one of: short, long, long_and_brutal\n"
+        "{f}: pods.shorter.do.war: unknown state 'shrt' of 'war' (did you mean 'short'?)\n"
+        "    fix: use one of: short, long, long_and_brutal"
     ),
     "scenario_wrong_types.toml": (
         "{f}: id: must be a string, got 3 (an integer)\n"
@@ -500,6 +728,11 @@ def needs_squad(name: str) -> bool:
     return name.startswith("prior_")
 
 
+def its_scenario(name: str) -> str:
+    """The scenario file a prior-set fixture is checked with."""
+    return V2 if name.startswith("prior_v2_") else SQUAD
+
+
 
 
 def test_the_catalogue_is_complete():
@@ -511,7 +744,7 @@ def test_the_catalogue_is_complete():
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_check_reports_the_whole_message_and_exits_2(name):
     path = BAD / name
-    args = ["check", SQUAD, str(path)] if needs_squad(name) else ["check", str(path)]
+    args = ["check", its_scenario(name), str(path)] if needs_squad(name) else ["check", str(path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.stderr == block(path, expected(name))
@@ -532,7 +765,7 @@ def test_the_readers_raise_the_same_text(name):
             load_scenario(path)
     else:
         scenario = load_scenario("ussr_1930" if "ussr_1930" in path.read_text("utf-8")
-                                 else SQUAD)
+                                 else its_scenario(name))
         with pytest.raises(ElicitationError) as err:
             load_prior_set(path, scenario)
     assert str(err.value) == expected(name)
@@ -549,7 +782,7 @@ def _blocks(stderr: str) -> dict[str, str]:
 def test_the_whole_folder_at_once():
     """`plausibly check tests/data/bad/*`: every file's problems, in order, never a traceback."""
     files = [str(BAD / n) for n in sorted(EXPECTED)]
-    result = runner.invoke(app, ["check", SQUAD, *files])
+    result = runner.invoke(app, ["check", SQUAD, V2, *files])
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     blocks = _blocks(result.stderr)
@@ -559,7 +792,9 @@ def test_the_whole_folder_at_once():
     assert result.stdout == (
         "ok  tests/data/firing_squad.toml: scenario firing_squad: 5 events (1-4), 5 edges, "
         "2 PODs (1 soft), 0 data rows\n"
-        f"checked {len(files) + 1} files: 1 ok, {len(files)} with problems\n")
+        "ok  tests/data/v2_small.toml: scenario v2_small: 7 events (1917-1930), 8 edges "
+        "(3 gates), 1 interaction, 2 outcomes, 3 PODs (2 soft, 1 out of scope), 1 data row\n"
+        f"checked {len(files) + 2} files: 2 ok, {len(files)} with problems\n")
 
 
 def test_the_console_script_on_the_folder_never_shows_a_traceback():

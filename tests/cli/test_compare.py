@@ -43,7 +43,7 @@ def test_compare_weights_fixed_sets_by_their_exact_likelihood(second_fixed):
     assert weights["squad_fixed"]["posterior"] == pytest.approx(expected[0], abs=1e-6)
     assert weights["lenient"]["log_evidence"] == pytest.approx(logz[1], abs=1e-6)
     assert sum(w["posterior"] for w in weights.values()) == pytest.approx(1.0, abs=1e-6)
-    assert out["pool"] == "linear" and sorted(out["ranking"]) == ["a_half_hearted",
+    assert out["pool"] == "linear" and sorted(out["ranking"]["death"]) == ["a_half_hearted",
                                                                  "a_refrains"]
     priors = [r["priors"] for r in out["results"]]
     assert priors[:3] == ["squad_fixed", "lenient", "linear_pool"]

@@ -45,6 +45,31 @@ def test_show_lists_events_claims_and_pods():
     assert "A's resolve is shaken" in out
 
 
+def test_check_a_version_2_scenario():
+    path = DATA / "v2_small.toml"
+    result = runner.invoke(app, ["check", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        f"ok  {path}: scenario v2_small: 7 events (1917-1930), 8 edges (3 gates), "
+        "1 interaction, 2 outcomes, 3 PODs (2 soft, 1 out of scope), 1 data row\n"
+        "checked 1 file: 1 ok, 0 with problems\n")
+
+
+def test_show_a_version_2_scenario():
+    result = runner.invoke(app, ["show", str(DATA / "v2_small.toml")])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "(v2_small; outcomes: democracy_1930, regime_1930>=open_party)" in out
+    assert "states: short < long < long_and_brutal" in out
+    assert "civil_war>=long (requires)" in out  # a gate among war_communism's causes
+    assert "soviet_state -> democracy_1930 (requires)" in out
+    assert "civil_war>=long & centralism -> party_brutalized" in out
+    assert "#11 Kim; in part: #12 Lu" in out
+    assert "civil_war={short: 0.6, long: 0.4}" in out
+    assert "scope: out (removes the question; reported apart, never ranked)" in out
+    assert "long=0.3, long_and_brutal=0.7" in out
+
+
 def test_graph_dot_svg_png(tmp_path):
     dot = runner.invoke(app, ["graph", str(DATA / "firing_squad.toml")])
     assert dot.stdout.startswith('digraph "firing_squad" {')

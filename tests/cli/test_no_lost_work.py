@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from plausibly.models.files import write_atomic
+from plausibly.models.outputs import write_atomic
 from plausibly.models.scenario import load_scenario
 from plausibly.priors.elicitation import load_prior_set
 
@@ -29,7 +29,7 @@ JUDGED = str(DATA / "firing_squad_priors.toml")
 WRITER = """
 import sys
 from pathlib import Path
-from plausibly.models.files import write_atomic
+from plausibly.models.outputs import write_atomic
 print("ready", flush=True)
 write_atomic(Path(sys.argv[1]), b"n" * (64 << 20), force=True)
 """
@@ -234,7 +234,7 @@ import sys
 from pathlib import Path
 import typer
 from plausibly.cli.common import handles_errors
-from plausibly.models.files import write_atomic
+from plausibly.models.outputs import write_atomic
 
 @handles_errors
 def save() -> None:

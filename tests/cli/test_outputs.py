@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from plausibly.cli.app import app
-from plausibly.models import files
+from plausibly.models import outputs as files
 from plausibly.models.errors import OutputError
 
 DATA = Path(__file__).parents[1] / "data"
@@ -306,7 +306,7 @@ RACER = """
 import sys, time
 from pathlib import Path
 from plausibly.models.errors import OutputError
-from plausibly.models.files import check_writable, write_atomic
+from plausibly.models.outputs import check_writable, write_atomic
 
 target, go, me = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
 check_writable(target, False, {".nc"})

@@ -120,3 +120,16 @@ def test_sensitivity(width):
     for note_start in ("prior / likelihood sensitivity: power-scaling",
                        "associated judgements: the sampled judgements"):
         assert note_start in flat
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_show_version_2(width):
+    """States, gates, interactions, every outcome and a POD's scope fit too."""
+    v2 = str(Path(__file__).parents[1] / "data" / "v2_small.toml")
+    out = terminal(["show", v2], width)
+    whole(["civil_war", "war_communism", "regime_1930>=open_party", "(requires)", "no_soviets",
+           "milder_war"], out)
+    flat = " ".join(out.split("│")).split()
+    text = " ".join(flat)
+    assert "short < long < long_and_brutal" in text
+    assert "scope: out" in text and "Interactions" in text

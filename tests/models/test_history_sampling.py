@@ -293,9 +293,9 @@ def test_fixed_priors_through_the_sampler_give_the_exact_answer(name, tmp_path):
     for pod, (interventional, counterfactual) in want.items():
         for query, value in (("interventional", interventional),
                              ("counterfactual", counterfactual)):
-            got = run.draws["plausibility"].sel(pod=pod, query=query).values
+            got = run.draws["plausibility"].sel(pod=pod, query=query).isel(outcome=0).values
             np.testing.assert_allclose(got, value, rtol=0, atol=1e-9)
-            mine = exact.draws["plausibility"].sel(pod=pod, query=query).values
+            mine = exact.draws["plausibility"].sel(pod=pod, query=query).isel(outcome=0).values
             np.testing.assert_allclose(mine, value, rtol=0, atol=1e-9)
     result = runner.invoke(app, ["estimate", path, "-p", FIXED, "--draws", "100", "--tune",
                                  "100", "--chains", "2", "--seed", "3", "--format", "json",
@@ -323,7 +323,7 @@ def importance_means(s, fitted, draws: int = 20_000, seed: int = 0) -> dict[str,
     w /= w.sum()
     out = {}
     for pid, answer in Q.answer_pods(net, a, b, {p.id: p.do for p in s.pods}).items():
-        q = np.stack([answer.interventional, answer.counterfactual], axis=1)
+        q = np.stack([answer.interventional[:, 0], answer.counterfactual[:, 0]], axis=1)
         mean = w @ q
         se = np.sqrt((w[:, None] ** 2 * (q - mean) ** 2).sum(axis=0))
         out[pid] = np.stack([mean, se])
@@ -342,7 +342,7 @@ def test_uncertain_priors_sample_converge_and_agree_with_importance_sampling(nam
     reference = importance_means(s, fitted)
     plaus = run.draws["plausibility"]
     for pod, (mean, se) in reference.items():
-        got = plaus.sel(pod=pod, query=["interventional", "counterfactual"])
+        got = plaus.sel(pod=pod, query=["interventional", "counterfactual"]).isel(outcome=0)
         mc = got.std(("chain", "draw")).values / math.sqrt(400)  # ESS >= 400
         diff = np.abs(got.mean(("chain", "draw")).values - mean)
         assert np.all(diff <= 4 * np.hypot(mc, se) + 1e-6), (pod, diff, mc, se)

@@ -37,7 +37,7 @@ def test_fixed_priors_answer_exactly():
     net = Network.from_scenario(s)
     a, b = fitted.parameter_prior(s).to_ab(np.zeros((1, 0)))
     for pod in s.pods:
-        got = run.draws["plausibility"].sel(pod=pod.id).values.ravel()
+        got = run.draws["plausibility"].sel(pod=pod.id, outcome="death").values.ravel()
         assert got[0] == pytest.approx(C.interventional(net, a, b, pod.do)[0], abs=1e-9)
         assert got[1] == pytest.approx(C.counterfactual(net, a, b, pod.do)[0], abs=1e-9)
 
@@ -46,15 +46,17 @@ def test_estimate_json_has_the_design_shape():
     result = runner.invoke(app, ["estimate", SQUAD, "-p", FIXED, "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
-    assert list(out) == ["scenario", "outcome", "hdi_prob", "results", "diagnostics"]
-    assert (out["scenario"], out["outcome"], out["hdi_prob"]) == ("firing_squad", "death", 0.94)
+    assert list(out) == ["scenario", "outcomes", "hdi_prob", "results", "diagnostics"]
+    assert (out["scenario"], out["outcomes"], out["hdi_prob"]) == ("firing_squad", ["death"],
+                                                                   0.94)
     assert [r["pod"] for r in out["results"]] == ["history", "a_refrains", "a_half_hearted"]
     first = out["results"][1]
-    assert list(first) == ["priors", "pod", "interventional", "counterfactual", "rewrite",
-                           "events"]
-    assert list(first["counterfactual"]) == ["mean", "sd", "hdi"]
+    assert list(first) == ["priors", "pod", "scope", "outcome", "interventional",
+                           "counterfactual", "rewrite", "events"]
+    assert (first["scope"], first["outcome"]) == ("in", "death")
+    assert list(first["counterfactual"]) == ["mean", "median", "sd", "hdi"]
     assert first["events"]["rifleman_a"]["history"] is True
-    assert list(first["events"]["rifleman_a"]["p_differs"]) == ["mean", "sd", "hdi"]
+    assert list(first["events"]["rifleman_a"]["p_differs"]) == ["mean", "median", "sd", "hdi"]
     assert out["diagnostics"]["squad_fixed"]["exact"] is True
 
 
@@ -62,8 +64,9 @@ def test_estimate_csv_and_table():
     csv = runner.invoke(app, ["estimate", SQUAD, "-p", FIXED, "--format", "csv"])
     assert csv.exit_code == 0
     lines = csv.stdout.splitlines()
-    assert lines[0] == "priors,pod,quantity,mean,sd,hdi_low,hdi_high"
-    assert lines[1].startswith("squad_fixed,history,interventional,")
+    assert lines[0] == "priors,pod,outcome,quantity,mean,median,sd,hdi_low,hdi_high"
+    assert lines[1].startswith("squad_fixed,history,death,interventional,")
+    assert lines[3].startswith("squad_fixed,history,,rewrite,")
     table = runner.invoke(app, ["estimate", SQUAD, "-p", FIXED])
     assert table.exit_code == 0 and "a_refrains" in table.stdout
     assert "diagnostics: exact (every parameter fixed: nothing to sample)" in table.stdout
@@ -83,7 +86,8 @@ def test_save_and_reload_a_run(tmp_path):
     assert attrs["scenario"] == "firing_squad" and attrs["priors"] == "squad_fixed"
     assert len(attrs["scenario_sha256"]) == 64 and len(attrs["priors_sha256"]) == 64
     assert dict(idata["plausibility"]["plausibility"].sizes) == {
-        "chain": 1, "draw": 1, "pod": 3, "query": 3}
+        "chain": 1, "draw": 1, "pod": 3, "outcome": 1, "query": 2}
+    assert dict(idata["plausibility"]["rewrite"].sizes) == {"chain": 1, "draw": 1, "pod": 3}
     refused = runner.invoke(app, ["estimate", SQUAD, "-p", FIXED, "-o", str(out)])
     assert refused.exit_code == 2
     assert refused.stderr == (f"error: 1 problem\n{out}: exists already\n"

@@ -53,13 +53,15 @@ def spread_run(squad, exact_run):
     """A run whose counterfactual answers vary across draws (beta draws, no sampling)."""
     rng = np.random.default_rng(5)
     pods = exact_run.pods
-    plaus = np.empty((2, 300, len(pods), 3))
+    plaus = np.empty((2, 300, len(pods), 1, 2))
     for k, (a, b) in enumerate([(1.0, 1.0), (2.0, 8.0), (6.0, 3.0)]):
-        plaus[:, :, k, :] = rng.beta(a, b, size=(2, 300, 3))
-    plaus[:, :, 0, 1] = 1.0  # history: the prisoner died
-    draws = xr.Dataset({"plausibility": (("chain", "draw", "pod", "query"), plaus)},
-                       coords={"pod": pods,
-                               "query": ["interventional", "counterfactual", "rewrite"]})
+        plaus[:, :, k, 0, :] = rng.beta(a, b, size=(2, 300, 2))
+    plaus[:, :, 0, 0, 1] = 1.0  # history: the prisoner died
+    draws = xr.Dataset({"plausibility": (("chain", "draw", "pod", "outcome", "query"), plaus),
+                        "rewrite": (("chain", "draw", "pod"), rng.beta(1.0, 1.0,
+                                                                       (2, 300, len(pods))))},
+                       coords={"pod": pods, "outcome": ["death"],
+                               "query": ["interventional", "counterfactual"]})
     return Run(squad, "beta", "Beta draws", draws, Diagnostics(1.0, 500, 500, 0), 1)
 
 
@@ -214,7 +216,7 @@ def test_run_overlay_errors(exact_run):
     assert str(err.value) == ("run.nc: pod: the run does not answer POD 'a_refrain' (did you "
                               "mean 'a_refrains'?)\n    fix: use one of: a_refrains, "
                               "a_half_hearted")
-    old = dataclasses.replace(exact_run, draws=exact_run.draws.drop_vars(["a", "b", "cause"]))
+    old = dataclasses.replace(exact_run, draws=exact_run.draws.drop_vars(["a", "b", "term"]))
     with pytest.raises(PlausiblyError) as err:
         run_overlay(old, file="old.nc")
     assert str(err.value) == (
@@ -267,7 +269,7 @@ def test_graph_command_marks_one_pod_without_a_run():
 def test_graph_command_with_an_old_run(tmp_path, exact_run):
     old = tmp_path / "old.nc"
     save_run(dataclasses.replace(exact_run, draws=exact_run.draws.drop_vars(
-        ["a", "b", "cause"])), old)
+        ["a", "b", "term"])), old)
     result = runner.invoke(app, ["graph", "--run", str(old), "-o", str(tmp_path / "g.svg")])
     assert result.exit_code == 2
     assert result.stderr == (

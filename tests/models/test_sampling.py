@@ -97,7 +97,7 @@ def test_progress_meanwhile_and_on_set(squad):
     seen: list[tuple[int, int]] = []
     logging.getLogger("pymc").setLevel(logging.INFO)
     with sampling.Sampler(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
-                          after=lambda i, z: z.shape) as sampler:
+                          after=lambda i, c, z: z.shape) as sampler:
         calls.append("meanwhile")
         calls.extend(i for i, _, _ in sampler.sets())
     assert calls == ["meanwhile", 0, 1]
@@ -113,12 +113,12 @@ def test_after_runs_on_each_chain(squad):
     s, net, judged = squad
     layout = judged.parameter_prior(s)
     [(idata, afters)] = sampling.sample_sets(net, [layout], **SMALL,
-                                               after=lambda i, z: (i, z.sum()))
+                                               after=lambda i, c, z: (i, z.sum()))
     z = idata.posterior["z"].values
     assert afters == [(0, pytest.approx(z[0].sum())), (0, pytest.approx(z[1].sum()))]
 
 
-def failing(i: int, z: np.ndarray) -> None:
+def failing(i: int, c: int, z: np.ndarray) -> None:
     raise ValueError(f"no answer for set {i}")
 
 
@@ -160,7 +160,7 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
     assert "iterations" in shown
 
 
-def dying(i: int, z: np.ndarray) -> None:
+def dying(i: int, c: int, z: np.ndarray) -> None:
     os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
 
 

@@ -70,7 +70,7 @@ def test_small_scenario_reads():
     ({"colour": "red"},
      "s.toml: colour: unknown key 'colour'\n"
      "    fix: remove it; allowed keys here: id, title, outcome, source, nodes, edges, pods, "
-     "posts, description, data"),
+     "posts, description, data, outcomes, interactions"),
     ({"title": DELETE}, "s.toml: title: is missing\n    fix: add 'title = ...'"),
     ({"edges__0__cause": "aa"},
      "s.toml: edges[0].cause: unknown node 'aa' (did you mean 'a'?)\n"

@@ -442,7 +442,7 @@ def test_an_existing_file_that_is_not_a_prior_set_is_refused_and_left_alone(scen
         "    fix: choose another output file with -o (or fix this one: the problems follow)\n"
         f"{out}: hello: unknown key 'hello'\n"
         "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, "
-        "interval, default, nodes\n"
+        "interval, anchor, default, nodes, pods\n"
         f"{out}: id: is missing\n    fix: add 'id = ...'\n"
         f"{out}: name: is missing\n    fix: add 'name = ...'\n"
         f"{out}: scenario: is missing\n    fix: add 'scenario = ...'\n"

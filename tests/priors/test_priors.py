@@ -164,7 +164,7 @@ CASES = {
         HEAD + "intervall = 0.8\n",
         "{f}: intervall: unknown key 'intervall' (did you mean 'interval'?)\n"
         "    fix: remove it; allowed keys here: id, name, scenario, summary, based_on, interval, "
-        "default, nodes"),
+        "anchor, default, nodes, pods"),
     "unknown node": (
         node("base = [0.1, 0.2, 0.3]", "captian"),
         "{f}: nodes.captian: 'captian' is not an event of scenario 'firing_squad' "
@@ -236,7 +236,7 @@ CASES = {
     "unknown node key": (
         node("base = [0.1, 0.2, 0.3]\nbse = 0.2"),
         "{f}: nodes.captain.bse: unknown key 'bse' (did you mean 'base'?)\n"
-        "    fix: remove it; allowed keys here: why, base, given"),
+        "    fix: remove it; allowed keys here: why, base, given, anchor"),
     "given not a table": (
         node("given = [0.1, 0.2, 0.3]\nbase = 0.2"),
         "{f}: nodes.captain.given: must be a table of cause = judgement, got [0.1, 0.2, 0.3]\n"
@@ -299,7 +299,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
             '\n[nodes.death]\nbase = [0.1, 0.2]\n\n[nodes.ghost]\nwhy = "w"\nbase = 0.5\n')
     assert problems(tmp_path, text) == "\n".join([
         "{f}: colour: unknown key 'colour'\n    fix: remove it; allowed keys here: id, name, "
-        "scenario, summary, based_on, interval, default, nodes",
+        "scenario, summary, based_on, interval, anchor, default, nodes, pods",
         "{f}: id: 'Squad' is not a snake_case id\n"
         "    fix: use lower-case letters, digits and _, starting with a letter",
         "{f}: interval: must be in (0, 1), got 1.5\n"
@@ -346,28 +346,29 @@ def test_fitted_priors_as_arrays_and_samples(tmp_path):
     fitted = fit_prior_set(read(tmp_path, JUDGED), SQUAD)
     order, parents = SQUAD.order, SQUAD.parents
     width = max(len(p) for p in parents.values())
-    h = fitted.logit_arrays(order, parents, width)._asdict()
+    prior = fitted.parameter_prior(SQUAD)
     n = len(order)
     assert order == ("court_order", "captain", "rifleman_a", "rifleman_b", "death")
-    assert {k: v.shape for k, v in h.items()} == {
-        "mu_a": (n,), "sd_a": (n,), "mu_g": (n, width), "sd_g": (n, width), "mask": (n, width)}
-    np.testing.assert_array_equal(h["mask"], [[0, 0], [1, 0], [1, 0], [1, 0], [1, 1]])
+    assert prior.mu.shape == prior.sigma.shape == (n + n * width,)
+    mu_a, sd_a = prior.mu[:n], prior.sigma[:n]
+    mu_g, sd_g = prior.mu[n:].reshape(n, width), prior.sigma[n:].reshape(n, width)
+    np.testing.assert_array_equal(prior.mask, [[0, 0], [1, 0], [1, 0], [1, 0], [1, 1]])
     i, d = order.index("captain"), order.index("death")
-    assert h["mu_a"][i] == pytest.approx(logit(0.05), abs=1e-12)
-    assert h["mu_g"][i, 0] == pytest.approx(logit(0.97), abs=1e-12)
-    assert h["mu_g"][d, 0] == pytest.approx(logit(0.99), abs=1e-12) and h["sd_g"][d, 0] == 0
-    assert (h["sd_g"][h["mask"] == 0] == 0).all() and (h["mu_g"][h["mask"] == 0] == 0).all()
+    assert mu_a[i] == pytest.approx(logit(0.05), abs=1e-12)
+    assert mu_g[i, 0] == pytest.approx(logit(0.97), abs=1e-12)
+    assert mu_g[d, 0] == pytest.approx(logit(0.99), abs=1e-12) and sd_g[d, 0] == 0
+    assert (sd_g[prior.mask == 0] == 0).all() and (mu_g[prior.mask == 0] == 0).all()
 
-    a, b = fitted.sample(order, parents, width, draws=4000, seed=1)
+    a, b = fitted.sample(SQUAD, draws=4000, seed=1)
     assert a.shape == (4000, n) and b.shape == (4000, n, width)
-    assert (b[:, h["mask"] == 0] == 0).all()
+    assert (b[:, prior.mask == 0] == 0).all()
     # b = g - a: a fixed g (death given rifleman_a) makes b = logit(0.99) - a exactly
     np.testing.assert_allclose(b[:, d, 0], logit(0.99) - a[:, d], atol=1e-12)
     # sample moments within 5 standard errors of the fitted Normal
-    se_mean = h["sd_a"] / math.sqrt(4000)
-    assert (abs(a.mean(axis=0) - h["mu_a"]) < 5 * se_mean + 1e-12).all()
-    np.testing.assert_allclose(a.std(axis=0, ddof=1), h["sd_a"], rtol=5 / math.sqrt(2 * 4000))
-    again, _ = fitted.sample(order, parents, width, draws=4000, seed=1)
+    se_mean = sd_a / math.sqrt(4000)
+    assert (abs(a.mean(axis=0) - mu_a) < 5 * se_mean + 1e-12).all()
+    np.testing.assert_allclose(a.std(axis=0, ddof=1), sd_a, rtol=5 / math.sqrt(2 * 4000))
+    again, _ = fitted.sample(SQUAD, draws=4000, seed=1)
     np.testing.assert_array_equal(a, again)
 
 
@@ -426,9 +427,10 @@ def test_check_lists_the_unjudged_parameters(tmp_path):
 
 
 def fitted_from(params: dict[str, LogitNormal], name: str):
-    from plausibly.priors.fit import FittedPriors
+    from plausibly.priors.fit import FittedCell, FittedPriors
 
-    return FittedPriors("s", name, name, {k: v for k, v in params.items()}, {})
+    return FittedPriors("s", name, name, tuple(
+        FittedCell(x, "yes", {}, p, f"a[{x}]", f"{x}.base") for x, p in params.items()))
 
 
 def grid_moments(params: list[LogitNormal], w: np.ndarray) -> tuple[float, float]:
@@ -616,8 +618,7 @@ def test_marginal_likelihood_matches_exact_integration(case):
     z = exact_evidence(fitted)
     assert z == pytest.approx(exact_evidence_separable(fitted), abs=1e-9)
     net = Network.from_scenario(PAIR_SCENARIO)
-    ev = marginal_likelihood(fitted, net, PAIR_SCENARIO.order, dict(PAIR_SCENARIO.parents),
-                             draws=20_000, seed=3)
+    ev = marginal_likelihood(fitted, PAIR_SCENARIO, net, draws=20_000, seed=3)
     assert ev.draws == 20_000 and ev.priors == "p"
     # within 4 Monte Carlo standard errors (se_log_z is the relative SE of Z) ...
     z_hat = math.exp(ev.log_z)
@@ -626,12 +627,11 @@ def test_marginal_likelihood_matches_exact_integration(case):
     assert abs(ev.log_z - math.log(z)) < 0.02
 
 
-def test_marginal_likelihood_uses_the_networks_parents_by_default():
+def test_marginal_likelihood_builds_the_network_when_not_given():
     fitted = pair_priors(*EVIDENCE_CASES["agrees with history"])
     net = Network.from_scenario(PAIR_SCENARIO)
-    explicit = marginal_likelihood(fitted, net, PAIR_SCENARIO.order,
-                                   dict(PAIR_SCENARIO.parents), draws=2000, seed=5)
-    implicit = marginal_likelihood(fitted, net, PAIR_SCENARIO.order, draws=2000, seed=5)
+    explicit = marginal_likelihood(fitted, PAIR_SCENARIO, net, draws=2000, seed=5)
+    implicit = marginal_likelihood(fitted, PAIR_SCENARIO, draws=2000, seed=5)
     assert explicit == implicit
 
 
@@ -656,7 +656,7 @@ def test_posterior_weight_standard_error_matches_the_spread_over_seeds():
     exact = np.array([exact_evidence_separable(f) for f in sets])
     weights, ses = [], []
     for seed in range(300):
-        ev = [marginal_likelihood(f, net, PAIR_SCENARIO.order, draws=300, seed=1000 * k + seed)
+        ev = [marginal_likelihood(f, PAIR_SCENARIO, net, draws=300, seed=1000 * k + seed)
               for k, f in enumerate(sets)]
         post, se = posterior_weights(ev)
         weights.append(post)

@@ -19,6 +19,7 @@ _STYLE = {
     "claim": "  [dim]claim: {}[/]",
     "fit": "  {}",
     "odds": "  {}",
+    "states": "  {}",
     "warning": "  [yellow]warning:[/] {}",
     "note": "{}",
 }

@@ -321,7 +321,9 @@ def edge_effects(run: Run, *, file: str = "") -> dict[tuple[str, str], float]:
     """The posterior median log odds ratio ``b`` of every influence of a run.
 
     For a cause with states, the term of its highest state; gates have none
-    (they are not in the result).
+    (they are not in the result). Each interaction's term is keyed
+    ``(i.key, effect)``, e.g. ``("A & B", "X")`` (never an edge's key: an
+    event id has no space).
 
     Raises
     ------
@@ -347,4 +349,8 @@ def edge_effects(run: Run, *, file: str = "") -> dict[tuple[str, str], float]:
         node = run.scenario.node(e.cause)
         name = e.cause if node.states == YES_NO else f"{e.cause}={node.states[-1]}"
         out[(e.cause, e.effect)] = float(median[i, names.index(name)])
+    for inter in run.scenario.interactions:
+        i = index[inter.effect]
+        names = [str(t) for t in terms[i]]
+        out[(inter.key, inter.effect)] = float(median[i, names.index(inter.key)])
     return out

@@ -29,6 +29,7 @@ __all__ = [
     "FittedPriors",
     "FittedStrength",
     "LogitNormal",
+    "event_cells",
     "fit_judgement",
     "fit_prior_set",
     "logit",
@@ -329,6 +330,16 @@ def _event_cells(priors: PriorSet, scenario: Scenario, x: str) -> list[FittedCel
                 context = {c: scenario.node(c).states[0] for c in inter.causes}
         given(inter.key, context)
     return cells
+
+
+def event_cells(priors: PriorSet, scenario: Scenario, x: str) -> list[FittedCell]:
+    """The cells of event ``x``: what each judgement of it asks, in which context.
+
+    In the engine's order (see :class:`FittedPriors`): its base cells, then a
+    cell per ``given`` key; each names the state it judges (P(x >= state))
+    and the state of every influencing cause.
+    """
+    return _event_cells(priors, scenario, x)
 
 
 def fit_prior_set(priors: PriorSet, scenario: Scenario) -> FittedPriors:

@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from plausibly.models.scenario import Scenario
 from plausibly.priors.elicitation import Judgement, PriorSet
-from plausibly.priors.fit import LOPSIDED, fit_judgement, logit, sigmoid
+from plausibly.priors.fit import (
+    LOPSIDED,
+    FittedCell,
+    event_cells,
+    fit_judgement,
+    logit,
+    sigmoid,
+)
 from plausibly.priors.toml_writer import format_number
 
-__all__ = ["BadAnswer", "Question", "answer_text", "concerns", "feedback", "fitted_line",
-           "not_text", "percent", "questions", "quoted", "read_answer"]
+__all__ = ["BadAnswer", "Question", "answer_text", "concerns", "distribution_line", "feedback",
+           "fitted_line", "not_text", "order_problem", "percent", "questions", "quoted",
+           "read_answer"]
 
 
 class BadAnswer(ValueError):
@@ -28,24 +36,36 @@ class BadAnswer(ValueError):
 
 @dataclass(frozen=True)
 class Question:
-    """One judgement to ask for: an event's base chance, or its chance given one cause."""
+    """One judgement to ask for: an event's base chance, or its chance given a key.
+
+    ``cause`` is the ``given`` key (``"C"``, ``"C=state"``, ``"A & B"``), None
+    for the base; ``state`` the state an event with states is judged at
+    (P(node >= state)), None for a yes/no event; ``anchor`` the reference
+    context the question is asked in.
+    """
 
     node: str
     cause: str | None
     text: str
     claim: str = ""
+    state: str | None = None
+    anchor: str = "absent"
 
     @property
     def key(self) -> str:
-        """The parameter as ``X.base`` or ``X.given.C`` (as in ``plausibly check``)."""
-        return f"{self.node}.base" if self.cause is None else f"{self.node}.given.{self.cause}"
+        """The parameter as ``X.base``, ``X.base.state`` or ``X.given.KEY`` (as ``check``)."""
+        if self.cause is not None:
+            return f"{self.node}.given.{self.cause}"
+        return f"{self.node}.base" if self.state is None else f"{self.node}.base.{self.state}"
 
     def saved(self, priors: PriorSet) -> Judgement | None:
         """The judgement ``priors`` holds for this question, if any."""
         nj = priors.nodes.get(self.node)
         if nj is None:
             return None
-        return nj.base if self.cause is None else nj.given.get(self.cause)
+        if self.cause is None:
+            return nj.base if self.state is None else nj.base_states.get(self.state)
+        return nj.given.get(self.cause)
 
 
 def quoted(label: str) -> str:
@@ -57,27 +77,131 @@ def _listing(labels: Sequence[str]) -> str:
     return ", ".join(quoted(x) for x in labels)
 
 
-def questions(scenario: Scenario, node: str) -> list[Question]:
-    """The questions for one event, in plain words: its base chance, then each cause alone."""
-    label = quoted(scenario.node(node).label)
-    causes = scenario.parents[node]
-    names = [scenario.node(c).label for c in causes]
-    if not causes:
-        base = f"How likely is {label}?"
-    elif len(causes) == 1:
-        base = f"If {quoted(names[0])} did not happen, how likely is {label}?"
+def _was(scenario: Scenario, cause: str, state: str, *, negative: bool = True) -> str:
+    """``"A" happened``, ``"A" did not happen``, or ``"C" was long``."""
+    n = scenario.node(cause)
+    if n.binary:
+        return f"{quoted(n.label)} {'happened' if state == n.states[1] else 'did not happen'}"
+    return f"{quoted(n.label)} was {state}"
+
+
+def _target(scenario: Scenario, node: str, state: str | None) -> str:
+    n = scenario.node(node)
+    label = quoted(n.label)
+    return label if state is None else f"it that {label} is at least {state}"
+
+
+def _settings(context: Mapping[str, str], causes: Sequence[str]) -> str:
+    return ", ".join(f"{c} = {context[c]}" for c in causes)
+
+
+def _and(parts: Sequence[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _inside_gates(scenario: Scenario, node: str) -> str:
+    """``Inside its gate, assuming "A" happened: `` (empty for an event without gates)."""
+    gates = scenario.gates[node]
+    if not gates:
+        return ""
+    phrases = []
+    for cause, at_least in gates:
+        n = scenario.node(cause)
+        phrases.append(f"{quoted(n.label)} happened" if n.binary
+                       else f"{quoted(n.label)} is at least {at_least}")
+    return f"Inside its gate{'s' if len(gates) > 1 else ''}, assuming {_and(phrases)}: "
+
+
+def _absent_text(scenario: Scenario, node: str, cell: FittedCell, target: str) -> str:
+    influences = scenario.influences[node]
+    if not influences:
+        return f"How likely is {target}?"
+    every_binary = all(scenario.node(c).binary for c in influences)
+    if not cell.key:
+        names = [scenario.node(c).label for c in influences]
+        if every_binary and len(names) == 1:
+            return f"If {quoted(names[0])} did not happen, how likely is {target}?"
+        if every_binary:
+            return f"If none of {_listing(names)} happened, how likely is {target}?"
+        return (f"If {_and([_was(scenario, c, cell.context[c]) for c in influences])}, "
+                f"how likely is {target}?")
+    changed = [c for c in influences if c in _key_causes(scenario, node, cell.key)]
+    others = [c for c in influences if c not in changed]
+    if not others:
+        rest = ""
+    elif all(scenario.node(c).binary for c in others):
+        rest = f" (not {_listing([scenario.node(c).label for c in others])})"
     else:
-        base = f"If none of {_listing(names)} happened, how likely is {label}?"
-    out = [Question(node, None, base)]
-    for cause, name in zip(causes, names, strict=True):
-        others = [n for c, n in zip(causes, names, strict=True) if c != cause]
-        if others:
-            text = (f"If only {quoted(name)} happened (not {_listing(others)}), "
-                    f"how likely is {label}?")
-        else:
-            text = f"If {quoted(name)} happened, how likely is {label}?"
-        edge = scenario.edge(cause, node)
-        out.append(Question(node, cause, text, f"{edge.claim} ({', '.join(edge.by)})"))
+        rest = f" ({', '.join(_was(scenario, c, cell.context[c]) for c in others)})"
+    phrases = [_was(scenario, c, cell.context[c]) for c in changed]
+    if len(changed) > 1:
+        lead = f"both {_and(phrases)}" if len(changed) == 2 else f"all of {_and(phrases)}"
+        return f"If {lead}{rest}, how likely is {target}?"
+    only = "only " if others else ""
+    return f"If {only}{phrases[0]}{rest}, how likely is {target}?"
+
+
+def _key_causes(scenario: Scenario, node: str, key: str) -> list[str]:
+    """The causes a ``given`` key sets."""
+    for inter in scenario.interactions_of(node):
+        if inter.key == key:
+            return list(inter.causes)
+    return [key.partition("=")[0]]
+
+
+def _history_text(scenario: Scenario, node: str, cell: FittedCell, target: str) -> str:
+    influences = scenario.influences[node]
+    if not influences:
+        return f"How likely is {target}?"
+    if not cell.key:
+        return (f"As it actually was (causes: {_settings(cell.context, influences)}), "
+                f"how likely is {target}?")
+    changed = _key_causes(scenario, node, cell.key)
+    rest = ", the rest as it was" if len(changed) < len(influences) else ""
+    labels = [quoted(scenario.node(c).label) for c in changed]
+    if len(changed) == 1:
+        return (f"Had {labels[0]} been otherwise ({_settings(cell.context, changed)}){rest}, "
+                f"how likely is {target}?")
+    history = {c: scenario.node(c).states[scenario.node(c).hard or 0] for c in changed}
+    return (f"Had {_and(labels)} together been otherwise ({_settings(cell.context, changed)}; "
+            f"as it was: {_settings(history, changed)}){rest}, how likely is {target}?")
+
+
+def questions(scenario: Scenario, node: str, priors: PriorSet | None = None) -> list[Question]:
+    """The questions for one event, in plain words.
+
+    Its base chance (for an event with states, one "at least" chance per state
+    after the first), then one per ``given`` key: each cause alone (anchor
+    ``"absent"``) or each cause otherwise, the rest as it was (``"history"``),
+    then each interaction. ``priors`` sets the anchor and the state a saved
+    ``given`` of an event with states judges. An event with gates is asked
+    about inside them, and the question says so.
+    """
+    if priors is None:
+        priors = PriorSet(id="new", name="new", scenario=scenario.id, summary="", based_on=(),
+                          interval=0.9, nodes={})
+    n = scenario.node(node)
+    inside = _inside_gates(scenario, node)
+    inters = {i.key: i for i in scenario.interactions_of(node)}
+    anchor = priors.anchor_of(node)
+    if anchor == "history" and any(scenario.node(c).hard is None
+                                   for c in scenario.influences[node]):
+        anchor = "absent"  # as the fit reads an event it cannot judge so
+    out = []
+    for cell in event_cells(priors, scenario, node):
+        state = None if n.binary else cell.state
+        target = _target(scenario, node, state)
+        text = (_history_text if anchor == "history" else _absent_text)(
+            scenario, node, cell, target)
+        if inside:
+            text = inside + text[0].lower() + text[1:]
+        claim = ""
+        if cell.key in inters:
+            claim = f"{inters[cell.key].claim} ({', '.join(inters[cell.key].by)})"
+        elif cell.key:
+            edge = scenario.edge(cell.key.partition("=")[0], node)
+            claim = f"{edge.claim} ({', '.join(edge.by)})"
+        out.append(Question(node, cell.key or None, text, claim, state, anchor))
     return out
 
 
@@ -205,39 +329,110 @@ def fitted_line(j: Judgement, interval: float) -> tuple[str, str]:
                    f"{lo:.3g} to {hi:.3g}")
 
 
+def order_problem(priors: PriorSet, scenario: Scenario, question: Question,
+                  j: Judgement) -> str:
+    """Why a base "at least" chance breaks the order of the states' chances ("" if not).
+
+    A higher state is rarer: P(X >= s_k) must fall as k rises, among the
+    states judged so far.
+    """
+    nj = priors.nodes.get(question.node)
+    if question.cause is not None or question.state is None or nj is None:
+        return ""
+    states = scenario.node(question.node).states
+    k = states.index(question.state)
+    lower = [s for s in states[1:k] if s in nj.base_states]
+    higher = [s for s in states[k + 1:] if s in nj.base_states]
+    if lower and not j.median < nj.base_states[lower[-1]].median:
+        s = lower[-1]
+        return (f"at least {question.state} must be less likely than at least {s} "
+                f"({format_number(nj.base_states[s].median)}): a higher state is rarer; "
+                "type a lower median")
+    if higher and not j.median > nj.base_states[higher[0]].median:
+        s = higher[0]
+        return (f"at least {question.state} must be likelier than at least {s} "
+                f"({format_number(nj.base_states[s].median)}): a higher state is rarer; "
+                "type a higher median")
+    return ""
+
+
+def distribution_line(scenario: Scenario, node: str, at_least: Mapping[str, float],
+                      shift: float = 0.0) -> str:
+    """``P(X = s)`` for each state, from the "at least" chances (shifted on the logit scale)."""
+    states = scenario.node(node).states
+    ps = [1.0] + [sigmoid(logit(at_least[s]) + shift) for s in states[1:]] + [0.0]
+    parts = [f"{s} {ps[k] - ps[k + 1]:.2g}" for k, s in enumerate(states)]
+    return ", ".join(parts)
+
+
 def feedback(priors: PriorSet, scenario: Scenario, question: Question,
              j: Judgement) -> list[tuple[str, str]]:
     """What an answer implies, as ``(kind, text)`` lines.
 
     The fitted prior (median and central interval of the file's mass), for a
-    cause the change in odds against the event's base chance, and the
-    lopsided-fit warning of :func:`~plausibly.priors.fit.fit_judgement`.
+    ``given`` the change in odds against the event's base chance, for an
+    event with states the distribution over its states that the medians imply
+    (once every base state is judged), and the lopsided-fit warning of
+    :func:`~plausibly.priors.fit.fit_judgement`.
     """
     fitted = fit_judgement(j, priors.interval, name=question.key)
     lines = [fitted_line(j, priors.interval)]
+    node = scenario.node(question.node)
+    saved = priors.nodes.get(question.node)
+    at_least = {s: jj.median for s, jj in saved.base_states.items()} if saved else {}
+    if question.cause is None and question.state is not None:
+        at_least[question.state] = j.median
+        if len(at_least) == len(node.states) - 1:
+            lines.append(("states", f"implied by the medians: {quoted(node.label)} is "
+                                    f"{distribution_line(scenario, node.id, at_least)}"))
     if question.cause is not None:
-        node = scenario.node(question.node)
-        cause = scenario.node(question.cause)
-        saved = priors.nodes.get(question.node)
-        base = saved.base if saved is not None else None
+        base: Judgement | None = None
+        if saved is not None:
+            base = saved.base if question.state is None else saved.base_states.get(
+                question.state)
+        target = quoted(node.label) + (
+            "" if question.state is None else f" at least {question.state}")
         if base is None:
-            lines.append(("odds", f"no base chance is judged for {quoted(node.label)}, so "
-                                  "the change in odds cannot be shown"))
+            what = (f"no base chance is judged for {quoted(node.label)}" if question.state
+                    is None else f"no base chance is judged for {target}")
+            lines.append(("odds", f"{what}, so the change in odds cannot be shown"))
         else:
-            without = ("without it" if len(scenario.parents[question.node]) == 1
-                       else "with none of its causes")
-            r = (j.median / (1 - j.median)) / (base.median / (1 - base.median))
-            medians = f"(median {j.median:g} against {base.median:g})"
-            if 1 / 1.05 < r < 1.05:
-                change = f"leaves the odds of {quoted(node.label)} about as they are {without}"
-            elif r > 1:
-                change = (f"makes {quoted(node.label)} {_times(r)} times likelier in odds "
-                          f"than {without}")
-            else:
-                change = (f"makes {quoted(node.label)} {_times(1 / r)} times less likely in "
-                          f"odds than {without}")
-            lines.append(("odds", f"{quoted(cause.label)} alone {change} {medians}"))
+            lines.append(("odds", _odds_text(scenario, question, j, base, target)))
+            if question.state is not None and len(at_least) == len(node.states) - 1:
+                shift = logit(j.median) - logit(base.median)
+                lines.append(("states", f"implied by the medians, in this case: "
+                              f"{quoted(node.label)} is "
+                              f"{distribution_line(scenario, node.id, at_least, shift)}"))
     if fitted.warning:
         lines.append(("warning", fitted.warning))
     return lines
 
+
+def _odds_text(scenario: Scenario, question: Question, j: Judgement, base: Judgement,
+               target: str) -> str:
+    assert question.cause is not None
+    causes = _key_causes(scenario, question.node, question.cause)
+    labels = [quoted(scenario.node(c).label) for c in causes]
+    if question.anchor == "history":
+        subject = f"{_and(labels)} {'together ' if len(causes) > 1 else ''}otherwise"
+        without = "as it was"
+    else:
+        if len(causes) > 1:
+            subject = f"{_and(labels)} together"
+        elif "=" in question.cause:
+            subject = f"{labels[0]} at {question.cause.partition('=')[2]} alone"
+        else:
+            subject = f"{labels[0]} alone"
+        without = ("without it" if len(scenario.influences[question.node]) == 1
+                   else "with none of its causes")
+    r = (j.median / (1 - j.median)) / (base.median / (1 - base.median))
+    medians = f"(median {j.median:g} against {base.median:g})"
+    verb = "make" if len(causes) > 1 and question.anchor != "history" else "makes"
+    if 1 / 1.05 < r < 1.05:
+        change = f"leave{'s' if verb == 'makes' else ''} the odds of {target} about as they " \
+                 f"are {without}"
+    elif r > 1:
+        change = f"{verb} {target} {_times(r)} times likelier in odds than {without}"
+    else:
+        change = f"{verb} {target} {_times(1 / r)} times less likely in odds than {without}"
+    return f"{subject} {change} {medians}"

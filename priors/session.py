@@ -29,7 +29,14 @@ from plausibly.models.files import MAX_FILE_BYTES, read_toml
 from plausibly.models.outputs import check_writable
 from plausibly.models.scenario import Scenario
 from plausibly.models.validate import SNAKE, suggest
-from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet, parse_prior_set
+from plausibly.priors.elicitation import (
+    ANCHORS,
+    Judgement,
+    NodeJudgement,
+    PodJudgement,
+    PriorSet,
+    parse_prior_set,
+)
 from plausibly.priors.fit import fit_prior_set
 from plausibly.priors.questions import (
     BadAnswer,
@@ -39,13 +46,14 @@ from plausibly.priors.questions import (
     feedback,
     fitted_line,
     not_text,
+    order_problem,
     percent,
     questions,
     quoted,
     read_answer,
 )
 from plausibly.priors.target import FileStamp, Saver, read_only, read_stamped
-from plausibly.priors.toml_writer import dumps_prior_set
+from plausibly.priors.toml_writer import dumps_prior_set, format_number
 
 __all__ = [
     "BadAnswer",
@@ -61,8 +69,15 @@ __all__ = [
 ]
 
 
-def _new_header(scenario: Scenario) -> str:
+def _new_header(scenario: Scenario, anchor: str = "absent") -> str:
     title = " ".join(scenario.title.split())
+    if anchor == "history":
+        return textwrap.dedent(f"""\
+            # Prior set for scenario {scenario.id} ({title}), written by `plausibly elicit`.
+            # Each judgement is [low, median, high]: the chance of the event, with a central
+            # interval of mass `interval`. `base` is its chance with its causes as they actually
+            # were, `given.C` its chance had C been otherwise, the rest as it was; for an event
+            # with states, the chance of at least each state. A lone number is a fixed chance.""")
     return textwrap.dedent(f"""\
         # Prior set for scenario {scenario.id} ({title}), written by `plausibly elicit`.
         # Each judgement is [low, median, high]: the chance of the event, with a central
@@ -132,16 +147,31 @@ class _Quit(Exception):
 def _with_judgement(priors: PriorSet, scenario: Scenario, q: Question, j: Judgement,
                     why: str) -> PriorSet:
     old = priors.nodes.get(q.node)
-    base = old.base if old is not None else None
-    given = dict(old.given) if old is not None else {}
-    if q.cause is None:
-        base = j
+    if old is None:
+        # a file anchored at history judges an event whose causes' history is not known
+        # with its causes absent, and says so under [nodes.X]
+        unknown = priors.anchor == "history" and any(
+            scenario.node(c).hard is None for c in scenario.influences[q.node])
+        nj = NodeJudgement(q.node, None, MappingProxyType({}), why,
+                           anchor="absent" if unknown else None)
     else:
-        given[q.cause] = j
-    ordered = {c: given[c] for c in scenario.parents[q.node] if c in given}
-    nj = NodeJudgement(q.node, base, MappingProxyType(ordered),
-                       old.why if old is not None else why)
-    return _with_node(priors, scenario, nj)
+        nj = old
+    if q.cause is None and q.state is None:
+        return _with_node(priors, scenario, replace(nj, base=j))
+    states = scenario.node(q.node).states
+    if q.cause is None:
+        base_states = {**nj.base_states, str(q.state): j}
+        ordered = {s: base_states[s] for s in states if s in base_states}
+        return _with_node(priors, scenario, replace(nj, base_states=MappingProxyType(ordered)))
+    given = {**nj.given, q.cause: j}
+    given_states = dict(nj.given_states)
+    if q.state is not None:
+        given_states[q.cause] = q.state
+    order = [x.cause for x in questions(scenario, q.node, priors) if x.cause is not None]
+    keys = [k for k in order if k in given] + [k for k in given if k not in order]
+    return _with_node(priors, scenario, replace(
+        nj, given=MappingProxyType({k: given[k] for k in keys}),
+        given_states=MappingProxyType({k: given_states[k] for k in keys if k in given_states})))
 
 
 def _with_node(priors: PriorSet, scenario: Scenario, nj: NodeJudgement) -> PriorSet:
@@ -301,20 +331,22 @@ def _confirmed(io: SessionIO, j: Judgement, interval: float, worries: list[str])
     return reply in ("y", "yes")
 
 
-def _ask_judgement(io: SessionIO, default: Judgement | None,
-                   interval: float) -> tuple[Judgement, bool] | None:
+def _ask_judgement(io: SessionIO, default: Judgement | None, interval: float,
+                   check: Callable[[Judgement], str] | None = None,
+                   enter_skips: bool = False) -> tuple[Judgement, bool] | None:
     """A judgement, and whether its fit was shown already; ``None`` when skipped.
 
-    Re-asks until the answer is usable, and until a lopsided or U-shaped
-    interval or a lone number is confirmed (Enter on the offered answer is
-    not asked about again).
+    Re-asks until the answer is usable (and ``check`` finds nothing wrong
+    with it), and until a lopsided or U-shaped interval or a lone number is
+    confirmed (Enter on the offered answer is not asked about again). With
+    ``enter_skips``, Enter without an offered answer skips.
     """
     shown = answer_text(default) if default is not None else ""
     while True:
         reply = _reply(io, "chance (low median high)", shown)
         if reply == "q":
             raise _Quit
-        if reply == "s":
+        if reply == "s" or (reply == "" and default is None and enter_skips):
             return None
         if reply == "":
             if default is not None:
@@ -327,6 +359,9 @@ def _ask_judgement(io: SessionIO, default: Judgement | None,
         except BadAnswer as err:
             io.say("warning", str(err))
             continue
+        if check is not None and (why := check(j)):
+            io.say("warning", why)
+            continue
         worries = [] if j == default else concerns(j, interval)
         if not worries:
             return j, False
@@ -338,7 +373,8 @@ def _todo(scenario: Scenario, plan: SessionPlan) -> dict[str, list[Question]]:
     """The questions to ask, by event: all of them, or those the file does not answer."""
     out = {}
     for node in plan.nodes:
-        qs = [q for q in questions(scenario, node) if plan.ask_all or q.saved(plan.start) is None]
+        qs = [q for q in questions(scenario, node, plan.start)
+              if plan.ask_all or q.saved(plan.start) is None]
         if qs:
             out[node] = qs
     return out
@@ -351,7 +387,7 @@ def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO,
     if plan.resumed and plan.ask_all:
         io.say("note", f"Resuming {plan.path}: its answers are offered as defaults.")
     elif plan.resumed:
-        total = sum(len(questions(scenario, node)) for node in plan.nodes)
+        total = sum(len(questions(scenario, node, plan.start)) for node in plan.nodes)
         left = sum(len(qs) for qs in todo.values())
         if not left:
             io.say("note", f"Resuming {plan.path}: all {total} judgements are answered, so "
@@ -372,6 +408,91 @@ def _intro(scenario: Scenario, plan: SessionPlan, io: SessionIO,
                    "q saves and quits.")
     io.say("note", f"Each answer is saved to {plan.path} at once.")
     return True
+
+
+def _version2(scenario: Scenario) -> bool:
+    """Whether a scenario uses version 2 of the language (the session then asks v2 questions).
+
+    A version 1 scenario's session is as it always was: no anchor and no POD
+    strengths are asked.
+    """
+    return (any(n.declared_states for n in scenario.nodes) or any(e.gate for e in scenario.edges)
+            or bool(scenario.interactions) or len(scenario.outcomes) > 1
+            or any(o.written for o in scenario.outcomes))
+
+
+#: What each anchor means, said once when a new file chooses one.
+_ANCHOR_MEANS = {
+    "history": "each event is judged as it actually was (its causes as they happened), "
+               "then with one cause otherwise, the rest as it was",
+    "absent": "each event is judged with none of its causes present, then with one cause "
+              "alone present",
+}
+
+
+def _ask_anchor(io: SessionIO, scenario: Scenario, plan: SessionPlan,
+                priors: PriorSet) -> PriorSet:
+    """The prior set with the anchor a new file's judgements are made in.
+
+    The default is ``"history"`` when what happened to every judged cause is
+    known for certain, else ``"absent"``.
+    """
+    known = all(scenario.node(c).hard is not None
+                for node in plan.nodes for c in scenario.influences[node])
+    default = "history" if known else "absent"
+    io.say("note", 'Anchor: "history" means ' + _ANCHOR_MEANS["history"] + '; "absent" means '
+                   + _ANCHOR_MEANS["absent"] + ".")
+    while True:
+        reply = _reply(io, "Judge as it was (history) or with causes absent (absent)?", default)
+        if reply == "q":
+            raise _Quit
+        choice = {"": default, "h": "history", "a": "absent"}.get(reply, reply)
+        if choice in ANCHORS:
+            return replace(priors, anchor=choice)
+        io.say("warning", f'"{reply}" is not an anchor: type history or absent')
+
+
+def _strength_questions(scenario: Scenario) -> list[tuple[str, str, float]]:
+    """Each soft setting of a yes/no event by a POD: ``(pod, event, the scenario's chance)``."""
+    return [(pod.id, event, setting) for pod in scenario.pods for event, setting in pod.do.items()
+            if scenario.node(event).binary and isinstance(setting, float)
+            and 0.0 < setting < 1.0]
+
+
+def _ask_strengths(io: SessionIO, saver: Saver, scenario: Scenario, plan: SessionPlan,
+                   priors: PriorSet, why_default: str) -> PriorSet:
+    """The prior set with this school's strengths of the soft yes/no PODs (each skippable)."""
+    todo = [(pod, event, p) for pod, event, p in _strength_questions(scenario)
+            if plan.ask_all or event not in (priors.pods[pod].do if pod in priors.pods else {})]
+    if not todo:
+        return priors
+    io.say("event", "Soft PODs: how strong is each? (Enter keeps the scenario's chance)")
+    for pod_id, event, setting in todo:
+        pod = scenario.pod(pod_id)
+        label = quoted(scenario.node(event).label)
+        io.say("question", f"Under {quoted(pod.label)} ({pod_id}), how likely is {label}? The "
+                           f"scenario says {format_number(setting)}; Enter keeps it.")
+        old = priors.pods.get(pod_id)
+        got = _ask_judgement(io, old.do.get(event) if old else None, priors.interval,
+                             enter_skips=True)
+        if got is None:
+            continue
+        j, shown = got
+        if not shown:
+            io.say(*fitted_line(j, priors.interval))
+        do = {**(old.do if old else {}), event: j}
+        pj = PodJudgement(pod_id, MappingProxyType(do), old.why if old else why_default)
+        priors = replace(priors, pods=MappingProxyType({**priors.pods, pod_id: pj}))
+        saver.save(priors)
+        priors = _ask_text(io, saver, f"Why this strength for {quoted(pod.label)}?", pj.why,
+                           functools.partial(_with_pod_why, priors, pj))
+        saver.save(priors)
+    return priors
+
+
+def _with_pod_why(priors: PriorSet, pj: PodJudgement, why: str) -> PriorSet:
+    return replace(priors, pods=MappingProxyType({**priors.pods,
+                                                 pj.pod: replace(pj, why=why)}))
 
 
 def _with_why(priors: PriorSet, scenario: Scenario, nj: NodeJudgement, why: str) -> PriorSet:
@@ -413,6 +534,9 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
                           lambda r: replace(p, name=r))
             priors = _ask_text(io, saver, "Summary (one sentence)", p.summary,
                                lambda r: replace(p, summary=r))
+        if not plan.resumed and todo and _version2(scenario):
+            priors = _ask_anchor(io, scenario, plan, priors)
+            saver.header = _new_header(scenario, priors.anchor)
         why_default = f"Judged by {priors.name} in an elicitation session."
         for k, node in enumerate(plan.nodes, start=1):
             if node not in todo:
@@ -420,12 +544,21 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
             n = scenario.node(node)
             io.say("event", f"Event {k} of {len(plan.nodes)}: {quoted(n.label)} "
                             f"({node}, {n.year})")
+            asked = [q for q in questions(scenario, node, priors)
+                     if plan.ask_all or q.saved(priors) is None]
+            if priors.anchor_of(node) == "history" and asked and asked[0].anchor == "absent":
+                unknown = next(c for c in scenario.influences[node]
+                               if scenario.node(c).hard is None)
+                io.say("note", f"What happened to {quoted(scenario.node(unknown).label)} is "
+                               f"not known for certain, so {quoted(n.label)} is judged with its "
+                               'causes absent (anchor = "absent").')
             answered = False
-            for q in todo[node]:
+            for q in asked:
                 io.say("question", q.text)
                 if q.claim:
                     io.say("claim", q.claim)
-                got = _ask_judgement(io, q.saved(priors), priors.interval)
+                got = _ask_judgement(io, q.saved(priors), priors.interval,
+                                     functools.partial(order_problem, priors, scenario, q))
                 if got is None:
                     continue
                 j, shown = got
@@ -441,6 +574,8 @@ def run_session(scenario: Scenario, plan: SessionPlan, io: SessionIO) -> Session
                                               "(your reasons, the posts)", nj.why,
                                    functools.partial(_with_why, priors, scenario, nj))
                 saver.save(priors)
+        if todo and len(plan.nodes) == len(scenario.order) and _version2(scenario):
+            priors = _ask_strengths(io, saver, scenario, plan, priors, why_default)
     except _Quit:
         reason = "quit"
     except EOFError:

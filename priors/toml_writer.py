@@ -8,8 +8,14 @@
   of the keys and the layout of everything else are kept byte for byte, so an
   unchanged set is written back exactly as it was read.
 * Otherwise it builds a new document in the documented layout: an optional
-  header comment, the top-level keys, ``[default]``, then one ``[nodes.X]``
-  table per event with ``base``, ``given.C`` and ``why``.
+  header comment, the top-level keys, ``[default]``, one ``[nodes.X]`` table
+  per event with ``anchor``, ``base``, ``given.KEY`` and ``why``, then one
+  ``[pods.ID]`` table per judged POD with ``do.EVENT`` and ``why``.
+
+Version 2 values are written as the reader takes them: the ``base`` of an
+event with states and each of its ``given`` as inline tables of state =
+judgement, keys such as ``given."C=state"`` and ``given."A & B"`` quoted. A
+file's own spelling of a key (``"B & A"``, ``"C = state"``) is kept.
 
 Numbers are written with ``repr`` (the shortest text that reads back the
 same); long strings are wrapped with TOML line-ending backslashes, which lose
@@ -31,7 +37,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from plausibly.models.errors import ElicitationError, Problem
 from plausibly.models.outputs import write_atomic
-from plausibly.priors.elicitation import Judgement, NodeJudgement, PriorSet
+from plausibly.priors.elicitation import Judgement, NodeJudgement, PodJudgement, PriorSet
 
 __all__ = ["dumps_prior_set", "format_number", "save_prior_set", "toml_string"]
 
@@ -40,7 +46,7 @@ WRAP = 88
 #: What a reader assumes when a file leaves ``interval`` out.
 DEFAULT_INTERVAL = 0.9
 
-#: A key of a node table: ``("base",)``, ``("given", cause)`` or ``("why",)``.
+#: A key of a node or POD table: ``("base",)``, ``("given", key)``, ``("do", event)``, ``("why",)``.
 KeyPath = tuple[str, ...]
 #: A comment or a blank line of a table.
 Extra = Comment | Whitespace
@@ -91,10 +97,23 @@ def toml_string(text: str, width: int = WRAP) -> String:
     return String(StringType.MLB, text, wrapped, Trivia())
 
 
-def _item(value: str | float | list[Any]) -> Item:
-    """How a value is written: a string by :func:`toml_string`, a number exactly, or a list."""
+#: The tables within a node or POD table (written as dotted keys: ``given.C = ...``).
+SUBTABLES = ("given", "do")
+
+
+def _item(value: str | float | list[Any] | dict[str, Any]) -> Item:
+    """How a value is written: a string by :func:`toml_string`, a number exactly, or a list.
+
+    A table (state = judgement) is written inline: ``{ long = [0.1, 0.2, 0.3] }``.
+    """
     if isinstance(value, str):
         return toml_string(value)
+    if isinstance(value, dict):
+        inner = ", ".join(f"{tomlkit.key(k).as_string()} = {_item(v).as_string()}"
+                          for k, v in value.items())
+        table = tomlkit.parse(f"x = {{ {inner} }}\n" if inner else "x = {}\n")["x"]
+        assert isinstance(table, InlineTable)
+        return table
     if not isinstance(value, list):
         return tomlkit.float_(format_number(value))
     array = tomlkit.array()
@@ -111,9 +130,22 @@ def _plain(j: Judgement) -> float | list[float]:
 
 def _node_values(nj: NodeJudgement) -> dict[KeyPath, Any]:
     """What a node table holds, by key path, in the order of a new file."""
-    values: dict[KeyPath, Any] = {} if nj.base is None else {("base",): _plain(nj.base)}
-    values.update({("given", cause): _plain(j) for cause, j in nj.given.items()})
+    values: dict[KeyPath, Any] = {} if nj.anchor is None else {("anchor",): nj.anchor}
+    if nj.base_states:
+        values[("base",)] = {state: _plain(j) for state, j in nj.base_states.items()}
+    elif nj.base is not None:
+        values[("base",)] = _plain(nj.base)
+    for key, j in nj.given.items():
+        state = nj.given_states.get(key)
+        values[("given", key)] = _plain(j) if state is None else {state: _plain(j)}
     values[("why",)] = nj.why
+    return values
+
+
+def _pod_values(pj: PodJudgement) -> dict[KeyPath, Any]:
+    """What a ``[pods.ID]`` table holds, by key path, in the order of a new file."""
+    values: dict[KeyPath, Any] = {("do", event): _plain(j) for event, j in pj.do.items()}
+    values[("why",)] = pj.why
     return values
 
 
@@ -123,8 +155,32 @@ def _values(priors: PriorSet) -> dict[str, Any]:
                                               ("given", priors.default_given)) if j is not None}
     return {"id": priors.id, "name": priors.name, "scenario": priors.scenario,
             "summary": priors.summary, "based_on": list(priors.based_on),
-            "interval": priors.interval, "default": default,
-            "nodes": {node: _node_values(nj) for node, nj in priors.nodes.items()}}
+            "interval": priors.interval, "anchor": priors.anchor, "default": default,
+            "nodes": {node: _node_values(nj) for node, nj in priors.nodes.items()},
+            "pods": {pod: _pod_values(pj) for pod, pj in priors.pods.items()}}
+
+
+def _same_key(name: str) -> str:
+    """A ``given`` key as the reader compares it.
+
+    ``"B & A"`` and ``"A & B"`` alike, ``"C = s"`` as ``"C=s"``.
+    """
+    if "&" in name:
+        return " & ".join(sorted(p.strip() for p in name.split("&")))
+    if "=" in name:
+        cause, _, state = name.partition("=")
+        return f"{cause.strip()}={state.strip()}"
+    return name
+
+
+def _meant(path: KeyPath, values: dict[KeyPath, Any]) -> KeyPath:
+    """The key path of ``values`` that a file's ``path`` means (itself if none)."""
+    if len(path) == 2 and path not in values:
+        same = _same_key(path[1])
+        for other in values:
+            if len(other) == 2 and other[0] == path[0] and _same_key(other[1]) == same:
+                return other
+    return path
 
 
 def _key(path: KeyPath) -> Any:
@@ -178,21 +234,22 @@ def _add_in_order(table: Table | TOMLDocument, key: str, item: Item,
 
 
 def _body(table: Table) -> list[tuple[KeyPath | None, Item]] | None:
-    """A node table's lines as ``(path, item)``; path None for a comment or blank line.
+    """A node or POD table's lines as ``(path, item)``; path None for a comment or blank line.
 
-    None when the table has another shape than ``base``, ``given.C = ...``
-    and ``why`` lines (a ``[nodes.X.given]`` table, for example).
+    The path is spelled as in the file. None when the table has another shape
+    than single keys and ``given.KEY = ...`` (``do.EVENT = ...``) lines (a
+    ``[nodes.X.given]`` table, for example).
     """
     out: list[tuple[KeyPath | None, Item]] = []
     for key, item in table.value.body:
         if key is None:
             if isinstance(item, Extra):
                 out.append((None, item))
-        elif key.is_dotted() and key.key == "given" and isinstance(item, Table):
-            for cause, value in item.value.body:
-                if cause is None or cause.is_dotted() or isinstance(value, Table):
+        elif key.is_dotted() and key.key in SUBTABLES and isinstance(item, Table):
+            for sub, value in item.value.body:
+                if sub is None or sub.is_dotted() or isinstance(value, Table):
                     return None
-                out.append((("given", cause.key), value))
+                out.append(((key.key, sub.key), value))
         elif not key.is_dotted() and not isinstance(item, Table):
             out.append(((key.key,), item))
         else:
@@ -201,99 +258,123 @@ def _body(table: Table) -> list[tuple[KeyPath | None, Item]] | None:
 
 
 def _rebuilt(body: list[tuple[KeyPath | None, Item]], values: dict[KeyPath, Any]) -> Table:
-    """A node table holding ``values``, keeping what ``body`` has of them.
+    """A node or POD table holding ``values``, keeping what ``body`` has of them.
 
-    Kept lines stay in their order, with the comments above them and their
-    own; a new key goes just before the first kept key that follows it in
-    ``values`` (``base``, ``given.C`` in order, ``why``).
+    Kept lines stay in their order and spelling, with the comments above them
+    and their own; a new key goes just before the first kept key that follows
+    it in ``values`` (``anchor``, ``base``, ``given.KEY`` in order, ``why``).
     """
-    lines: list[tuple[KeyPath, Item, list[Extra]]] = []
+    lines: list[tuple[KeyPath, KeyPath, Item, list[Extra]]] = []  # meant, spelled, ...
     pending: list[Extra] = []
     for path, item in body:
         if path is None:
             assert isinstance(item, Extra)
             pending.append(item)
-        elif path in values:
-            if _unwrap(item) != values[path]:
-                new = _item(values[path])
+            continue
+        meant = _meant(path, values)
+        if meant in values:
+            if _unwrap(item) != values[meant]:
+                new = _item(values[meant])
                 for name in ("indent", "comment_ws", "comment", "trail"):
                     setattr(new.trivia, name, getattr(item.trivia, name))
                 item = new
-            lines.append((path, item, pending))
+            lines.append((meant, path, item, pending))
             pending = []
     order = list(values)
     for k, path in enumerate(order):
         if all(line[0] != path for line in lines):
             at = next((i for i, line in enumerate(lines) if line[0] in order[k + 1:]),
                       len(lines))
-            lines.insert(at, (path, _item(values[path]), []))
+            lines.insert(at, (path, path, _item(values[path]), []))
     table = tomlkit.table()
-    for path, item, above in lines:
+    for _, spelled, item, above in lines:
         for extra in above:
             table.add(extra)
-        table.append(_key(path), item)
+        table.append(_key(spelled), item)
     for extra in pending:
         table.add(extra)
     return table
 
 
-def _update_node(nodes: Any, node: str, values: dict[KeyPath, Any], later: list[str]) -> None:
-    if node not in nodes:
+def _update_table(parent: Any, name: str, values: dict[KeyPath, Any], later: list[str]) -> None:
+    """Make ``parent[name]`` (a node's or a POD's table) hold ``values``."""
+    if name not in parent:
         new = _rebuilt([], values)
-        if isinstance(nodes, Table):
-            _add_in_order(nodes, node, new, later)
+        if isinstance(parent, Table):
+            _add_in_order(parent, name, new, later)
         else:
-            nodes[node] = new
+            parent[name] = new
         return
-    table = nodes[node]
+    table = parent[name]
     body = _body(table) if isinstance(table, Table) else None
-    if body is not None and {path for path, _ in body if path is not None} != set(values):
-        nodes[node] = _rebuilt(body, values)  # a key comes or goes: put it in its place
+    if body is not None and {_meant(path, values) for path, _ in body
+                             if path is not None} != set(values):
+        parent[name] = _rebuilt(body, values)  # a key comes or goes: put it in its place
         return
     # the same keys (or another shape of table): set each value where it is
-    _set(table, "base", values.get(("base",)))
-    given = {path[1]: value for path, value in values.items() if path[0] == "given"}
-    if given and "given" not in table:
-        table["given"] = tomlkit.inline_table() if isinstance(table, InlineTable) else {}
-    if "given" in table:
-        causes = table["given"]
-        for cause in [*given, *(c for c in list(causes) if c not in given)]:
-            _set(causes, cause, given.get(cause))
-    _set(table, "why", values[("why",)])
+    singles = [path[0] for path in values if len(path) == 1]
+    for key in [*singles, *(k for k in list(table) if k not in singles + list(SUBTABLES))]:
+        _set(table, key, values.get((key,)))
+    for sub in SUBTABLES:
+        inner = {path: value for path, value in values.items() if path[0] == sub}
+        if inner and sub not in table:
+            table[sub] = tomlkit.inline_table() if isinstance(table, InlineTable) else {}
+        if sub not in table:
+            continue
+        keys = table[sub]
+        spelled = {_meant((sub, k), inner)[1]: k for k in list(keys)}
+        for key in [*(path[1] for path in inner), *(m for m in spelled if (sub, m) not in inner)]:
+            _set(keys, spelled.get(key, key), inner.get((sub, key)))
+
+
+def _update_tables(doc: TOMLDocument, top: str, values: dict[str, dict[KeyPath, Any]]) -> None:
+    """Make ``doc[top]`` (``nodes`` or ``pods``) hold one table per entry of ``values``."""
+    if top not in doc:
+        if not values:
+            return
+        doc.append(top, tomlkit.table(is_super_table=True))
+    tables = doc[top]
+    for name in [n for n in tables if n not in values]:
+        del tables[name]
+    order = list(values)
+    for k, name in enumerate(order):
+        _update_table(tables, name, values[name], order[k + 1:])
 
 
 def _update(doc: TOMLDocument, priors: PriorSet, *, new: bool) -> None:
     """Make ``doc`` hold ``priors``, changing only what differs."""
     values = _values(priors)
-    absent_means: dict[str, Any] = {"based_on": [],
+    absent_means: dict[str, Any] = {"based_on": [], "anchor": "absent",
                                     "interval": None if new else DEFAULT_INTERVAL}
-    for key in ("id", "name", "scenario", "summary", "based_on", "interval"):
+    for key in ("id", "name", "scenario", "summary", "based_on", "interval", "anchor"):
         _set(doc, key, values[key], absent_means.get(key))
     if values["default"] or "default" in doc:
         if "default" not in doc:
-            _add_in_order(doc, "default", tomlkit.table(), ["nodes"])
+            _add_in_order(doc, "default", tomlkit.table(), ["nodes", "pods"])
         for key in ("base", "given"):
             _set(doc["default"], key, values["default"].get(key))
-    if "nodes" not in doc:
-        if not priors.nodes:
-            return
-        doc.append("nodes", tomlkit.table(is_super_table=True))
-    nodes = doc["nodes"]
-    for node in [n for n in nodes if n not in priors.nodes]:
-        del nodes[node]
-    order = list(priors.nodes)
-    for k, node in enumerate(order):
-        _update_node(nodes, node, values["nodes"][node], order[k + 1:])
+    _update_tables(doc, "nodes", values["nodes"])
+    _update_tables(doc, "pods", values["pods"])
+
+
+def _comparable(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every ``given`` key spelled one way (see :func:`_same_key`)."""
+    nodes = {node: {(path if len(path) == 1 else (path[0], _same_key(path[1]))): value
+                    for path, value in t.items()} for node, t in values["nodes"].items()}
+    return {**values, "nodes": nodes}
 
 
 def _read_back(text: str) -> dict[str, Any]:
     """What ``text`` says, as :func:`_values` puts it (filling in what a reader assumes)."""
     data = tomllib.loads(text)
-    nodes = {node: {**{(k,): v for k, v in t.items() if k != "given"},
-                    **{("given", c): v for c, v in t.get("given", {}).items()}}
-             for node, t in data.get("nodes", {}).items()}
-    return {"based_on": [], "interval": DEFAULT_INTERVAL, "default": {}, **data,
-            "nodes": nodes}
+
+    def paths(t: dict[str, Any]) -> dict[KeyPath, Any]:
+        return {**{(k,): v for k, v in t.items() if k not in SUBTABLES},
+                **{(sub, k): v for sub in SUBTABLES for k, v in t.get(sub, {}).items()}}
+
+    return {"based_on": [], "interval": DEFAULT_INTERVAL, "anchor": "absent", "default": {},
+            **data, "nodes": {node: paths(t) for node, t in data.get("nodes", {}).items()},
+            "pods": {pod: paths(t) for pod, t in data.get("pods", {}).items()}}
 
 
 # ============================================================================ files
@@ -336,7 +417,7 @@ def dumps_prior_set(priors: PriorSet, text: str | None = None, *, header: str = 
         doc = tomlkit.parse(text)
         _update(doc, priors, new=False)
         out = doc.as_string()
-        same = _read_back(out) == _values(priors)
+        same = _comparable(_read_back(out)) == _comparable(_values(priors))
     except (TOMLKitError, ValueError):  # ValueError: tomlkit's, or tomllib's on reading back
         same = False
     if not same:

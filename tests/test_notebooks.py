@@ -85,6 +85,8 @@ EXPECTED = {
         "counterfactual",
         "history",
         "milder_civil_war",
+        "{'chain': 2, 'draw': ",  # one outcome and one query selected: (chain, draw, pod)
+        "b's terms of one_party_rule: ['centralist_leadership'",
         "same draws: True",
     ]),
     "02_compare_experts.ipynb": (1, [

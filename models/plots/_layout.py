@@ -13,6 +13,7 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
 
+from plausibly.models.plots._style import states_text
 from plausibly.models.scenario import Scenario
 
 __all__ = ["BOX_WIDTH", "COLUMN", "FONT", "GAP", "LINE", "WRAP", "box_height", "box_lines",
@@ -62,12 +63,13 @@ def columns(s: Scenario) -> tuple[dict[str, int], dict[int, tuple[int, int]]]:
     return column, span
 
 
-def box_lines(label: str, extra: str = "") -> list[str]:
-    """An event's label wrapped to fit its box, and an extra line (what a run adds).
+def box_lines(label: str, extra: str = "", states: str = "") -> list[str]:
+    """An event's label wrapped to fit its box, its states, and an extra line (what a run adds).
 
     The year is not repeated: the axis under the graph names each year's band.
+    ``states`` (``short < long < [long_and_brutal]``) is wrapped too, after the label.
     """
-    lines = textwrap.wrap(label, WRAP) or [""]
+    lines = (textwrap.wrap(label, WRAP) or [""]) + textwrap.wrap(states, WRAP)
     return [*lines, extra] if extra else lines
 
 
@@ -173,7 +175,8 @@ def layout(s: Scenario, heights: Mapping[str, float] | None = None
     heights : mapping, optional
         Height of each event's box (inches), so that boxes never overlap.
     """
-    h = {n: (heights or {}).get(n, box_height(box_lines(s.node(n).label))) for n in s.order}
+    h = {n.id: (heights or {}).get(n.id, box_height(box_lines(n.label, states=states_text(n))))
+         for n in s.nodes}
     return layout_boxes(s, h)[0]
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 from typing import TypedDict
 
-from plausibly.models.scenario import Scenario
+from plausibly.models.scenario import YES_NO, Node, Scenario
 
 __all__ = ["DIFFERS_COLOUR", "EDGE_COLOUR", "HISTORY_COLOURS", "LITERAL", "POD_COLOUR",
-           "SOFT_COLOUR", "STRENGTH_LIMIT", "fill", "pod_targets", "strength_colour",
-           "strength_width"]
+           "SOFT_COLOUR", "STRENGTH_LIMIT", "fill", "least_text", "pod_targets", "states_text",
+           "strength_colour", "strength_width"]
 
 
 class _Literal(TypedDict):
@@ -47,6 +47,24 @@ def pod_targets(s: Scenario, pod: str | None = None) -> dict[str, list[str]]:
             for node in p.do:
                 targets[node].append(p.id)
     return targets
+
+
+def states_text(n: Node) -> str:
+    """An event's states, least first, the one that happened in brackets.
+
+    ``short < long < [long_and_brutal]``; no brackets when history is
+    disputed or unknown (the fill says so, the history line gives weights).
+    Empty for a yes/no event written without ``states``.
+    """
+    if not n.declared_states:
+        return ""
+    known = n.hard
+    return " < ".join(f"[{st}]" if k == known else st for k, st in enumerate(n.states))
+
+
+def least_text(cause: Node, least: str) -> str:
+    """``>= state`` for a cause with states (or a yes/no cause at "no"); empty at "yes"."""
+    return "" if cause.states == YES_NO and least == "yes" else f">= {least}"
 
 
 def fill(history: object) -> str:

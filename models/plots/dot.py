@@ -8,13 +8,15 @@ from plausibly.models.plots._style import (
     DIFFERS_COLOUR,
     POD_COLOUR,
     fill,
+    least_text,
     pod_targets,
+    states_text,
     strength_colour,
     strength_width,
 )
 from plausibly.models.scenario import Scenario
 
-__all__ = ["quoted", "to_dot"]
+__all__ = ["interaction_id", "quoted", "to_dot"]
 
 
 def _dot_colour(v: float) -> str:
@@ -22,6 +24,11 @@ def _dot_colour(v: float) -> str:
     from matplotlib.colors import to_hex
 
     return str(to_hex(strength_colour(v)))
+
+
+def interaction_id(k: int, key: str) -> str:
+    """The DOT id of the point that joins interaction ``k``: never an event's (snake_case) id."""
+    return f"interaction {k + 1}: {key}"
 
 
 def quoted(text: str) -> str:
@@ -41,6 +48,12 @@ def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = No
            highlight: Mapping[str, float] | None = None, pod: str | None = None) -> str:
     """The graph in Graphviz DOT, left to right in time; POD targets in orange.
 
+    Version 2 adds: the states of an event with states (the one that
+    happened in brackets), gates (``requires`` edges) dashed with an open
+    circle for a head and labelled ``>= state``, and each interaction as a
+    small point with dotted lines from its causes and a dotted arrow to its
+    effect, labelled ``A & B``. Every outcome has a double outline.
+
     Parameters
     ----------
     s : Scenario
@@ -57,6 +70,8 @@ def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = No
              '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for n in s.nodes:
         label = [n.label, f"{n.year} · history: {n.history_text}"]
+        if n.declared_states:
+            label.insert(1, states_text(n))
         extra = ""
         if targets[n.id]:
             label.append("POD: " + ", ".join(targets[n.id]))
@@ -66,7 +81,10 @@ def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = No
             if not targets[n.id]:
                 extra = (f', color="{DIFFERS_COLOUR}", '
                          f"penwidth={1.0 + 5.0 * highlight[n.id]:.2f}")
-        if n.id == s.outcome:
+        written = [o.name for o in s.outcomes if o.event == n.id and o.written]
+        if written:
+            label.append("outcome: " + ", ".join(written))
+        if n.id in s.outcome_events:
             extra += ", peripheries=2"
         lines.append(f"  {quoted(n.id)} [label={quoted(chr(10).join(label))}, "
                      f'fillcolor="{fill(n.history)}"{extra}];')
@@ -76,11 +94,32 @@ def to_dot(s: Scenario, *, strength: Mapping[tuple[str, str], float] | None = No
             lines.append("  { rank=same; " + "; ".join(same) + "; }")
     for e in s.edges:
         extra = ""
-        if strength is not None and (e.cause, e.effect) in strength:
+        if e.gate:  # a necessary condition: no effect to colour, whatever the run
+            least = least_text(s.node(e.cause), e.at_least or s.node(e.cause).states[-1])
+            extra = ', style=dashed, arrowhead=odot, color="#555555"' + (
+                f", label={quoted(least)}" if least else "")
+        elif strength is not None and (e.cause, e.effect) in strength:
             v = strength[(e.cause, e.effect)]
             extra = (f', color="{_dot_colour(v)}", penwidth={strength_width(v):.2f}, '
                      f'label="{v:+.2f}"')
         tooltip = quoted(f"{e.claim} ({', '.join(e.by)})")
         lines.append(f"  {quoted(e.cause)} -> {quoted(e.effect)} [tooltip={tooltip}{extra}];")
+    for k, i in enumerate(s.interactions):
+        joint = quoted(interaction_id(k, i.key))
+        tooltip = quoted(f"{i.claim} ({', '.join(i.by)})")
+        lines.append(f'  {joint} [shape=point, width=0.08, color="#555555", '
+                     f"tooltip={tooltip}];")
+        for cause, least in i.causes.items():
+            at = least_text(s.node(cause), least)
+            lines.append(f"  {quoted(cause)} -> {joint} [style=dotted, arrowhead=none, "
+                         f'color="#555555"' + (f", label={quoted(at)}" if at else "") + "];")
+        text = i.key
+        colour = ', color="#555555"'
+        if strength is not None and (i.key, i.effect) in strength:
+            v = strength[(i.key, i.effect)]
+            text += f" {v:+.2f}"
+            colour = f', color="{_dot_colour(v)}", penwidth={strength_width(v):.2f}'
+        lines.append(f"  {joint} -> {quoted(i.effect)} [style=dotted{colour}, "
+                     f"label={quoted(text)}, tooltip={tooltip}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

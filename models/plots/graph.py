@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from plausibly.models.errors import Problem, UsageError
@@ -20,6 +21,7 @@ from plausibly.models.plots._layout import (
     BOX_WIDTH,
     COLUMN,
     FONT,
+    LINE,
     box_height,
     box_lines,
     columns,
@@ -35,7 +37,9 @@ from plausibly.models.plots._style import (
     SOFT_COLOUR,
     STRENGTH_LIMIT,
     fill,
+    least_text,
     pod_targets,
+    states_text,
     strength_colour,
     strength_width,
 )
@@ -44,11 +48,38 @@ from plausibly.models.scenario import Scenario
 from plausibly.models.validate import suggest
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from plausibly.models.results import Run
 
 __all__ = ["Overlay", "draw_graph", "graph_figure", "render_graph", "run_overlay"]
+
+GATE_COLOUR = "#555555"  # gates and interactions without an effect to show
+
+Point = tuple[float, float]
+
+
+def _entry(path: list[Point], box: tuple[float, float, float]) -> Point:
+    """Where ``path`` enters ``box`` (``(x, y, height)``), from its last point outside."""
+    (x0, y0), (x1, y1) = path[-2], path[-1]
+    bx, by, bh = box
+    t = 1.0
+    for a0, a1, lo, hi in ((x0, x1, bx - BOX_WIDTH / 2, bx + BOX_WIDTH / 2),
+                           (y0, y1, by - bh / 2, by + bh / 2)):
+        side = lo if a0 < lo else hi if a0 > hi else None
+        if side is not None and a1 != a0:
+            t = min(t, max(0.0, (side - a0) / (a1 - a0)))
+    return (x0 + t * (x1 - x0), y0 + t * (y1 - y0))
+
+
+def _at_x(path: list[Point], x: float) -> Point:
+    """The point of a left-to-right ``path`` at ``x`` (its first point, if it starts later)."""
+    for (x0, y0), (x1, y1) in pairwise(path):
+        if x0 <= x <= x1:
+            t = (x - x0) / (x1 - x0) if x1 != x0 else 0.0
+            return (x, y0 + t * (y1 - y0))
+    return path[0] if x < path[0][0] else path[-1]
 
 
 @dataclass(frozen=True)
@@ -89,13 +120,19 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
         a purple outline as thick as the probability, and the number.
     pod : str, optional
         Mark only this POD's targets (orange outline); all PODs' otherwise.
+        An interaction's effect is keyed ``("A & B", effect)``.
     title, subtitle : str, optional
         Title (default: the scenario's) and a second line saying what is shown.
 
     Returns
     -------
     Figure
-        One x tick per year; a legend for the colours.
+        One x tick per year; a legend for the colours. Version 2 adds an
+        event's states under its label (``short < long < [long_and_brutal]``,
+        the one that happened in brackets), gates (``requires``) as dashed
+        grey lines ending in an open circle, labelled ``≥ state`` for a cause
+        with states, and each interaction as dotted lines from its causes'
+        arrows to a joint, with a dotted arrow on to its effect.
     """
     from matplotlib.artist import Artist
     from matplotlib.colors import Normalize
@@ -107,7 +144,7 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
     targets = pod_targets(s, pod)
     shown = {n: highlight.get(n, 0.0) for n in s.order} if highlight is not None else {}
     lines = {n.id: box_lines(n.label, f"differs {shown[n.id]:.2f}"
-                             if shown.get(n.id, 0.0) >= 0.005 else "")
+                             if shown.get(n.id, 0.0) >= 0.005 else "", states_text(n))
              for n in s.nodes}
     heights = {n: box_height(v) for n, v in lines.items()}
     pos, routes = layout_boxes(s, heights)
@@ -133,26 +170,53 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
             edge, lw = DIFFERS_COLOUR, 0.8 + 4.0 * shown[n.id]
         if targets[n.id]:
             edge, lw = POD_COLOUR, 2.2
-        if n.id == s.outcome:
+        if n.id in s.outcome_events:
             lw += 1.2
         hh = heights[n.id]
         box = FancyBboxPatch((x - BOX_WIDTH / 2, y - hh / 2), BOX_WIDTH, hh,
                              boxstyle="round,pad=0,rounding_size=0.06", fc=fill(n.history),
                              ec=edge, lw=lw, zorder=3)
         ax.add_patch(box)
-        ax.text(x, y, "\n".join(lines[n.id]), ha="center", va="center", fontsize=FONT,
-                linespacing=1.05, zorder=4, **LITERAL)
+        states = states_text(n)
+        if not states:
+            ax.text(x, y, "\n".join(lines[n.id]), ha="center", va="center", fontsize=FONT,
+                    linespacing=1.05, zorder=4, **LITERAL)
+            continue
+        # the label, then its states in a quieter hand, then what a run adds
+        label_lines = box_lines(n.label)
+        state_lines = box_lines("", states=states)[1:]
+        extra_lines = lines[n.id][len(label_lines) + len(state_lines):]
+        top = y + LINE * len(lines[n.id]) / 2
+        for part, size, style, ink in ((label_lines, FONT, "normal", "black"),
+                                       (state_lines, FONT - 0.5, "italic", "#3d3d3d"),
+                                       (extra_lines, FONT, "normal", "black")):
+            if part:
+                ax.text(x, top - LINE * len(part) / 2, "\n".join(part), ha="center",
+                        va="center", linespacing=1.05, zorder=4, fontsize=size, style=style,
+                        color=ink, **LITERAL)
+                top -= LINE * len(part)
+    drawn: dict[tuple[str, str], list[Point]] = {}
     for e in s.edges:
         colour: tuple[float, ...] | str = EDGE_COLOUR
         lw = 0.8
-        if strength is not None and (e.cause, e.effect) in strength:
+        if strength is not None and (e.cause, e.effect) in strength and not e.gate:
             v = strength[(e.cause, e.effect)]
             colour, lw = strength_colour(v), strength_width(v)
         route = edge_route(routes[(e.cause, e.effect)], (*pos[e.cause], heights[e.cause]),
                        (*pos[e.effect], heights[e.effect]))
+        drawn[(e.cause, e.effect)] = route
+        if e.gate:
+            _draw_gate(ax, s, e.cause, e.at_least, route, (*pos[e.effect], heights[e.effect]))
+            continue
         ax.add_patch(FancyArrowPatch(path=Path(route), arrowstyle="-|>",
                                      mutation_scale=7 + 1.5 * lw, lw=lw, color=colour,
                                      zorder=2, shrinkA=0.0, shrinkB=0.0, alpha=0.9))
+    joints: dict[str, int] = {}
+    for i in s.interactions:
+        k = joints[i.effect] = joints.get(i.effect, -1) + 1
+        _draw_interaction(ax, [drawn[(c, i.effect)] for c in i.causes],
+                          (*pos[i.effect], heights[i.effect]), k,
+                          None if strength is None else strength.get((i.key, i.effect)))
     years = sorted(span)
     ax.set_xticks([(span[y][0] + span[y][1]) / 2 * COLUMN for y in years])
     ax.set_xticklabels([str(y) for y in years], fontsize=9)
@@ -169,14 +233,29 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
         handles.append(Patch(fc=SOFT_COLOUR, ec="#555555", label="disputed or unknown"))
     handles.append(Patch(fc="white", ec=POD_COLOUR, lw=2.2,
                          label=f"set by POD {pod}" if pod else "POD target"))
-    handles.append(Patch(fc="white", ec="#555555", lw=2.0, label=f"outcome ({s.outcome})"))
+    if len(s.outcomes) == 1:
+        outcomes = f"outcome ({s.outcomes[0].name})"
+    else:
+        outcomes = f"outcomes ({', '.join(o.name for o in s.outcomes)})"
+    handles.append(Patch(fc="white", ec="#555555", lw=2.0, label=outcomes))
     if highlight is not None:
         handles.append(Patch(fc="white", ec=DIFFERS_COLOUR, lw=2.5,
                              label="differs from history (outline ∝ probability)"))
     if strength is None:
         handles.append(Line2D([], [], color=EDGE_COLOUR, lw=0.8, label="claimed cause"))
+    if any(e.gate for e in s.edges):
+        handles.append(Line2D([], [], color=GATE_COLOUR, lw=0.9, ls=(0, (4, 2)), marker="o",
+                              ms=4.5, mfc="white", mec=GATE_COLOUR, label="requires (gate)"))
+    if s.interactions:
+        handles.append(Line2D([], [], color=GATE_COLOUR, lw=1.0, ls=":", marker="o", ms=3.0,
+                              label="causes acting together (interaction)"))
+    if any(n.declared_states for n in s.nodes):
+        handles.append(Line2D([], [], ls="none",
+                              label="a < b < [c]: states, least first; [c] happened"))
+    rows = 1 if len(handles) <= 6 else 2
     legend = ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.22 / height),
-                       ncol=len(handles), fontsize=8.5, frameon=False, handlelength=1.6)
+                       ncol=-(-len(handles) // rows), fontsize=8.5, frameon=False,
+                       handlelength=1.6)
     for text in legend.get_texts():
         text.set_parse_math(False)
     if strength is not None:
@@ -186,13 +265,57 @@ def graph_figure(s: Scenario, *, strength: Mapping[tuple[str, str], float] | Non
         samples = [strength_colour(STRENGTH_LIMIT * (2 * t / 63 - 1)) for t in range(64)]
         cmap = LinearSegmentedColormap.from_list("strength", samples)
         # under the legend, at the left as well
-        cax = ax.inset_axes((0.1 / width, -0.72 / height, 3.5 / width, 0.09 / height))
+        below = 0.72 + 0.22 * (rows - 1)
+        cax = ax.inset_axes((0.1 / width, -below / height, 3.5 / width, 0.09 / height))
         bar = fig.colorbar(ScalarMappable(Normalize(-STRENGTH_LIMIT, STRENGTH_LIMIT), cmap),
                            cax=cax, orientation="horizontal")
         bar.set_label("median log odds ratio of the cause (red promotes, blue inhibits)",
                       fontsize=8)
         bar.ax.tick_params(labelsize=7.5)
     return fig
+
+
+def _draw_gate(ax: Axes, s: Scenario, cause: str, at_least: str | None, route: list[Point],
+               box: tuple[float, float, float]) -> None:
+    """A gate: a dashed grey line ending in an open circle on the box, ``≥ state`` by it."""
+    from matplotlib.patches import FancyArrowPatch
+    from matplotlib.path import Path
+
+    end = _entry(route, box)
+    ax.add_patch(FancyArrowPatch(path=Path([*route[:-1], end]), arrowstyle="-", lw=0.9,
+                                 ls=(0, (4, 2)), color=GATE_COLOUR, zorder=2, shrinkA=0.0,
+                                 shrinkB=0.0, alpha=0.9))
+    ax.plot([end[0]], [end[1]], marker="o", ms=4.5, mfc="white", mec=GATE_COLOUR, mew=0.9,
+            zorder=5)
+    node = s.node(cause)
+    least = least_text(node, at_least or node.states[-1])
+    if least:
+        x, y = route[len(route) // 2]
+        ax.text(x, y + 0.03, least.replace(">=", "≥"), fontsize=6.5, color=GATE_COLOUR,
+                ha="center", va="bottom", zorder=5, **LITERAL)
+
+
+def _draw_interaction(ax: Axes, routes: list[list[Point]], box: tuple[float, float, float],
+                      k: int, v: float | None) -> None:
+    """Dotted lines from the causes' arrows to a joint, and a dotted arrow on to the effect."""
+    from matplotlib.patches import FancyArrowPatch
+
+    bx, by, bh = box
+    left = bx - BOX_WIDTH / 2
+    starts = [_at_x(r, left - 0.38) for r in routes]
+    jx = left - 0.2 - 0.08 * k
+    jy = sum(y for _, y in starts) / len(starts)
+    jy = max(by - bh / 2 + 0.04, min(by + bh / 2 - 0.04, jy + 0.05 * k))
+    colour: tuple[float, ...] | str = GATE_COLOUR
+    lw = 1.0
+    if v is not None:
+        colour, lw = strength_colour(v), strength_width(v)
+    for x, y in starts:
+        ax.plot([x, jx], [y, jy], ls=":", lw=1.0, color=GATE_COLOUR, zorder=2.5)
+    ax.add_patch(FancyArrowPatch((jx, jy), (left, jy), arrowstyle="-|>", ls=":",
+                                 mutation_scale=7 + 1.5 * lw, lw=lw, color=colour, zorder=2.5,
+                                 shrinkA=0.0, shrinkB=0.0))
+    ax.plot([jx], [jy], marker="o", ms=3.0, color=GATE_COLOUR, zorder=5)
 
 
 def draw_graph(s: Scenario, fmt: str = "png", *,

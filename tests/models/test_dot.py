@@ -226,3 +226,71 @@ def test_graphviz_reads_it(tmp_path):
                                 timeout=60, check=False)
         assert result.returncode == 0, result.stderr.decode()
         assert b"<svg" in result.stdout
+
+
+# ------------------------------------------------------------------- version 2 (#12 item 8)
+
+V2 = DATA / "v2_small.toml"
+
+
+def test_v2_states_gates_interactions_and_outcomes_in_dot():
+    s = load_scenario(V2)
+    g = parse_dot(to_dot(s))
+    # states in the label, least first; the state that happened in brackets; a disputed
+    # record has no brackets (its fill is the soft colour, its weights on the history line)
+    assert g.nodes["regime_1930"]["label"].split("\\n")[:3] == [
+        "The regime of 1930", "[one_party] < open_party < many_parties",
+        "1930 · history: one_party"]
+    war = g.nodes["civil_war"]
+    assert war["label"].split("\\n")[1] == "short < long < long_and_brutal"
+    assert war["fillcolor"] == "#fff2cc"
+    assert "states" not in g.nodes["soviet_state"]["label"] and "<" not in g.nodes[
+        "soviet_state"]["label"]
+    # every outcome has the double outline; one written with at_least is named
+    assert g.nodes["democracy_1930"]["peripheries"] == "2"
+    assert g.nodes["regime_1930"]["peripheries"] == "2"
+    assert "outcome: regime_1930>=open_party" in g.nodes["regime_1930"]["label"]
+    assert "peripheries" not in g.nodes["party_brutalized"]
+    edges = {(a, b): attrs for a, b, attrs in g.edges}
+    # gates: dashed, open-circle head, ">= state" for a cause with states only
+    gate = edges[("civil_war", "war_communism")]
+    assert (gate["style"], gate["arrowhead"], gate["label"]) == ("dashed", "odot", ">= long")
+    yes_gate = edges[("soviet_state", "democracy_1930")]
+    assert (yes_gate["style"], yes_gate["arrowhead"]) == ("dashed", "odot")
+    assert "label" not in yes_gate
+    influence = edges[("civil_war", "party_brutalized")]
+    assert "style" not in influence and "arrowhead" not in influence
+    # the interaction: a point, dotted lines from its causes, a dotted arrow to its effect
+    joint = "interaction 1: civil_war & centralism"
+    assert g.nodes[joint]["shape"] == "point"
+    assert edges[("civil_war", joint)]["style"] == "dotted"
+    assert edges[("civil_war", joint)]["label"] == ">= long"
+    assert edges[("civil_war", joint)]["arrowhead"] == "none"
+    assert "label" not in edges[("centralism", joint)]
+    to_effect = edges[(joint, "party_brutalized")]
+    assert (to_effect["style"], to_effect["label"]) == ("dotted", "civil_war & centralism")
+    assert set(g.nodes) == {n.id for n in s.nodes} | {joint}
+
+
+def test_v2_dot_with_effects_colours_influences_and_interactions_not_gates():
+    s = load_scenario(V2)
+    strength = {(e.cause, e.effect): 1.0 for e in s.edges if not e.gate}
+    strength[("civil_war & centralism", "party_brutalized")] = -0.5
+    g = parse_dot(to_dot(s, strength=strength))
+    edges = {(a, b): attrs for a, b, attrs in g.edges}
+    assert edges[("civil_war", "party_brutalized")]["label"] == "+1.00"
+    for gate in (e for e in s.edges if e.gate):
+        attrs = edges[(gate.cause, gate.effect)]
+        assert attrs["color"] == "#555555" and "penwidth" not in attrs
+    joint = edges[("interaction 1: civil_war & centralism", "party_brutalized")]
+    assert joint["label"] == "civil_war & centralism -0.50" and joint["color"] != "#555555"
+
+
+def test_graphviz_reads_v2(tmp_path):
+    dot = shutil.which("dot")
+    if dot is None:
+        pytest.skip("Graphviz's dot is not installed")
+    result = subprocess.run([dot, "-Tsvg"], input=to_dot(load_scenario(V2)).encode(),
+                            capture_output=True, timeout=60, check=False)
+    assert result.returncode == 0 and not result.stderr, result.stderr.decode()
+    assert b"<svg" in result.stdout

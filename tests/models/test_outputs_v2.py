@@ -138,7 +138,8 @@ def test_estimate_json_through_the_sampler(monkeypatch):
     out = json.loads(result.stdout)
     assert out["outcomes"] == OUTCOMES
     assert [(r["pod"], r["outcome"]) for r in out["results"]] == [
-        (p, o) for p in ("history", "milder_war", "softer_centralism", "no_soviets") for o in OUTCOMES]
+        (p, o) for p in ("history", "milder_war", "softer_centralism", "no_soviets")
+        for o in OUTCOMES]
     for r in out["results"]:
         assert list(r) == KEYS
         assert r["scope"] == ("out" if r["pod"] == "no_soviets" else "in")

@@ -305,3 +305,111 @@ def test_compare_plot(tmp_path, second_fixed):
                                str(out)])
     assert done.exit_code == 0, done.output
     assert b"<svg" in out.read_bytes() and f"wrote {out}" in done.stdout
+
+
+# ------------------------------------------------------------------- version 2 (#12 item 8)
+
+V2 = str(DATA / "v2_small.toml")
+
+
+@pytest.fixture(scope="module")
+def v2_run():
+    import sys
+
+    from plausibly.models.network import Network
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from v2_priors import hand_prior
+
+    s = load_scenario(V2)
+    return estimate(s, hand_prior(Network.from_scenario(s)))  # fixed: the exact path
+
+
+def _gate_lines(ax):
+    """The open circles that end gates: one Line2D marker each."""
+    return [ln for ln in ax.lines if ln.get_marker() == "o" and ln.get_markerfacecolor()
+            == "white"]
+
+
+def test_v2_graph_figure_draws_states_gates_interactions_and_outcomes():
+    from matplotlib.patches import FancyArrowPatch
+
+    s = load_scenario(V2)
+    ax = graph_figure(s).axes[0]
+    shown = [t.get_text() for t in ax.texts]
+    # states under the label, in their own (italic) text; the one that happened bracketed;
+    # a disputed record has no brackets
+    assert "[one_party] <\nopen_party <\nmany_parties" in shown
+    assert "short < long <\nlong_and_brutal" in shown
+    states = next(t for t in ax.texts if t.get_text().startswith("[one_party]"))
+    assert states.get_style() == "italic"
+    assert "The regime of 1930" in shown and "≥ long" in shown  # the gate on a state
+    # three gates, each dashed and ending in an open circle; no arrowhead of its own
+    assert len(_gate_lines(ax)) == 3
+    dashed = [p for p in ax.patches if isinstance(p, FancyArrowPatch)
+              and p.get_linestyle() not in ("-", "solid", ":", "dotted")]
+    assert len(dashed) == 3
+    # the interaction: two dotted lines to a joint, a dotted arrow on to its effect
+    dotted = [ln for ln in ax.lines if ln.get_linestyle() == ":"]
+    assert len(dotted) == 2
+    assert sum(isinstance(p, FancyArrowPatch) and p.get_linestyle() == ":"
+               for p in ax.patches) == 1
+    legend = texts(ax.get_legend().get_texts())
+    assert legend == ["happened", "did not happen", "disputed or unknown", "POD target",
+                      "outcomes (democracy_1930, regime_1930>=open_party)", "claimed cause",
+                      "requires (gate)", "causes acting together (interaction)",
+                      "a < b < [c]: states, least first; [c] happened"]
+    # both outcomes outlined as the outcome always was (thicker than any other event)
+    widths = sorted(p.get_linewidth() for p in ax.patches
+                    if type(p).__name__ == "FancyBboxPatch")
+    assert widths.count(0.8 + 1.2) == 2  # democracy_1930 and regime_1930
+
+
+def test_v2_graph_png_and_svg_are_reproducible():
+    s = load_scenario(V2)
+    png, svg = draw_graph(s, "png"), draw_graph(s, "svg")
+    assert png.startswith(PNG) and b"<svg" in svg
+    assert draw_graph(s, "png") == png and draw_graph(s, "svg") == svg
+    assert render_graph(s, "svg") == svg
+
+
+def test_v2_run_colours_influences_and_interactions_and_leaves_gates_neutral(v2_run):
+    s = v2_run.scenario
+    effects = edge_effects(v2_run)
+    influences = {(e.cause, e.effect) for e in s.edges if not e.gate}
+    assert set(effects) == influences | {("civil_war & centralism", "party_brutalized")}
+    overlay = run_overlay(v2_run, "milder_war")
+    ax = graph_figure(s, strength=overlay.strength, highlight=overlay.highlight,
+                      pod=overlay.pod, subtitle=overlay.subtitle).axes[0]
+    assert len(ax.child_axes) == 1  # the colour bar
+    assert len(_gate_lines(ax)) == 3
+    dot = to_dot(s, strength=overlay.strength, highlight=overlay.highlight, pod=overlay.pod)
+    for e in s.edges:
+        line = next(ln for ln in dot.splitlines()
+                    if ln.startswith(f'  "{e.cause}" -> "{e.effect}"'))
+        if e.gate:
+            assert 'color="#555555"' in line and "penwidth" not in line, line
+        else:
+            assert f'label="{effects[(e.cause, e.effect)]:+.2f}"' in line, line
+    joint = effects[("civil_war & centralism", "party_brutalized")]
+    assert f'label="civil_war & centralism {joint:+.2f}"' in dot
+
+
+def test_graph_command_with_a_v2_run(tmp_path, v2_run):
+    path = tmp_path / "v2.nc"
+    save_run(v2_run, path)
+    dot = runner.invoke(app, ["graph", "--run", str(path), "--pod", "milder_war"])
+    assert dot.exit_code == 0, dot.output
+    effects = edge_effects(v2_run)
+    text = dot.stdout
+    assert '"civil_war" -> "war_communism" [tooltip="Only a long war makes war communism ' \
+        'necessary. (#2 Bob)", style=dashed, arrowhead=odot, color="#555555", ' \
+        'label=">= long"];' in text
+    assert f'label="{effects[("civil_war", "party_brutalized")]:+.2f}"' in text
+    assert "P(differs from history)" in text and "POD: milder_war" in text
+    for suffix in ("png", "svg"):
+        out = tmp_path / f"g.{suffix}"
+        done = runner.invoke(app, ["graph", "--run", str(path), "--pod", "milder_war", "-o",
+                                   str(out)])
+        assert done.exit_code == 0, done.output
+        assert out.stat().st_size > 0

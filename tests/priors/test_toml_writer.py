@@ -159,3 +159,68 @@ def test_an_edit_that_would_not_read_back_is_refused_and_nothing_written(monkeyp
     with pytest.raises(ElicitationError, match="cannot be rewritten keeping its comments"):
         save_prior_set(out, replace(ps, interval=0.8), text)
     assert out.read_text("utf-8") == text
+
+
+# ------------------------------------------------------------------ version 2
+
+V2_PRIORS = [DATA / "v2_small_priors.toml"]
+
+
+def v2(path: Path = DATA / "v2_small_priors.toml") -> tuple[str, PriorSet]:
+    return path.read_text("utf-8"), load_prior_set(path, load_scenario(DATA / "v2_small.toml"))
+
+
+@pytest.mark.parametrize("path", V2_PRIORS, ids=lambda p: p.name)
+def test_a_version_2_prior_set_round_trips(path):
+    """Base tables, one-state givens, "C=state" and "A & B" keys, anchors and pods."""
+    text, ps = v2(path)
+    scenario = load_scenario(DATA / "v2_small.toml")
+    assert dumps_prior_set(ps, text) == text
+    for out in (dumps_prior_set(ps, text), dumps_prior_set(ps, header="# h")):
+        assert parse_prior_set(tomllib.loads(out), scenario, file=str(path)) == ps
+    new = dumps_prior_set(ps)
+    assert 'anchor = "history"\n' in new
+    assert "base = { long = [0.5, 0.7, 0.85], long_and_brutal = [0.2, 0.4, 0.6] }\n" in new
+    assert 'given."civil_war=long" = [0.2, 0.35, 0.6]\n' in new
+    assert "[pods.softer_centralism]\ndo.centralism = [0.2, 0.4, 0.6]\n" in new
+
+
+def test_a_version_2_edit_keeps_the_files_spelling_of_a_key():
+    text, ps = v2()
+    node = ps.nodes["party_brutalized"]
+    key = "civil_war & centralism"  # as the scenario spells it; the file has the other order
+    assert key in node.given
+    one = with_node(ps, replace(node, given=MappingProxyType({**node.given,
+                                                              key: Judgement(0.9, 0.7, 0.97)})))
+    assert changed_lines(text, dumps_prior_set(one, text)) == [
+        '-given."centralism & civil_war" = [0.6, 0.85, 0.95]',
+        '+given."centralism & civil_war" = [0.7, 0.9, 0.97]']
+    # a state table and a POD strength change in place
+    war = ps.nodes["civil_war"]
+    two = with_node(ps, replace(war, base_states=MappingProxyType(
+        {**war.base_states, "long": Judgement(0.6)})))
+    pod = ps.pods["softer_centralism"]
+    two = replace(two, pods=MappingProxyType({pod.pod: replace(
+        pod, do=MappingProxyType({"centralism": Judgement(0.3)}))}))
+    assert changed_lines(text, dumps_prior_set(two, text)) == [
+        "-base = { long = [0.5, 0.7, 0.85], long_and_brutal = [0.2, 0.4, 0.6] }",
+        "+base = { long = 0.6, long_and_brutal = [0.2, 0.4, 0.6] }",
+        "-do.centralism = [0.2, 0.4, 0.6]",
+        "+do.centralism = 0.3"]
+
+
+def test_a_version_2_judgement_or_pod_added_later_goes_in_its_place():
+    text, ps = v2()
+    war = ps.nodes["civil_war"]
+    fewer = with_node(ps, replace(war, given=MappingProxyType({}),
+                                  given_states=MappingProxyType({})))
+    fewer = replace(fewer, pods=MappingProxyType({}), anchor="absent")
+    without = dumps_prior_set(fewer, text)
+    assert changed_lines(text, without) == [
+        '-anchor = "history"', '+anchor = "absent"',
+        "-given.soviet_state = { long = [0.05, 0.2, 0.4] }",
+        "-[pods.softer_centralism]", "-do.centralism = [0.2, 0.4, 0.6]",
+        '-why = "This school thinks the turn away from centralism was a near thing."']
+    assert parse_prior_set(tomllib.loads(without), load_scenario(DATA / "v2_small.toml")
+                           ) == replace(fewer, path=None)
+    assert dumps_prior_set(ps, without) == text

@@ -24,7 +24,6 @@ from plausibly.models.scenario import load_scenario, parse_scenario
 from plausibly.priors.elicitation import (
     Judgement,
     PodJudgement,
-    bundled_prior_sets,
     load_prior_set,
     parse_prior_set,
 )
@@ -52,7 +51,9 @@ def v1_prior(fitted: FittedPriors, scenario) -> ParameterPrior:
                                       sd_a=sd_a, mu_g=mu_g, sd_g=sd_g, mask=mask)
 
 
-V1_SETS = [("ussr_1930", p) for p in sorted(bundled_prior_sets().values())] + [
+V1 = DATA / "v1"
+#: The bundled scenario and prior sets as they were in version 1 (kept as fixtures).
+V1_SETS = [(V1 / "ussr_1930.toml", p) for p in sorted((V1 / "priors").glob("*.toml"))] + [
     (DATA / "firing_squad.toml", DATA / "firing_squad_priors.toml"),
     (DATA / "firing_squad.toml", DATA / "firing_squad_fixed.toml"),
 ]

@@ -78,7 +78,7 @@ def _outputs(nb: nbformat.NotebookNode) -> tuple[str, int, list[str], list[str]]
 
 EXPECTED = {
     "01_quickstart.ipynb": (5, [
-        "outcome: democratic_ussr_1930",
+        "outcome: regime_1930",
         "Contingency optimists",
         "max R-hat",
         "sampled parameters",
@@ -86,7 +86,7 @@ EXPECTED = {
         "history",
         "milder_civil_war",
         "{'chain': 2, 'draw': ",  # one outcome and one query selected: (chain, draw, pod)
-        "b's terms of one_party_rule: ['centralist_leadership'",
+        "b's terms of monopoly_1921: ['representative_tradition', 'broad_coalition=left_sr'",
         "same draws: True",
     ]),
     "02_compare_experts.ipynb": (1, [

@@ -15,7 +15,11 @@ runner = CliRunner()
 def test_check_bundled_files():
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 0, result.output
-    assert "ok  " in result.output and "ussr_1930: 22 events" in result.output.replace("\n", " ")
+    assert "ok  " in result.output
+    assert ("scenario ussr_1930: 30 events (1767-1930), 62 edges (15 gates), 1 interaction, "
+            "4 outcomes, 29 PODs (4 soft, 3 out of scope), 1 data row"
+            ) in " ".join(result.output.split())
+    assert " ".join(result.output.split()).count("judges 99 of 99 parameters") == 5
     assert result.output.rstrip().splitlines()[-1].endswith("0 with problems")
 
 

@@ -25,7 +25,9 @@ BUNDLED = Path(load_scenario("ussr_1930").path or "").parents[1] / "priors"
 SETS = ["contingency", "ideology", "reference", "revolution", "structure"]
 USSR = load_scenario("ussr_1930")
 PODS = [p.id for p in USSR.pods]
+IN_SCOPE = [p.id for p in USSR.pods if p.scope == "in"]  # the rest: one line each, apart
 EVENTS = [n.id for n in USSR.nodes]
+OUTCOMES = [o.name for o in USSR.outcomes]
 
 #: A terminal as rich sees one (TTY_COMPATIBLE), of a given width (COLUMNS), without colour.
 TERMINAL: dict[str, str | None] = {
@@ -82,15 +84,17 @@ def hdis(out: str) -> int:
 @pytest.mark.parametrize("width", [80, 120])
 def test_estimate(fixed, width):
     out = terminal(["estimate", "-p", fixed["contingency"]], width)
-    whole(PODS, out)
-    assert hdis(out) == 2 * (len(PODS) + 1)  # interventional and counterfactual, per row
+    whole(PODS + OUTCOMES, out)
+    # per outcome: interventional and counterfactual per ranked row, one per out-of-scope POD
+    per_outcome = 2 * (len(IN_SCOPE) + 1) + len(PODS) - len(IN_SCOPE)
+    assert hdis(out) == len(OUTCOMES) * per_outcome
 
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_compare(fixed, width):
     out = terminal(["compare", *(a for name in SETS for a in ("-p", fixed[name]))], width)
-    whole(PODS + SETS, out)
-    assert hdis(out) == len(PODS) + 1  # the pool's
+    whole(PODS + SETS + OUTCOMES, out)
+    assert hdis(out) == len(OUTCOMES) * (len(PODS) + 1)  # the pool's, per outcome
     assert "cont = contingency; ideo = ideology; refe = reference; revo = revolution;" in out
     assert out.count("exact (every parameter fixed: nothing to sample)") == len(SETS)
 
@@ -98,10 +102,11 @@ def test_compare(fixed, width):
 @pytest.mark.parametrize("width", [80, 120])
 def test_explain(fixed, width):
     out = terminal(["explain", "kronstadt_succeeds", "-p", fixed["contingency"]], width)
-    # every event but the outcome; the POD chance; the outcome's counterfactual,
-    # interventional and route
-    assert hdis(out) == len(USSR.nodes) - 1 + 1 + 3
-    whole(["kronstadt_succeeds", "democratic_ussr_1930"], out)
+    # every event but the outcomes' events; the POD chance; each outcome's
+    # counterfactual, interventional and route
+    events = [e for e in EVENTS if e not in USSR.outcome_events]
+    assert hdis(out) == len(events) + 1 + 3 * len(OUTCOMES)
+    whole(["kronstadt_succeeds", *OUTCOMES], out)
 
 
 @pytest.mark.parametrize("width", [80, 120])

@@ -209,8 +209,9 @@ def test_simulation_based_calibration():
 
 def test_the_pytensor_likelihood_is_the_numpy_one():
     """The model NUTS samples has log density N(z; 0, 1) + log_likelihood (numpy), at
-    random points, on the bundled scenario (unknown history, an exact and a bounded
-    reference-class row) — the two implementations of one formula agree."""
+    random points, on the bundled scenario (as it is; with an exact and a bounded
+    reference-class row; with unknown and soft history too) — the two implementations of
+    one formula agree."""
     from scipy import stats
 
     from plausibly.models.pymc_model import build_model
@@ -219,12 +220,20 @@ def test_the_pytensor_likelihood_is_the_numpy_one():
     s = load_scenario("ussr_1930")
     fitted = load_prior_sets(s, ["contingency"])[0][1]
     net = Network.from_scenario(s)
-    every_cause = tuple(1.0 for _ in net.parents[-1])
-    more = Network(net.nodes, net.parents, net.history, net.outcome, net.name,
-                   (*net.data, (net.size - 1, every_cause, 1, 4, False), (0, (), 2, 9, True)))
+    last = net.size - 1  # a yes/no outcome with causes with states and a gate
+    top = {p: len(net.states[p]) - 1 for p in net.parents[last]}
+    every_term = tuple(float(x) for x in net.activations(last, top))
+    more = net.with_data((*net.data, (last, every_term, 1, 4, False), (0, (), 2, 9, True)))
+    # unknown history on an event with states and on a yes/no one, soft on another
+    history = list(more.history)
+    history[net.index("civil_war")] = None
+    history[net.index("lenin_killed_1918")] = None
+    history[net.index("kronstadt_holds")] = (0.3, 0.7)
+    unknown = more.with_history(history)
+    assert unknown.states == net.states and unknown.gates == net.gates
     layout = fitted.parameter_prior(s)
     rng = np.random.default_rng(5)
-    for network in (net, more):
+    for network in (net, more, unknown):
         logp = build_model(network, layout).compile_logp()
         for _ in range(3):
             z = rng.standard_normal(layout.free.size)

@@ -178,9 +178,16 @@ def test_graph_boxes_show_each_label_once_without_ids_or_years(squad):
         assert t.get_fontsize() * 4 / 3 >= 10  # px at the picture's natural size
     ussr = load_scenario("ussr_1930")
     texts_ = [t.get_text() for t in graph_figure(ussr).axes[0].texts]
-    # (wrapped between words, or after a hyphen: "multi-" / "party")
-    assert ["".join(t.split()) for t in texts_] == ["".join(n.label.split()) for n in ussr.nodes]
-    assert "democratic_ussr_1930" not in " ".join(texts_)
+    # each label once (wrapped between words, or after a hyphen: "multi-" / "party"), an
+    # event with states followed by its states in order, the one that happened bracketed
+    want = []
+    for n in ussr.nodes:
+        want.append("".join(n.label.split()))
+        if n.declared_states:
+            want.append("<".join(f"[{x}]" if k == n.hard else x
+                                 for k, x in enumerate(n.states)))
+    assert ["".join(t.split()) for t in texts_] == want
+    assert not {o.event for o in ussr.outcomes} & set(" ".join(texts_).split())
 
 
 def test_edge_effects_are_the_log_odds_ratios(exact_run):

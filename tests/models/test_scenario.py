@@ -166,22 +166,62 @@ def test_unknown_bundled_id():
 
 
 def test_bundled_scenario_meets_the_brief():
+    """Issue #13's brief for the version 2 re-encoding (the version 1 file is tests/data/v1)."""
     s = load_scenario("ussr_1930")
     assert len(s.nodes) >= 16 and len(s.edges) >= 28 and len(s.pods) >= 15
     assert s.nodes[0].year == 1767 and s.nodes[-1].year == 1930
-    assert s.outcome == "democratic_ussr_1930" and s.node(s.outcome).history == 0.0
-    assert all(e.by for e in s.edges)
+    # several outcomes, the headline first; none of them happened
+    names = [o.name for o in s.outcomes]
+    assert len(names) >= 3 and names[0] == "regime_1930>=several_parties"
+    assert s.outcome == "regime_1930"
+    assert {"libertarian_socialist_1930", "confederation_1930"} <= set(names)
+    for o in s.outcomes:
+        node = s.node(o.event)
+        assert node.hard is not None and node.hard < node.states.index(o.at_least), o.name
+    # states where the thread argues degrees or alternatives
+    for event in ("civil_war", "successor", "regime_1930"):
+        assert len(s.node(event).states) >= 3, event
+    # gates: what exists only under a soviet government, every outcome among it
+    gated = {x for x, gates in s.gates.items() if any(c == "soviet_state" for c, _ in gates)}
+    assert set(s.outcome_events) <= gated
+    assert all(e.kind == "requires" for e in s.edges
+               if e.cause == "soviet_state" and e.effect in gated)
+    # at least one interaction, each of whose causes is an influence of its effect
+    assert s.interactions
+    for i in s.interactions:
+        assert set(i.causes) <= set(s.influences[i.effect]), i.key
+    # PODs that remove the question are out of scope and cited
+    out = [p for p in s.pods if p.scope == "out"]
+    assert len(out) >= 3 and all(p.by for p in out)
+    assert all(p.do.get("soviet_state") in (0.0, False) for p in out)
+    assert all(p.scope == "in" for p in s.pods if "soviet_state" not in p.do)
+    assert all(e.by for e in s.edges) and all(i.by for i in s.interactions)
     assert any(p.soft for p in s.pods)
-    assert any(p.why for p in s.pods if p.soft)
+    assert all(p.why for p in s.pods if p.soft)
     assert [r.node for r in s.data] == ["gulf_thaws_early"]
+
+
+def bundled_citations(raw: dict) -> list[str]:
+    """Every "#N Author" of the bundled scenario: edges, interactions and PODs."""
+    cites = [c for e in raw["edges"] + raw.get("interactions", [])
+             for c in e["by"] + e.get("disputed_by", []) + e.get("qualified_by", [])]
+    return cites + [c for p in raw["pods"].values() for c in p["by"]]
+
+
+def test_every_bundled_citation_is_in_range():
+    s = load_scenario("ussr_1930")
+    raw = tomllib.loads(Path(s.path or "").read_text("utf-8"))
+    cites = bundled_citations(raw)
+    assert s.posts == 105 and len(cites) > 50
+    numbers = [int(re.fullmatch(r"#(\d+) \S.*", c).group(1)) for c in cites]  # type: ignore[union-attr]
+    assert [n for n in numbers if not 1 <= n <= s.posts] == []
 
 
 @pytest.mark.skipif(not THREAD.exists(), reason="the shared thread is not beside the repo")
 def test_bundled_citations_name_the_real_author():
     authors = dict(re.findall(r"^## #(\d+) (.+?)\s*$", THREAD.read_text("utf-8"), re.M))
     raw = tomllib.loads(Path(load_scenario("ussr_1930").path).read_text("utf-8"))
-    cites = [c for e in raw["edges"] for c in e["by"] + e.get("disputed_by", [])]
-    cites += [c for p in raw["pods"].values() for c in p["by"]]
+    cites = bundled_citations(raw)
     wrong = [c for c in cites if authors.get(c.split()[0][1:]) != c.split(" ", 1)[1]]
     assert wrong == []
 
@@ -191,7 +231,11 @@ def test_claims_do_not_quote_the_thread():
         pytest.skip("the shared thread is not beside the repo")
     thread = " ".join(THREAD.read_text("utf-8").split()).lower()
     s = load_scenario("ussr_1930")
-    for text in [e.claim for e in s.edges] + [p.label for p in s.pods]:
+    texts = [e.claim for e in s.edges] + [i.claim for i in s.interactions]
+    texts += [p.label for p in s.pods] + [p.why for p in s.pods]
+    texts += [n.label for n in s.nodes] + [n.note for n in s.nodes] + [s.description]
+    texts += [r.note for r in s.data]
+    for text in texts:
         words = text.lower().split()
         runs = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
         assert not [r for r in runs if r in thread], text

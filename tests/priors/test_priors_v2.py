@@ -52,7 +52,9 @@ def v1_prior(fitted: FittedPriors, scenario) -> ParameterPrior:
                                       sd_a=sd_a, mu_g=mu_g, sd_g=sd_g, mask=mask)
 
 
-V1_SETS = [("ussr_1930", p) for p in sorted(bundled_prior_sets().values())] + [
+V1 = DATA / "v1"
+#: The bundled scenario and prior sets as they were in version 1 (kept as fixtures).
+V1_SETS = [(V1 / "ussr_1930.toml", p) for p in sorted((V1 / "priors").glob("*.toml"))] + [
     (DATA / "firing_squad.toml", DATA / "firing_squad_priors.toml"),
     (DATA / "firing_squad.toml", DATA / "firing_squad_fixed.toml"),
 ]
@@ -282,3 +284,27 @@ def test_a_given_naming_what_happened_is_refused_under_history():
         "'long_and_brutal' is what happened to 'civil_war': base judges 'party_brutalized' "
         "with it as it was (anchor = \"history\")\n"
         "    fix: judge one of the other states: short, long")
+
+
+# --------------------------------------------------------------------------- bundled text
+
+THREAD = Path(__file__).resolve().parents[3] / "shared" / "thread.md"
+SOURCES = Path(__file__).resolve().parents[2] / "docs" / "ussr_1930_sources.md"
+
+
+@pytest.mark.skipif(not THREAD.exists(), reason="the shared thread is not beside the repo")
+def test_bundled_prior_sets_and_the_sources_do_not_quote_the_thread():
+    """No run of 8 words of the thread in a summary, a why, a comment or docs/ussr_1930_sources."""
+    thread = " ".join(THREAD.read_text("utf-8").split()).lower()
+    texts = [SOURCES.read_text("utf-8")]
+    for path in bundled_prior_sets().values():
+        text = path.read_text("utf-8")
+        raw = tomllib.loads(text)
+        texts += [raw["summary"], "\n".join(line for line in text.splitlines()
+                                            if line.lstrip().startswith("#"))]
+        texts += [v.get("why", "") for v in [*raw["nodes"].values(),
+                                            *raw.get("pods", {}).values()]]
+    for text in texts:
+        words = text.lower().split()
+        runs = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
+        assert not [r for r in runs if r in thread], text[:200]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from dataclasses import replace
 from pathlib import Path
@@ -24,12 +25,27 @@ from plausibly.priors.elicitation import (
 from plausibly.priors.toml_writer import dumps_prior_set, save_prior_set, toml_string
 
 DATA = Path(__file__).parents[1] / "data"
+V1 = DATA / "v1"
 BUNDLED = sorted(bundled_prior_sets())
+#: The bundled prior sets of today (version 2) and as they were in version 1 (fixtures).
+EVERY = [f"v2/{name}" for name in BUNDLED] + [f"v1/{name}" for name in BUNDLED]
+
+
+def path_of(name: str) -> Path:
+    """A bundled prior set by name; "v1/NAME" is its version 1 fixture, "v2/NAME" today's."""
+    version, _, stem = name.rpartition("/")
+    return V1 / "priors" / f"{stem}.toml" if version == "v1" else bundled_prior_sets()[stem]
 
 
 def bundled(name: str) -> tuple[str, PriorSet]:
-    path = bundled_prior_sets()[name]
-    return path.read_text("utf-8"), load_prior_set(path, load_scenario("ussr_1930"))
+    scenario = load_scenario(V1 / "ussr_1930.toml" if name.startswith("v1/") else "ussr_1930")
+    path = path_of(name)
+    return path.read_text("utf-8"), load_prior_set(path, scenario)
+
+
+def toml_key(key: str) -> str:
+    """A key as a TOML file spells it: bare when it can be, else quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
 
 
 def with_node(ps: PriorSet, nj: NodeJudgement) -> PriorSet:
@@ -42,15 +58,15 @@ def changed_lines(before: str, after: str) -> list[str]:
             if line[:1] in "+-" and line[:3] not in ("+++", "---")]
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", EVERY)
 def test_an_unchanged_bundled_prior_set_is_saved_byte_for_byte(name, tmp_path):
     text, ps = bundled(name)
-    out = tmp_path / f"{name}.toml"
+    out = tmp_path / f"{ps.id}.toml"
     assert save_prior_set(out, ps, text) == text
-    assert out.read_bytes() == bundled_prior_sets()[name].read_bytes()
+    assert out.read_bytes() == path_of(name).read_bytes()
 
 
-@pytest.mark.parametrize("name", BUNDLED)
+@pytest.mark.parametrize("name", EVERY)
 def test_changing_one_judgement_changes_only_its_line(name):
     text, ps = bundled(name)
     first = next(iter(ps.nodes.values()))
@@ -63,12 +79,14 @@ def test_changing_one_judgement_changes_only_its_line(name):
     cause, j = list(node.given.items())[-1]
     two = with_node(ps, replace(node, given=MappingProxyType({**node.given,
                                                               cause: Judgement(0.5)})))
+    key = toml_key(cause)
     assert changed_lines(text, dumps_prior_set(two, text)) == [
-        f"-given.{cause} = {j.as_toml()}", f"+given.{cause} = 0.5"]
+        f"-given.{key} = {j.as_toml()}", f"+given.{key} = 0.5"]
 
 
-def test_changing_a_why_changes_only_the_why():
-    text, ps = bundled("contingency")
+@pytest.mark.parametrize("name", ["v1/contingency", "v2/contingency"])
+def test_changing_a_why_changes_only_the_why(name):
+    text, ps = bundled(name)
     node = list(ps.nodes.values())[3]
     start = text.index("why = ", text.index(f"[nodes.{node.node}]\n"))
     old = text[start:text.index('"""\n', start + 9) + 3]
@@ -79,10 +97,15 @@ def test_changing_a_why_changes_only_the_why():
     assert tomllib.loads(out)["nodes"][node.node]["why"] == why
 
 
-def test_a_new_event_or_cause_goes_in_its_place():
-    text, ps = bundled("contingency")
+@pytest.mark.parametrize(("name", "judged", "cause"), [
+    ("v1/contingency", "soviet_state", "lenin_returns"),
+    ("v2/contingency", "monopoly_1921", "representative_tradition"),
+    ("v2/contingency", "monopoly_1921", "broad_coalition=left_sr"),
+    ("v2/contingency", "monopoly_1921", "kronstadt_holds")])
+def test_a_new_event_or_cause_goes_in_its_place(name, judged, cause):
+    text, ps = bundled(name)
     nodes = list(ps.nodes)
-    gone = nodes[7]  # constituent_assembly_dispersed, after the "1918" heading
+    gone = nodes[7]  # v1: constituent_assembly_dispersed, after the "1918" heading
     without = dumps_prior_set(replace(ps, nodes=MappingProxyType(
         {n: v for n, v in ps.nodes.items() if n != gone})), text)
     back = dumps_prior_set(ps, without)
@@ -91,10 +114,10 @@ def test_a_new_event_or_cause_goes_in_its_place():
     assert all(x.startswith("+") for x in added)
     assert added[0] == f"+[nodes.{gone}]"
     # a cause judged for the first time goes before the causes after it, and before why
-    node = ps.nodes["soviet_state"]
-    first = next(iter(node.given))
+    node = ps.nodes[judged]
+    assert cause in node.given
     fewer = with_node(ps, replace(node, given=MappingProxyType(
-        {c: j for c, j in node.given.items() if c != first})))
+        {c: j for c, j in node.given.items() if c != cause})))
     assert dumps_prior_set(ps, dumps_prior_set(fewer, text)) == text
 
 
@@ -152,7 +175,7 @@ def test_saving_after_each_answer_gives_the_text_of_one_save():
 
 def test_an_edit_that_would_not_read_back_is_refused_and_nothing_written(monkeypatch,
                                                                          tmp_path):
-    text, ps = bundled("reference")
+    text, ps = bundled("v2/reference")
     out = tmp_path / "reference.toml"
     out.write_text(text, "utf-8")
     monkeypatch.setattr(toml_writer, "_set", lambda *args, **kwargs: None)  # a lost edit

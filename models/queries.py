@@ -328,18 +328,24 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     return out
 
 
-def _likelier(weights: Setting, record: tuple[float, ...] | None) -> int:
-    """The state a POD's setting makes likeliest; per draw: on average.
+def _likelier(weights: Setting, record: tuple[float, ...] | None, draws: int) -> np.ndarray:
+    """The state a POD's setting makes likeliest, per draw: shape ``(S,)``.
 
-    Of equally likely states, one other than what happened (a POD is a
-    departure from history: 50/50 on a yes/no event that happened counts
-    "no"), else the first.
+    Weights drawn per posterior draw (a prior set's judged strength) are
+    judged draw by draw, so that a draw's answer does not depend on which
+    other draws are in the batch. Of equally likely states, one other than
+    what happened (a POD is a departure from history: 50/50 on a yes/no event
+    that happened counts "no"), else the first.
     """
-    w = weights.values.mean(axis=0) if isinstance(weights, DrawWeights) else np.asarray(weights)
-    best = np.flatnonzero(w >= w.max() - 1e-12)
+    w = weights.values if isinstance(weights, DrawWeights) else np.asarray(weights)[None, :]
+    w = np.broadcast_to(w, (draws, w.shape[-1]))
+    tied = w >= w.max(axis=1, keepdims=True) - 1e-12
     happened = record.index(1.0) if record is not None and max(record) == 1.0 else None
-    departs = [int(k) for k in best if k != happened]
-    return departs[0] if departs else int(best[0])
+    if happened is not None:
+        departs = tied.copy()
+        departs[:, happened] = False
+        tied = np.where(departs.any(axis=1, keepdims=True), departs, tied)
+    return np.argmax(tied, axis=1)
 
 
 def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
@@ -357,20 +363,22 @@ def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any]
     dov = _do(net, do)
     chance = np.ones(a.shape[0])
     hard, soft = evidence(net)
+    draws = a.shape[0]
     for i, setting in dov.items():
-        v = _likelier(setting, net.history[i])
-        mine = [Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))]
+        v = _likelier(setting, net.history[i], draws)
+        mine = Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))
         causes = tuple(dict.fromkeys(fvar(p) for p in net.parents[i]))
         # the causes' joint posterior given history (X's own record included)
         factors = relevant(mutilated(net, {}), set(hard) | set(soft) | set(causes))
         _, post = _contract(net, factors, a, b, hard, soft, causes, cache)
         free = tuple(c for c in causes if c not in hard)
-        post = post / post.reshape(a.shape[0], -1).sum(axis=1)[(...,) + (None,) * len(free)]
-        # P(X = v | causes): X's own table with X fixed at v
-        fixed = {**{c: hard[c] for c in causes if c in hard}, fvar(i): v}
-        own, idx = table(mine[0], net, a, b, fixed)
-        order = [idx.index(c) for c in (BATCH, *free)]
-        chance = chance * (np.transpose(own, order) * post).reshape(a.shape[0], -1).sum(axis=1)
+        post = post / post.reshape(draws, -1).sum(axis=1)[(...,) + (None,) * len(free)]
+        # P(X = s | causes) for every state s, averaged over the causes: (S, states)
+        own, idx = table(mine, net, a, b, {c: hard[c] for c in causes if c in hard})
+        order = [idx.index(c) for c in (BATCH, *free, fvar(i))]
+        given = np.transpose(own, order).reshape(draws, -1, net.card(i))
+        states = (given * post.reshape(draws, -1, 1)).sum(axis=1)
+        chance = chance * states[np.arange(draws), v]
     return chance
 
 

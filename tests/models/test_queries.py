@@ -339,3 +339,20 @@ def test_pod_chance_of_an_even_soft_pod_counts_the_departure_from_history():
     unknown = net.with_history((None, 0.0))  # nothing to depart from: the first state
     assert C.pod_chance(unknown, a, b, {"x": 0.5})[0] == pytest.approx(
         C.pod_chance(unknown, a, b, {"x": 0.0})[0], abs=1e-15)
+
+
+def test_pod_chance_of_a_drawn_strength_is_judged_draw_by_draw():
+    """A strength drawn per draw: each draw's likelier value is its own, so a draw's POD
+    chance does not depend on which other draws share its batch (chains apart)."""
+    from plausibly.models.factors import DrawWeights
+
+    net = Network(("x", "y"), ((), (0,)), (1.0, 0.0), 1)
+    a = np.array([[0.4, -0.3], [0.4, -0.3], [0.4, -0.3]])
+    b = np.array([[[0.0], [1.2]]] * 3)
+    p = np.array([0.8, 0.3, 0.6])
+    weights = DrawWeights(np.stack([1 - p, p], axis=1))
+    got = C.pod_chance(net, a, b, {"x": weights})
+    p_yes = 1.0 / (1.0 + math.exp(-0.4))
+    np.testing.assert_allclose(got, [p_yes, 1 - p_yes, p_yes], atol=1e-15)
+    alone = C.pod_chance(net, a[1:2], b[1:2], {"x": DrawWeights(weights.values[1:2])})
+    assert alone[0] == got[1]

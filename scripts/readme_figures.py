@@ -4,12 +4,13 @@ Runs the bundled scenario under every bundled prior set (as ``plausibly
 compare`` does, linear pool, seeded), refuses to draw from a run that did not
 converge, and writes
 
-* ``docs/forest.png``: each POD's counterfactual plausibility per prior set and
-  pooled, ranked by the pool (legend entries carry each set's weight from
-  history);
+* ``docs/forest.png``: each POD's counterfactual plausibility of the headline
+  outcome per prior set and pooled, ranked by the pool, the PODs out of
+  scope drawn apart (legend entries carry each set's weight from history);
 * ``docs/graph.png``: the graph with the pool's posterior median effect of
   each cause, outlined by what changes under a POD (``--pod``; by default
-  the top-ranked one).
+  the top-ranked one: the pool's first POD in scope for the headline
+  outcome, as :func:`plausibly.models.results.rank` orders them).
 
 Usage (from the repository root)::
 
@@ -32,7 +33,7 @@ from plausibly.models.outputs import write_atomic
 from plausibly.models.plots._render import figure_bytes
 from plausibly.models.plots.forest import forest_figure
 from plausibly.models.plots.graph import draw_graph, run_overlay
-from plausibly.models.results import summarize
+from plausibly.models.results import outcome_names, rank, summarize
 from plausibly.models.scenario import load_scenario
 from plausibly.models.settings import Settings
 from plausibly.priors.catalog import load_prior_sets
@@ -66,8 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         print("not drawing from unconverged runs: raise --draws/--tune", file=sys.stderr)
         return 3
 
-    per_set = [summarize(scenario, r.priors, r.draws, args.hdi_prob) for r in result.runs]
-    pooled = summarize(scenario, result.pooled.priors, result.pooled.draws, args.hdi_prob)
+    # the headline outcome's rows only: the forest plot and the ranking are of one outcome
+    headline = outcome_names(scenario)[:1]
+    per_set = [summarize(scenario, r.priors, r.draws, args.hdi_prob, headline)
+               for r in result.runs]
+    pooled = summarize(scenario, result.pooled.priors, result.pooled.draws, args.hdi_prob,
+                       headline)
     labels = [f"{r.priors} (weight {w:.2f})"
               for r, w in zip(result.runs, result.posterior_weights, strict=True)]
     forest = forest_figure(scenario, [*per_set, pooled], args.hdi_prob,
@@ -75,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out / "forest.png", figure_bytes(forest, "png", dpi=130), force=True)
 
-    top = max(pooled[1:], key=lambda r: r.counterfactual.mean).pod
+    ranked, _ = rank(pooled)  # the "history" row, then the PODs in scope, best first
+    top = pooled[ranked[1]].pod
     pod = args.pod or top
     overlay = run_overlay(result.pooled, pod)
     which = "the top-ranked POD" if pod == top else "POD"

@@ -91,7 +91,8 @@ EXPECTED = {
     ]),
     "02_compare_experts.ipynb": (1, [
         "contingency", "ideology", "structure", "revolution", "reference",
-        "P(one_party_rule | centralist_leadership alone)",
+        "P(monopoly_1921 | soviet_state=no)",
+        "P(regime_1930>=several_parties | POD, history)",
         "linear pool",
         "history",
         "posterior weight",

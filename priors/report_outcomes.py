@@ -140,12 +140,12 @@ def _outcome(comparison: Comparison, one: OutcomeSummaries, hdi: float,
             f"{hdi:.0%} HDI", "POD chance", "route", "P(first)", f"{hdi:.0%} rank interval",
             "rewrite"]
     rows, classes = _rows(s, one)
-    return "\n".join([
+    return "\n".join(part for part in [
         f'<article class="outcome" id="{esc(outcome_anchor(one.outcome))}">',
         f"<h3>P({esc(one.outcome)}): {esc(outcome_words(s, one.outcome))}"
         f"{' (the headline)' if headline else ''}</h3>",
         table(head, rows, set(range(2, len(head))), classes, wide=True),
-        _apart(s, one, pool_name), _forest(comparison, one, hdi), "</article>"])
+        _apart(s, one, pool_name), _forest(comparison, one, hdi), "</article>"] if part)
 
 
 def ranking_section(comparison: Comparison, summaries: RankedSummaries, hdi: float) -> str:

@@ -8,8 +8,6 @@ request and seed give the same bytes (no timestamp).
 
 from __future__ import annotations
 
-import base64
-import html
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,11 +18,14 @@ from typing import TYPE_CHECKING
 from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.files import file_sha256
 from plausibly.models.inference import Progress
-from plausibly.models.results import PodResult
+from plausibly.models.scenario import YES_NO, Scenario
 from plausibly.models.settings import Settings
+from plausibly.priors.report_html import esc as _e
+from plausibly.priors.report_html import figure, page, table
+from plausibly.priors.report_outcomes import best_pods, lead, ranking_section
 
 if TYPE_CHECKING:
-    from plausibly.priors.comparison import Comparison
+    from plausibly.priors.comparison import Comparison, RankedSummaries
     from plausibly.priors.elicitation import PriorSet
     from plausibly.priors.fit import FittedPriors
 
@@ -54,30 +55,6 @@ ASSUMPTIONS = (
      "sharpens them and, in the linear pool, weighs each set by how unsurprising it found "
      "real history (a Monte Carlo estimate with its standard error)."),
 )
-
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
- max-width:72rem;margin:2rem auto;padding:0 1rem;box-sizing:border-box;color:#1d1d1d;
- line-height:1.45}td code{overflow-wrap:anywhere}
-h1{font-size:1.7rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #ddd}
-table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}table.wide{width:100%}
-th,td{border:1px solid #d4d4d4;padding:.25rem .5rem;vertical-align:top;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;
- white-space:nowrap}tr.baseline td{color:#555;font-style:italic}
-figure{margin:1rem 0}figure img{max-width:100%;height:auto}
-.scroll{overflow-x:auto;border:1px solid #e4e4e4}figure.natural img{max-width:none;display:block}
-figcaption{font-size:.85rem;color:#444}
-.warning{background:#fff0f0;border:2px solid #c92a2a;padding:.6rem 1rem}
-.lead{font-size:1.1rem}article.pod{border-left:3px solid #d9480f;padding:0 0 0 .8rem;
- margin:1rem 0}article.pod h3{margin:.2rem 0}article.pod p{margin:.3rem 0}
-code,pre{background:#f6f6f6;padding:.1rem .3rem}
-pre{padding:.6rem;overflow-x:auto;white-space:pre-wrap}dt{font-weight:600}
-""".strip()
-
-
-def _e(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
 
 @dataclass(frozen=True)
 class ReportRequest:
@@ -184,27 +161,6 @@ def build_report(request: ReportRequest,
 # --------------------------------------------------------------------------- pieces
 
 
-def _picture(svg: bytes, label: str) -> str:
-    """An SVG figure as an image with a ``data:`` URI: self-contained, its ids its own."""
-    data = base64.b64encode(svg).decode("ascii")
-    return f'<img src="data:image/svg+xml;base64,{data}" alt="{_e(label)}">'
-
-
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], numeric: set[int] | None = None,
-           row_classes: Sequence[str] | None = None, *, wide: bool = False) -> str:
-    """An HTML table; cells are already escaped."""
-    numeric = numeric or set()
-    out = ['<table class="wide">' if wide else "<table>"]
-    out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
-    for k, row in enumerate(rows):
-        cls = f' class="{row_classes[k]}"' if row_classes and row_classes[k] else ""
-        cells = "".join(f'<td class="num">{c}</td>' if j in numeric else f"<td>{c}</td>"
-                        for j, c in enumerate(row))
-        out.append(f"<tr{cls}>{cells}</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
 def _do_text(do: Mapping[str, object]) -> str:
     parts = []
     for node, v in do.items():
@@ -218,6 +174,90 @@ def _do_text(do: Mapping[str, object]) -> str:
                 v, f"happens with probability {v:g}")
         parts.append(f"<code>{_e(node)}</code> {what}")
     return "; ".join(parts)
+
+
+def graph_caption(s: Scenario) -> str:
+    """What the causal graph shows and how: every kind of box and line the scenario has."""
+    out = ["Events by year, left to right (scroll sideways to follow the graph); green: "
+           "happened; grey: did not; yellow: disputed or unknown; orange outlines mark the "
+           "events a POD sets, thick outlines the outcomes."]
+    if any(n.states != YES_NO for n in s.nodes):
+        out.append("An event with states lists them under its label, least first, with the "
+                   "one that happened in brackets (none for a disputed record).")
+    out.append("Each arrow is a claim from the discussion; its colour and width show the "
+               "posterior median log odds ratio of the cause (red promotes, blue inhibits).")
+    if any(e.kind == "requires" for e in s.edges):
+        out.append("A gate (a necessary condition: while its cause is absent, or below the "
+                   "state written by it, the event stays at its first state) is a dashed grey "
+                   "line ending in an open circle; it has no effect to colour.")
+    if s.interactions:
+        out.append("An interaction (causes that act together beyond the sum of their "
+                   "effects) is a small joint: dotted lines from each of its causes meet it, "
+                   "and a dotted arrow, coloured by its own term, goes on to its effect.")
+    return " ".join(out)
+
+
+def claims_section(s: Scenario, strength: Mapping[tuple[str, str], float]) -> str:
+    """Every claim of the graph (influences, gates, interactions) with its posts.
+
+    ``strength`` is :func:`plausibly.models.results.edge_effects` of the pool:
+    a gate has no effect (it is written as one), an interaction its own term.
+    """
+    rows = []
+    for e in s.edges:
+        effect = (f"{strength[(e.cause, e.effect)]:+.2f}" if not e.gate else
+                  "gate" + (f" (at least {_e(e.at_least)})" if e.at_least else ""))
+        rows.append([f"<code>{_e(e.cause)}</code> → <code>{_e(e.effect)}</code>", _e(e.claim),
+                     _e(", ".join(e.by)), _e(", ".join(e.disputed_by)) or "-", effect])
+    for i in s.interactions:
+        causes = " &amp; ".join(f"<code>{_e(c)}</code>" for c in i.causes)
+        rows.append([f"{causes} → <code>{_e(i.effect)}</code>", _e(i.claim), _e(", ".join(i.by)),
+                     _e(", ".join(i.disputed_by)) or "-",
+                     f"{strength[(i.key, i.effect)]:+.2f}"])
+    return "\n".join([
+        '<section id="claims"><h2>The claims</h2>',
+        "<p>Every arrow of the graph is a claim made in the discussion, in our words, with "
+        "the posts that make it and those that dispute it.</p>",
+        table(["cause → effect", "claim", "by", "disputed by", "median log odds ratio (pool)"],
+              rows, {4}, wide=True),
+        "</section>"])
+
+
+def pods_section(c: Comparison, summaries: RankedSummaries, hdi: float) -> str:
+    """Each POD with its posts and its pooled answers, in the headline's order."""
+    s, pool_name = c.scenario, f"{c.pool} pool"
+    head = summaries.headline
+    rank = {head.pooled[k].pod: n for n, k in enumerate(head.order) if k}
+    rows = {name: {r.pod: r for r in one.pooled} for name, one in summaries.outcomes.items()}
+    asked = set(rows[head.outcome])
+    out = ['<section id="pods"><h2>The points of divergence</h2>',
+           "<p>In the order of the headline's ranking (then the PODs out of scope), each POD "
+           "with the posts that propose it and the pool's answer for every outcome.</p>"]
+    for p in sorted(s.pods, key=lambda p: (p.id not in asked, rank.get(p.id, len(rank) + 1))):
+        n = rank.get(p.id, 0)
+        out.append(f'<article class="pod" id="pod-{_e(p.id)}"><h3>{f"{n}. " if n else ""}'
+                   f"{_e(p.label)} <code>{_e(p.id)}</code></h3>")
+        out.append(f"<p><strong>Sets:</strong> {_do_text(p.do)}. <strong>Proposed by:"
+                   f"</strong> {_e(', '.join(p.by))}.</p>")
+        if p.why:
+            out.append(f"<p><strong>Why:</strong> {_e(p.why)}</p>")
+        if p.id not in asked:
+            out.append("<p>Not asked in this report (see --pod).</p>")
+        else:
+            if p.scope == "out":
+                out.append("<p>Out of scope: it removes the question, so it is never "
+                           "ranked.</p>")
+            answers = "; ".join(
+                f"P({_e(name)}) = {by_pod[p.id].counterfactual.mean:.3f} ({hdi:.0%} HDI "
+                f"{by_pod[p.id].counterfactual.hdi[0]:.3f} to "
+                f"{by_pod[p.id].counterfactual.hdi[1]:.3f}), interventional "
+                f"{by_pod[p.id].interventional.mean:.3f}" for name, by_pod in rows.items())
+            out.append(f"<p><strong>{_e(pool_name)}:</strong> {answers}; rewrite "
+                       f"{rows[head.outcome][p.id].rewrite.mean:.2f} events.</p>")
+        out.append("</article>")
+    out.append("</section>")
+    return "\n".join(out)
+
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -261,26 +301,19 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
         A complete HTML document.
     """
     from plausibly.models.plots._render import figure_bytes
-    from plausibly.models.plots.forest import forest_figure
     from plausibly.models.plots.graph import graph_figure
     from plausibly.models.results import edge_effects
 
     c, s, hdi = comparison, comparison.scenario, request.hdi_prob
     summaries = c.summarize(hdi)
-    per_set, pooled = list(summaries.per_set.values()), summaries.pooled
-    order = list(summaries.order)
     diagnostics = c.diagnostics
-    outcome = s.node(s.outcome)
     ids = [ps.id for ps, _ in sets]
     pool_name = f"{c.pool} pool"
 
     parts: list[str] = []
     add = parts.append
     add(f"<header><h1>{_e(s.title)}</h1>")
-    add(f'<p class="lead">How plausible is it that <strong>{_e(outcome.label.rstrip("."))}'
-        f"</strong> ({_e(s.outcome)}), had history diverged at one point? "
-        f"{len(s.pods)} points of divergence (PODs), {len(sets)} prior set"
-        f"{'s' if len(sets) != 1 else ''}, conditioned on what actually happened.</p>")
+    add(lead(s, list(summaries.outcomes), len(sets)))
     add("</header>")
 
     bad = {k: d for k, d in diagnostics.items() if not d.converged}
@@ -297,19 +330,11 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
     add(f"<p>Source: {_e(s.source)}. Scenario <code>{_e(s.id)}</code>: {len(s.nodes)} events "
         f"from {s.nodes[0].year} to {s.nodes[-1].year}, {len(s.edges)} claims, "
         f"{len(s.pods)} PODs.</p>")
-    if len(order) > 1:
-        top = pooled[order[1]]
-        pod = s.pod(top.pod)
-        add(f"<p>Under the {_e(pool_name)}, the POD that makes the outcome likeliest is "
-            f"<strong>{_e(pod.label)}"
-            f"</strong> (<code>{_e(pod.id)}</code>): P({_e(s.outcome)}) = "
-            f"{top.counterfactual.mean:.3f} ({hdi:.0%} HDI {top.counterfactual.hdi[0]:.3f} to "
-            f"{top.counterfactual.hdi[1]:.3f}), changing {top.rewrite.mean:.1f} other events "
-            f"on average; in real history it is {pooled[0].counterfactual.mean:.3f}.</p>")
+    add(best_pods(c, summaries, hdi))
     events = [[_e(n.year), f"<code>{_e(n.id)}</code>", _e(n.label), _e(n.history_text),
                _e(", ".join(s.parents[n.id]) or "-")] for n in s.nodes]
     add("<h3>Events and what happened</h3>")
-    add(_table(["year", "event", "what", "history", "causes"], events, wide=True))
+    add(table(["year", "event", "what", "history", "causes"], events, wide=True))
     add("</section>")
 
     # the graph
@@ -319,104 +344,15 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
         f"arrows: posterior median effect of each cause under the {pool_name}"))
     # at its natural size, so that its text reads at 100% zoom; wider than the page, it
     # scrolls sideways in its own box
-    add('<figure class="natural"><div class="scroll">'
-        + _picture(figure_bytes(fig, "svg"), f"causal graph of {s.title}")
-        + "</div><figcaption>Events by year, left to right (scroll sideways to follow the "
-        "graph); green: happened; grey: did not; yellow: disputed or unknown; orange "
-        "outlines mark the events a POD sets. Each arrow is a claim from the discussion; its "
-        "colour and width show the posterior median log odds ratio of the cause (red "
-        "promotes, blue inhibits).</figcaption></figure>")
+    add(figure(figure_bytes(fig, "svg"), f"causal graph of {s.title}", graph_caption(s),
+               natural=True))
     add("</section>")
 
-    # the ranking
-    add('<section id="ranking"><h2>The ranked comparison</h2>')
-    add(f"<p>Counterfactual P({_e(s.outcome)}) had the POD happened, given real history: "
-        f"the posterior mean under each prior set, and the {_e(pool_name)} with its "
-        f"{hdi:.0%} highest-density interval (HDI). <em>Rewrite</em> is the expected number "
-        "of other events that turn out differently (small rewrite and large effect: a "
-        "strong POD). Ranked by the pool.</p>")
-    head = ["rank", "POD", *(f"<code>{_e(i)}</code>" for i in ids), _e(pool_name),
-            f"{hdi:.0%} HDI", "rewrite"]
-    rows, classes = [], []
-    for rank, k in enumerate(order):
-        cf = pooled[k].counterfactual
-        label = "history (no POD)" if k == 0 else s.pod(pooled[k].pod).label
-        rows.append(["-" if k == 0 else str(rank), f"<code>{_e(pooled[k].pod)}</code><br>"
-                     f"{_e(label)}", *(f"{r[k].counterfactual.mean:.3f}" for r in per_set),
-                     f"<strong>{cf.mean:.3f}</strong>", f"{cf.hdi[0]:.3f} to {cf.hdi[1]:.3f}",
-                     f"{pooled[k].rewrite.mean:.2f}"])
-        classes.append("baseline" if k == 0 else "")
-    numeric = set(range(2, len(head)))
-    add(_table(head, rows, numeric, classes, wide=True))
-    labels = [*ids, pool_name]
-    forest = forest_figure(s, [*per_set, pooled], hdi, labels=labels)
-    add("<figure>" + _picture(figure_bytes(forest, "svg"), "forest plot of the ranking")
-        + f"<figcaption>Each POD's counterfactual plausibility: dots are posterior means, "
-        f"bars {hdi:.0%} HDIs, one colour per prior set and black for the "
-        f"{_e(pool_name)}; the dashed line is real history.</figcaption></figure>")
-    add("<h3>How sure is the order?</h3>")
-    add("<p>The table ranks by posterior means, but each draw of the posterior gives its "
-        "own order. For each outcome, <em>P(first)</em> is the share of draws in which a "
-        "POD comes first, and the rank interval holds its rank in "
-        f"{hdi:.0%} of the draws. Two neighbours whose rank intervals overlap are marked "
-        "~: the evidence does not settle which of them ranks higher. <em>Route</em> is "
-        "the chance that history itself produced the POD (its <em>POD chance</em>) times "
-        "the counterfactual: how plausible the whole alternate path is.</p>")
-    for name, one in summaries.outcomes.items():
-        u = one.pool_uncertainty
-        urows = []
-        for k in one.order[1:]:
-            row = one.pooled[k]
-            p_first, interval, indistinct = u.of(row.pod) if u is not None else (0.0, (0, 0),
-                                                                               False)
-            urows.append([f"<code>{_e(row.pod)}</code>{' ~' if indistinct else ''}",
-                          _e(row.scope), f"{p_first:.2f}", f"{interval[0]} to {interval[1]}",
-                          "n/a" if row.pod_chance is None else f"{row.pod_chance.mean:.3f}",
-                          "n/a" if row.route is None else f"{row.route.mean:.3f}"])
-        for k in one.apart:
-            row = one.pooled[k]
-            urows.append([f"<code>{_e(row.pod)}</code>", "out (not ranked: "
-                          + _e(", ".join(s.pod(row.pod).by)) + ")", "-", "-",
-                          "n/a" if row.pod_chance is None else f"{row.pod_chance.mean:.3f}",
-                          "n/a" if row.route is None else f"{row.route.mean:.3f}"])
-        add(f"<p><strong>P({_e(name)})</strong></p>")
-        add(_table(["POD", "scope", "P(first)", f"{hdi:.0%} rank interval", "POD chance",
-                    "route"], urows, {2, 4, 5}, wide=True))
-    add("</section>")
+    add(ranking_section(c, summaries, hdi))
 
-    # the PODs
-    add('<section id="pods"><h2>The points of divergence</h2>')
-    add("<p>In the order of the ranking, each POD with the posts that propose it.</p>")
-    ranked: dict[str, tuple[int, PodResult]] = {
-        pooled[k].pod: (n, pooled[k]) for n, k in enumerate(order) if k}
-    for p in sorted(s.pods, key=lambda p: ranked[p.id][0] if p.id in ranked else len(order)):
-        n, r = ranked[p.id] if p.id in ranked else (0, None)
-        add(f'<article class="pod" id="pod-{_e(p.id)}"><h3>{f"{n}. " if n else ""}'
-            f"{_e(p.label)} <code>{_e(p.id)}</code></h3>")
-        add(f"<p><strong>Sets:</strong> {_do_text(p.do)}. <strong>Proposed by:</strong> "
-            f"{_e(', '.join(p.by))}.</p>")
-        if p.why:
-            add(f"<p><strong>Why:</strong> {_e(p.why)}</p>")
-        if r is None:
-            add("<p>Not asked in this report (see --pod).</p>")
-        else:
-            add(f"<p><strong>{_e(pool_name)}:</strong> P({_e(s.outcome)}) = "
-                f"{r.counterfactual.mean:.3f} ({hdi:.0%} HDI {r.counterfactual.hdi[0]:.3f} to "
-                f"{r.counterfactual.hdi[1]:.3f}); interventional {r.interventional.mean:.3f}; "
-                f"rewrite {r.rewrite.mean:.2f} events.</p>")
-        add("</article>")
-    add("</section>")
+    add(pods_section(c, summaries, hdi))
 
-    # the claims
-    add('<section id="claims"><h2>The claims</h2>')
-    add("<p>Every arrow of the graph is a claim made in the discussion, in our words, with "
-        "the posts that make it and those that dispute it.</p>")
-    claim_rows = [[f"<code>{_e(e.cause)}</code> → <code>{_e(e.effect)}</code>", _e(e.claim),
-                   _e(", ".join(e.by)), _e(", ".join(e.disputed_by)) or "-",
-                   f"{strength[(e.cause, e.effect)]:+.2f}"] for e in s.edges]
-    add(_table(["cause → effect", "claim", "by", "disputed by",
-                "median log odds ratio (pool)"], claim_rows, {4}, wide=True))
-    add("</section>")
+    add(claims_section(s, strength))
 
     # the prior sets
     add('<section id="prior-sets"><h2>The prior sets</h2>')
@@ -435,7 +371,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
                          _e(", ".join(ps.based_on)) or "-", f"{judged} of {total}",
                          f"{float(w):.3f}", f"{ev.log_z:.2f} ± {ev.se_log_z:.2f}",
                          f"<strong>{float(pw):.3f}</strong> ± {float(se):.3f}"])
-    add(_table(["id", "name", "summary", "based on posts", "judges", "prior weight",
+    add(table(["id", "name", "summary", "based on posts", "judges", "prior weight",
                 "log evidence", "posterior weight"], set_rows, {4, 5, 6, 7}, wide=True))
     add("<h3>Three weightings</h3>")
     add("<p>Weighting schools by how unsurprising real history was rewards the schools "
@@ -450,7 +386,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
         w_rows.append([f"<code>{_e(one_run.priors)}</code>", f"{1.0 / len(c.runs):.3f}",
                        f"{float(c.posterior_weights[k]):.3f}",
                        "n/a" if stack is None else f"{float(stack[k]):.3f}"])
-    add(_table(["id", "equal", "history", "stacking"], w_rows, {1, 2, 3}))
+    add(table(["id", "equal", "history", "stacking"], w_rows, {1, 2, 3}))
     add("</section>")
 
     # diagnostics
@@ -461,7 +397,7 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
         f"{Diagnostics.R_HAT_MAX}, bulk and tail ESS ≥ {Diagnostics.ESS_MIN} and no divergent "
         "transition; a prior set whose every parameter is fixed is answered exactly.</p>")
     diag_rows = [[f"<code>{_e(k)}</code>", *_diag_cells(d)] for k, d in diagnostics.items()]
-    add(_table(["run", "max R-hat", "min bulk ESS", "min tail ESS", "divergences",
+    add(table(["run", "max R-hat", "min bulk ESS", "min tail ESS", "divergences",
                 "converged"], diag_rows, {1, 2, 3, 4}))
     add("</section>")
 
@@ -480,16 +416,11 @@ def render_report(comparison: Comparison, sets: Sequence[tuple[PriorSet, FittedP
               f"<code>{_e(file_sha256(s.path))}</code>"]]
     files += [["prior set", f"<code>{_e(ps.id)}</code>", _e(ps.path or "-"),
                f"<code>{_e(file_sha256(ps.path))}</code>"] for ps, _ in sets]
-    add(_table(["input", "id", "file", "sha256"], files))
-    add(_table(["package", "version"], [[_e(n), _e(v)] for n, v in _versions()]))
+    add(table(["input", "id", "file", "sha256"], files))
+    add(table(["package", "version"], [[_e(n), _e(v)] for n, v in _versions()]))
     add("</section>")
 
-    body = "\n".join(parts)
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            f"<title>{_e(s.title)} — plausibly report</title>\n"
-            f'<meta name="generator" content="plausibly {_e(_version())}">\n'
-            f"<style>\n{CSS}\n</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+    return page(f"{s.title} — plausibly report", f"plausibly {_version()}", "\n".join(parts))
 
 
 def _version() -> str:

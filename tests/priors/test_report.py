@@ -29,6 +29,8 @@ DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 FIXED = str(DATA / "firing_squad_fixed.toml")
 JUDGED = str(DATA / "firing_squad_priors.toml")
+V2 = str(DATA / "v2_small.toml")
+V2_OUTCOMES = ["democracy_1930", "regime_1930>=open_party"]
 SECTIONS = ["question", "graph", "ranking", "pods", "claims", "prior-sets", "diagnostics",
             "assumptions", "reproduce"]
 runner = CliRunner()
@@ -142,7 +144,7 @@ def test_the_report_tells_the_question_the_ranking_and_the_sources(report_file,
     assert "The prisoner dies" in text and s.description in text
     ranking = page.table("rank")
     assert ranking[0] == ["rank", "POD", "squad_fixed", "lenient", "linear pool", "90% HDI",
-                          "rewrite"]
+                          "POD chance", "route", "P(first)", "90% rank interval", "rewrite"]
     assert len(ranking) == 1 + 1 + len(s.pods)  # header, history, one row per POD
     assert ranking[1][0] == "-" and ranking[1][1].startswith("history")
     assert [row[0] for row in ranking[2:]] == ["1", "2"]
@@ -335,6 +337,68 @@ def test_the_graph_is_shown_at_its_natural_size_and_its_labels_read_at_100_perce
         for line in words:
             assert 100 * lines[line] * px_per_unit >= 10, (line, lines[line])
     assert not any(n.id in lines or n.id.replace("_", " ") in lines for n in s.nodes)
+
+
+@pytest.fixture
+def v2_fixed(tmp_path) -> str:
+    """v2_small_priors.toml with every judgement fixed at its median: answered exactly."""
+    text = re.sub(r"\[([\d.]+), ([\d.]+), ([\d.]+)\]", r"\2",
+                  (DATA / "v2_small_priors.toml").read_text("utf-8"))
+    text = text.replace('id = "v2_school"', 'id = "v2_fixed"').replace(
+        "[nodes.democracy_1930]\n", "[nodes.democracy_1930]\nbase = 0.05\n")
+    path = tmp_path / "v2_fixed.toml"
+    path.write_text(text + '\n[nodes.centralism]\nbase = 0.7\nwhy = "Fixed."\n', "utf-8")
+    return str(path)
+
+
+def test_every_outcome_has_its_section_table_apart_list_and_forest_plot(v2_fixed):
+    s = load_scenario(V2)
+    sets = load_prior_sets(s, [v2_fixed])
+    c = compare(s, [f for _, f in sets])
+    assert c.diagnostics["v2_fixed"].exact  # nothing sampled: the test stays cheap
+    html = render_report(c, sets, ReportRequest(scenario=V2, priors=(v2_fixed,)))
+    page = Page(html)
+    assert page.sections == SECTIONS
+    assert ("How plausible is it that A democratic USSR in 1930 ( democracy_1930 , the "
+            "headline) or that The regime of 1930, at least open_party "
+            "( regime_1930>=open_party ), had history diverged at one point?") in page.text
+    ranking = html[html.index('<section id="ranking">'):html.index('<section id="pods">')]
+    # one part per outcome, the headline first, each with its table, its PODs out of
+    # scope apart and its own forest plot
+    ids = ["outcome-democracy_1930", "outcome-regime_1930-open_party"]
+    starts = [ranking.index(f'<article class="outcome" id="{i}">') for i in ids]
+    assert starts == sorted(starts)
+    parts = [ranking[starts[0]:starts[1]], ranking[starts[1]:]]
+    for name, part in zip(V2_OUTCOMES, parts, strict=True):
+        one = Page(part)
+        assert one.text.startswith(f"P({name}): ")
+        table = one.table("rank")
+        assert table[0] == ["rank", "POD", "v2_fixed", "linear pool", "94% HDI", "POD chance",
+                            "route", "P(first)", "94% rank interval", "rewrite"]
+        order = ["history", *c.summarize().outcomes[name].ranking]
+        assert len(table) == 1 + len(order)
+        assert all(row[1].startswith(pod) for row, pod in zip(table[1:], order, strict=True))
+        assert "no_soviets" not in " ".join(row[1] for row in table)  # never ranked
+        assert ("Out of scope (the POD removes the question; shown apart, never ranked): "
+                f"no_soviets No soviet government at all: P({name}) = ") in one.text
+        assert "Posts: #14 Ned." in one.text
+        pictures = [v for tag, k, v in one.attrs if tag == "img" and k == "src"]
+        assert len(pictures) == 1
+        svg = base64.b64decode(pictures[0].split(",", 1)[1]).decode("utf-8")
+        assert f"P({name.replace('>', '&gt;')})" in svg  # the plot of this outcome
+        assert f'alt="forest plot of P({name.replace(">", "&gt;")})"' in part
+    assert "(the headline)" in parts[0] and "(the headline)" not in parts[1]
+    # the graph's caption says how gates, interactions and states are drawn
+    caption = page.text[page.text.index("Events by year"):]
+    for words in ("with the one that happened in brackets", "dashed grey line ending in an "
+                  "open circle", "dotted lines from each of its causes"):
+        assert words in caption
+    claims = page.table("cause → effect")  # gates and interactions are claims too
+    assert ["civil_war → war_communism", "Only a long war makes war communism necessary.",
+            "#2 Bob", "-", "gate (at least long)"] in claims
+    assert claims[-1][0] == "civil_war & centralism → party_brutalized"
+    for name in V2_OUTCOMES:  # every POD's answer for every outcome, out of scope ones too
+        assert page.text.count(f"P({name}) = ") == 2 + 3
 
 
 def html_unescape(text: str) -> str:

@@ -119,8 +119,8 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
     pieces = []
     for start in range(0, draws, chunk):
-        part = [t[..., start:start + chunk] if bt else t
-                for t, bt in zip(tensors, batched, strict=True)]
+        part = tensors if chunk >= draws else [t[..., start:start + chunk] if bt else t
+                                               for t, bt in zip(tensors, batched, strict=True)]
         pieces.append(_expression(spec, path, tuple(t.shape for t in part))(*part))
     table = pieces[0] if len(pieces) == 1 else np.concatenate(pieces, axis=-1)
     return log_scale, np.moveaxis(table, -1, 0)
@@ -414,17 +414,23 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
     cache: Cache = {}  # factor tables shared by every query below (same parameters)
     events = sorted({e for e, _ in net.outcomes})
     for pid, do in {"history": {}, **pods}.items():
-        dov = _do(net, do)
-        dif = differs(net, a, b, dov, cache)
-        dist = {e: distribution(net, a, b, dov, e, cache) for e in events}
-        pairs = {e: _posterior_pair(net, a, b, dov, e, cache) for e in events}
-        results[pid] = PodAnswer(
-            interventional=np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
-                                    axis=1),
-            counterfactual=np.stack([pairs[e][:, :, k:].sum(axis=(1, 2))
-                                     for e, k in net.outcomes], axis=1),
-            differs=dif,
-            rewrite=np.delete(dif, events, axis=1).sum(axis=1),
-            pod_chance=pod_chance(net, a, b, dov, cache),
-        )
+        results[pid] = _answer_one(net, a, b, do, events, cache)
     return results
+
+
+def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
+                events: list[int], cache: Cache) -> PodAnswer:
+    """Every query of one POD (see :func:`answer_pods`)."""
+    dov = _do(net, do)
+    dif = differs(net, a, b, dov, cache)
+    dist = {e: distribution(net, a, b, dov, e, cache) for e in events}
+    pairs = {e: _posterior_pair(net, a, b, dov, e, cache) for e in events}
+    return PodAnswer(
+        interventional=np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
+                                axis=1),
+        counterfactual=np.stack([pairs[e][:, :, k:].sum(axis=(1, 2))
+                                 for e, k in net.outcomes], axis=1),
+        differs=dif,
+        rewrite=np.delete(dif, events, axis=1).sum(axis=1),
+        pod_chance=pod_chance(net, a, b, dov, cache),
+    )

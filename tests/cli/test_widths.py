@@ -83,7 +83,8 @@ def hdis(out: str) -> int:
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_estimate(fixed, width):
-    out = terminal(["estimate", "-p", fixed["contingency"]], width)
+    # few draws: the fixed sets still draw their judged soft-POD strengths per draw
+    out = terminal(["estimate", "-p", fixed["contingency"], "--draws", "100"], width)
     whole(PODS + OUTCOMES, out)
     # per outcome: interventional and counterfactual per ranked row, one per out-of-scope POD
     per_outcome = 2 * (len(IN_SCOPE) + 1) + len(PODS) - len(IN_SCOPE)
@@ -92,7 +93,8 @@ def test_estimate(fixed, width):
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_compare(fixed, width):
-    out = terminal(["compare", *(a for name in SETS for a in ("-p", fixed[name]))], width)
+    out = terminal(["compare", *(a for name in SETS for a in ("-p", fixed[name])),
+                    "--draws", "100"], width)
     whole(PODS + SETS + OUTCOMES, out)
     assert hdis(out) == len(OUTCOMES) * (len(PODS) + 1)  # the pool's, per outcome
     assert "cont = contingency; ideo = ideology; refe = reference; revo = revolution;" in out
@@ -101,7 +103,8 @@ def test_compare(fixed, width):
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_explain(fixed, width):
-    out = terminal(["explain", "kronstadt_succeeds", "-p", fixed["contingency"]], width)
+    out = terminal(["explain", "kronstadt_succeeds", "-p", fixed["contingency"],
+                    "--draws", "100"], width)
     # every event but the outcomes' events; the POD chance; each outcome's
     # counterfactual, interventional and route
     events = [e for e in EVENTS if e not in USSR.outcome_events]

@@ -25,6 +25,7 @@ from plausibly.cli.render import (
     print_apart,
     print_fields,
     print_table,
+    small_number,
 )
 from plausibly.models import settings as D
 from plausibly.models.errors import UnconvergedError
@@ -135,7 +136,7 @@ def print_ranking(out: Any, s: Any, one: Any, pool: str, weighting: str, rank_by
                 mark, marked = f" {INDISTINCT_MARK}", True
         rows.append((r.pod + mark, *(f"{rows_k[k].counterfactual.mean:.3f}"
                                      for rows_k in per_set.values()),
-                     str(r.counterfactual), _num(None if r.route is None else r.route.mean),
+                     str(r.counterfactual), small_number(None if r.route is None else r.route.mean),
                      p_first))
     by = "route (POD chance x counterfactual)" if rank_by == "route" else "counterfactual"
     print_table(out, f"{s.title}: counterfactual P({name}) given real history, posterior "
@@ -188,7 +189,7 @@ def print_pools(out: Any, result: Any, ranked: Any, hdi_prob: float,
             for w in names:
                 r = next(x for x in pools[w][name] if x.pod == pod)
                 score = r.route if what == "route" else r.counterfactual
-                cells.append(_num(None if score is None else score.mean))
+                cells.append(small_number(None if score is None else score.mean))
             rows.append((pod, *cells))
         print_table(out, f"P({name}): the {what} under each weighting (pooled mean)", [
             Column("POD", right=False, key=True), *(Column(w) for w in names)], rows)

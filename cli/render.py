@@ -267,3 +267,17 @@ def print_fields(out: Any, lead: str, fields: Sequence[str], style: str = "") ->
             line = f"{line} {f}"
     for text in [*lines, line]:
         out.print(Text(text, style=style))
+
+
+def small_number(x: float | None) -> str:
+    """A probability for a table: 3 decimals, or 2 significant digits below 0.01.
+
+    A route (POD chance x counterfactual) is often below 0.001, where 3
+    decimals would print every POD as 0.000 and hide the ranking.
+    """
+    if x is None:
+        return "n/a"
+    if x == 0.0 or abs(x) >= 0.01:
+        return f"{x:.3f}"
+    return f"{x:.1e}"
+

@@ -27,6 +27,7 @@ from plausibly.cli.render import (
     print_apart,
     print_fields,
     print_table,
+    small_number,
 )
 from plausibly.models import settings as D
 
@@ -139,7 +140,7 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
             body = [(r.pod, str(r.interventional),
                      f"{r.interventional.mean - base.interventional.mean:+.3f}",
                      str(r.counterfactual),
-                     "n/a" if r.route is None else f"{r.route.mean:.3f}",
+                     small_number(None if r.route is None else r.route.mean),
                      f"{r.rewrite.mean:.2f}")
                     for r in (rows[k] for k in ranked)]
             print_table(out, f"P({name}) — {s.title} — prior set {run.priors} ({run.name}); "

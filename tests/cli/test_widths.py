@@ -143,3 +143,11 @@ def test_show_version_2(width):
     text = " ".join(flat)
     assert "short < long < long_and_brutal" in text
     assert "scope: out" in text and "Interactions" in text
+
+
+def test_small_numbers_keep_their_digits():
+    """A route is often below 0.001: printed with 2 significant digits, not as 0.000."""
+    from plausibly.cli.render import small_number
+
+    assert [small_number(x) for x in (None, 0.0, 0.122, 0.01, 0.0097, 0.00023)] == [
+        "n/a", "0.000", "0.122", "0.010", "9.7e-03", "2.3e-04"]

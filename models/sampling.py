@@ -249,9 +249,13 @@ class Sampler:
         for worker in self._workers:
             with contextlib.suppress(OSError, ValueError):
                 worker.kill()
+        deadline = time.monotonic() + 5.0
         for worker in self._workers:
             with contextlib.suppress(OSError, ValueError, AssertionError):
                 worker.join(timeout=5)
+            # a join that could not run (or timed out) must not leave a worker still dying
+            while worker.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -382,3 +382,28 @@ def random_parameters_v2(rng: np.random.Generator, net: Network, scale: float = 
     a = -np.sort(-rng.normal(0, 2 * scale, (net.size, t)), axis=1)
     b = rng.normal(0, 2 * scale, (net.size, net.max_parents))
     return a, b
+
+
+def pod_chance_v2(net: Network, a, b, do) -> float:
+    """The definition by enumeration on a version 2 network: for each set event X, the sum
+    over its causes' joint posterior given history (hard, soft and missing records) of
+    P(X = v | causes), v the state the POD makes likeliest; several events multiply."""
+    chance = 1.0
+    for k, value in do.items():
+        i = net.index(k)
+        v = int(np.argmax(pod_weights_v2(net, i, value)))
+        post: dict[tuple, float] = {}
+        total = 0.0
+        for world, w in joint_v2(net, a, b):
+            w *= evidence_weight_v2(net, world)
+            key = tuple(world[p] for p in net.parents[i])
+            post[key] = post.get(key, 0.0) + w
+            total += w
+        p_v = 0.0
+        for key, w in post.items():
+            world = [0] * net.size
+            for p, st in zip(net.parents[i], key, strict=True):
+                world[p] = st
+            p_v += w / total * state_probabilities_v2(net, a, b, i, world)[v]
+        chance *= p_v
+    return chance

@@ -389,31 +389,6 @@ def test_firing_squad_unchanged():
                                        atol=TOL)
 
 
-def _pod_chance_reference_v2(net, a, b, do):
-    """The definition by enumeration on a version 2 network: for each set event X, the sum
-    over its causes' joint posterior given history (hard, soft and missing records) of
-    P(X = v | causes), v the state the POD makes likeliest; several events multiply."""
-    chance = 1.0
-    for k, value in do.items():
-        i = net.index(k)
-        v = int(np.argmax(ref.pod_weights_v2(net, i, value)))
-        post: dict[tuple, float] = {}
-        total = 0.0
-        for world, w in ref.joint_v2(net, a, b):
-            w *= ref.evidence_weight_v2(net, world)
-            key = tuple(world[p] for p in net.parents[i])
-            post[key] = post.get(key, 0.0) + w
-            total += w
-        p_v = 0.0
-        for key, w in post.items():
-            world = [0] * net.size
-            for p, st in zip(net.parents[i], key, strict=True):
-                world[p] = st
-            p_v += w / total * ref.state_probabilities_v2(net, a, b, i, world)[v]
-        chance *= p_v
-    return chance
-
-
 def _random_do_v2(rng, net, events):
     do = {}
     for e in events:
@@ -440,7 +415,7 @@ def test_pod_chance_v2_matches_the_brute_force_definition(seed):
     do = _random_do_v2(rng, net, events)
     got = C.pod_chance(net, a[None], b[None], do)
     assert got.shape == (1,)
-    assert got[0] == pytest.approx(_pod_chance_reference_v2(net, a, b, do), abs=1e-9)
+    assert got[0] == pytest.approx(ref.pod_chance_v2(net, a, b, do), abs=1e-9)
     answer = C.answer_pods(net, a[None], b[None], {"p": do})["p"]
     np.testing.assert_allclose(answer.route, answer.pod_chance[:, None] * answer.counterfactual,
                                atol=1e-12)

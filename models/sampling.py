@@ -257,7 +257,15 @@ class Sampler:
             while worker.is_alive() and time.monotonic() < deadline:
                 time.sleep(0.01)
         if self._pool is not None:
+            # the executor's own thread notices the dead workers and closes its
+            # pipes; wait (bounded) until it has, else it may still be closing them
+            # at interpreter exit, when CPython 3.11 wakes it without its lock and
+            # prints "Bad file descriptor" after our message (concurrent.futures
+            # process.py, _python_exit)
+            manager = getattr(self._pool, "_executor_manager_thread", None)
             self._pool.shutdown(wait=False, cancel_futures=True)
+            if manager is not None:
+                manager.join(timeout=5.0)
 
     def sets(self) -> Iterator[tuple[int, Any, list[Any]]]:
         """Yield ``(set_index, idata, afters)`` per set, in order, as its chains come back.

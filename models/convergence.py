@@ -22,7 +22,7 @@ import numpy as np
 from scipy import special
 from scipy.fft import irfft, next_fast_len, rfft
 
-__all__ = ["diagnose", "ess_bulk", "ess_tail", "rhat"]
+__all__ = ["diagnose", "ess_bulk", "ess_mean", "ess_tail", "rhat"]
 
 #: Blom's (1958) fractional offset for back-transforming ranks to normal scores
 _BLOM = 3 / 8
@@ -159,6 +159,17 @@ def ess_bulk(draws: np.ndarray) -> np.ndarray:
     if _too_short(x, min_chains=1):
         return np.full(shape, np.nan)
     return _with_nan(x, _ess(_z_scale(_split(x))), shape)
+
+
+def ess_mean(draws: np.ndarray) -> np.ndarray:
+    """ESS of the mean (``arviz.ess(method="mean")``): the split chains, not ranked.
+
+    PSIS-LOO's relative efficiency is the average of it over the posterior.
+    """
+    x, shape = _columns(draws)
+    if _too_short(x, min_chains=1):
+        return np.full(shape, np.nan)
+    return _with_nan(x, _ess(_split(x)), shape)
 
 
 def _quantile(ordered: np.ndarray, p: float) -> np.ndarray:

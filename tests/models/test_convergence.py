@@ -69,6 +69,10 @@ def test_equal_to_arviz(az, chains, draws, seed):
     np.testing.assert_allclose(cv.rhat(x), r, rtol=RTOL, equal_nan=True)
     np.testing.assert_allclose(cv.ess_bulk(x), b, rtol=RTOL, equal_nan=True)
     np.testing.assert_allclose(cv.ess_tail(x), t, rtol=RTOL, equal_nan=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        m = np.array([az.ess(x[:, :, k], method="mean") for k in range(x.shape[2])])
+    np.testing.assert_allclose(cv.ess_mean(x), m, rtol=RTOL, equal_nan=True)
 
 
 def test_nan_draw_gives_nan_for_its_column_only(az):

@@ -62,3 +62,24 @@ def test_every_weighting_says_in_one_line_what_it_means():
     assert list(WEIGHTINGS) == ["equal", "history", "stacking"]
     assert all("\n" not in line and line.startswith(name + ": ")
                for name, line in WEIGHTINGS.items())
+
+
+def test_relative_efficiency_is_arvizs_over_every_posterior_scalar():
+    # az.loo's own reff (arviz's ESS loop over each scalar) and ours at once, on
+    # autocorrelated chains with a vector and a scalar variable
+    from plausibly.priors.pool import relative_efficiency
+
+    az = arviz()
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 400, 4))
+    for t in range(1, 400):
+        x[:, t] += 0.8 * x[:, t - 1]
+    post = xr.Dataset({"z": (("chain", "draw", "param"), x[..., :3]),
+                       "s": (("chain", "draw"), np.exp(x[..., 3]))},
+                      coords={"chain": [0, 1], "draw": np.arange(400)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ess = az.ess(post, method="mean")
+    want = np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / 800
+    assert relative_efficiency(post) == pytest.approx(want, rel=1e-10)
+    assert relative_efficiency(post.isel(chain=[0])) == 1.0

@@ -75,6 +75,9 @@ class Comparison:
     weighting: str = "history"
     pools: tuple[tuple[str, Run], ...] = ()
     rank_by: str = "counterfactual"
+    #: summaries already made, per (hdi_prob, outcomes): the table and the JSON share them
+    _summaries: dict[tuple[float, tuple[str, ...] | None], RankedSummaries] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_ids([r.priors for r in self.runs])
@@ -122,6 +125,12 @@ class Comparison:
         headline first. Each outcome carries its rank uncertainty: per set
         across its draws, and for the pool across its (mixture) draws.
         """
+        key = (hdi_prob, None if outcomes is None else tuple(outcomes))
+        if key not in self._summaries:
+            self._summaries[key] = self._summarize(hdi_prob, outcomes)
+        return self._summaries[key]
+
+    def _summarize(self, hdi_prob: float, outcomes: Sequence[str] | None) -> RankedSummaries:
         per_set = {r.priors: by_outcome(r.summarize(hdi_prob, outcomes)) for r in self.runs}
         pooled = by_outcome(self.pooled.summarize(hdi_prob, outcomes))
         out = {}

@@ -392,19 +392,19 @@ class Memo:
     """What the trees of one batch of draws share.
 
     ``scaled``: each factor table (per evidence), divided per draw by its
-    largest entry, and the log of that divisor. ``last``: the latest
-    calibration of each plan asked to be remembered.
+    largest entry, and the log of that divisor. ``base``: the first
+    calibration of each plan asked to be reused.
     """
 
     scaled: dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[np.ndarray, np.ndarray]] = (
         field(default_factory=dict))
-    last: dict[int, tuple[TreePlan, Calibration]] = field(default_factory=dict)
+    base: dict[int, tuple[TreePlan, Calibration]] = field(default_factory=dict)
 
 
 def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
               soft: Mapping[int, tuple[float, ...]], queries: Sequence[Scope],
               tables: Callable[[Factor], np.ndarray], draws: int, budget: int,
-              memo: Memo | None = None, remember: bool = False
+              memo: Memo | None = None, reuse: bool = False
               ) -> tuple[list[np.ndarray], np.ndarray]:
     """Every query's marginal of the factors given the evidence, for every draw.
 
@@ -431,10 +431,11 @@ def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
         Bytes one table may use per draw (and, in all, per chunk of draws).
     memo : Memo, optional
         Scaled tables and calibrations shared with other calls on the same draws.
-    remember : bool
-        Keep this calibration in ``memo``: a later call with the same structure
-        (an interventional tree of another POD) recomputes only what its
-        changed factors reach.
+    reuse : bool
+        Start from the first calibration of the same structure made with
+        ``reuse`` (kept in ``memo``): only the steps that read a factor table
+        that differs from it are recomputed. The interventional tree of each
+        POD so redoes only what the POD's events reach from the baseline's.
 
     Returns
     -------
@@ -474,10 +475,10 @@ def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
         log_scale = log_scale + log_top
     chunk = max(1, min(draws, budget // plan.held))
     if chunk >= draws:
-        previous = memo.last.get(id(plan), (None, None))
-        cal = calibrate(plan, operands, previous[1] if previous[0] is plan else None)
-        if remember:
-            memo.last[id(plan)] = (plan, cal)
+        base = memo.base.get(id(plan)) if reuse else None
+        cal = calibrate(plan, operands, base[1] if base is not None and base[0] is plan else None)
+        if reuse and base is None:
+            memo.base[id(plan)] = (plan, cal)
         found, log_z = answers(plan, cal), cal.log_z
     else:  # a slice of every table per chunk of draws (shared tables stay whole)
         parts = [calibrate(plan, [t[..., start:start + chunk] if t.shape[-1] > 1 else t

@@ -287,14 +287,14 @@ def _outcomes(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Sett
 
     The POD's events keep their causes as (ignored) inputs, so every POD's
     tree has one structure, and each recomputes only the messages its events
-    reach (the rest are the last POD's).
+    reach (the rest are the first call's, the "history" row's).
     """
     factors = relevant([Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]),
                                q=dov.get(i)) for i in range(net.size)], {fvar(e) for e in events})
     joint = tuple(fvar(e) for e in events)
     (found,), _ = marginals(net, factors, {}, {}, [joint],
                             lambda f: _cached_table(f, net, a, b, {}, None)[0], a.shape[0],
-                            MEMORY_BUDGET, memo, remember=True)
+                            MEMORY_BUDGET, memo, reuse=True)
     axes = range(1, len(events) + 1)
     return {e: found.sum(axis=tuple(x for x in axes if x != k + 1))
             for k, e in enumerate(events)}

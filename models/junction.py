@@ -1,14 +1,13 @@
 """Every marginal of one network and evidence from one calibrated junction tree.
 
-A query over many marginals of the same factors (the pair of every event of a
-twin network, every outcome of a mutilated one) contracted one marginal at a
-time repeats most of the work. A junction tree (clique tree) does it once:
-the free variables are eliminated in min-fill order, the cliques of that
-elimination are joined into a tree in which every variable's cliques are
-connected (the running-intersection property), each factor goes to a clique
-holding its scope, and two passes of messages (Shafer-Shenoy: towards a root,
-then back out) leave every clique with its marginal. The draws ride along as
-the last axis of every table, where numpy's einsum loops run over them.
+Many marginals of the same factors (the pair of every event of a twin
+network) contracted one at a time repeat most of the work. A junction tree
+does it once: the free variables are eliminated in min-fill order, the
+cliques of that elimination are joined into a tree in which every variable's
+cliques are connected (the running-intersection property), each factor goes
+to a clique holding its scope, and two passes of messages (Shafer-Shenoy)
+leave every clique with its marginal. The draws ride along as the last axis
+of every table, where numpy's einsum loops run over them.
 
 Every factor table and every message is divided, per draw, by its largest
 entry or its sum, and the logs of those divisors are kept: a product of tiny
@@ -16,7 +15,9 @@ probabilities (two judged chances of 1e-300 on history's path) never
 underflows, and the log of the total (``log_z``) is still exact.
 
 The structure (cliques, messages, einsum strings) depends only on the
-factors' scopes and the queries, and is planned once per process.
+factors' scopes and the queries, and is planned once per process. A
+calibration can start from an earlier one of the same structure, redoing only
+the steps that read a factor table that changed (another POD's).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from plausibly.models.factors import Factor, einsum_spec, free_vars, sizes
 from plausibly.models.network import BATCH, Network
 
 __all__ = ["Calibration", "Memo", "Step", "TreePlan", "answers", "calibrate", "marginals",
-           "plan_tree", "too_large"]
+           "plan_tree", "too_large", "work"]
 
 Scope = tuple[int, ...]
 
@@ -64,21 +65,12 @@ class Step:
 class TreePlan:
     """A junction tree and its schedule, for one structure of factors and queries.
 
-    Parameters
-    ----------
-    cliques : tuple of tuple of int
-        The maximal cliques of the triangulated interaction graph.
-    parent : tuple of int
-        Each clique's neighbour towards its root (``-1`` for a root; one root
-        per connected component).
-    steps : tuple of Step
-        Every einsum, each after the steps it reads.
-    queries : tuple of int
-        The step of each query's marginal.
-    per_draw : int
-        Bytes per draw of the largest clique table.
-    held : int
-        Bytes per draw of every table the calibration holds at once (a bound).
+    ``cliques`` are the maximal cliques of the triangulated interaction graph,
+    ``parent`` each one's neighbour towards its root (``-1`` for a root, one
+    per connected component), ``steps`` every einsum (each after the steps it
+    reads), ``queries`` the step of each query's marginal. ``per_draw`` is the
+    bytes per draw of the largest clique, ``held`` a bound on the bytes per
+    draw of every table a calibration holds at once.
     """
 
     cliques: tuple[Scope, ...]
@@ -87,14 +79,6 @@ class TreePlan:
     queries: tuple[int, ...]
     per_draw: int
     held: int
-
-
-class _TooLarge(Exception):
-    """Raised inside planning when a clique exceeds the budget: its bytes per draw."""
-
-    def __init__(self, per_draw: int) -> None:
-        super().__init__(per_draw)
-        self.per_draw = per_draw
 
 
 def too_large(name: str, per_draw: int, budget: int) -> ContractionTooLarge:
@@ -107,12 +91,13 @@ def too_large(name: str, per_draw: int, budget: int) -> ContractionTooLarge:
         "graph has a smaller treewidth")])
 
 
-def _eliminate(scopes: Sequence[Scope], card: Mapping[int, int], budget: int) -> list[Scope]:
+def _eliminate(scopes: Sequence[Scope], card: Mapping[int, int], budget: int, name: str
+               ) -> list[Scope]:
     """The maximal cliques of a min-fill elimination of the interaction graph.
 
     Ties go to the smaller clique (min-weight), then to the lower variable,
-    so the plan is deterministic. Stops with :class:`_TooLarge` as soon as a
-    clique's table would exceed ``budget`` bytes per draw.
+    so the plan is deterministic. Raises :class:`ContractionTooLarge` as soon
+    as a clique's table would exceed ``budget`` bytes per draw.
     """
     adj: dict[int, set[int]] = {}
     for scope in scopes:
@@ -131,7 +116,7 @@ def _eliminate(scopes: Sequence[Scope], card: Mapping[int, int], budget: int) ->
         clique = (v, *sorted(nb))
         entries = math.prod(card[u] for u in clique)
         if entries * 8 > budget:
-            raise _TooLarge(entries * 8)
+            raise too_large(name, entries * 8, budget)
         for u in nb:
             adj[u].discard(v)
             adj[u].update(w for w in nb if w != u)
@@ -182,7 +167,7 @@ def _spec(inputs: Sequence[Scope], out: Scope) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def plan_tree(scopes: tuple[Scope, ...], card: tuple[tuple[int, int], ...],
-              queries: tuple[Scope, ...], budget: int) -> TreePlan:
+              queries: tuple[Scope, ...], budget: int, name: str) -> TreePlan:
     """Plan the junction tree of factors with these scopes, for these marginals.
 
     Parameters
@@ -196,14 +181,16 @@ def plan_tree(scopes: tuple[Scope, ...], card: tuple[tuple[int, int], ...],
         treats it as a factor's scope, so it needs no extra work if it is one).
     budget : int
         Bytes per draw no clique table may exceed.
+    name : str
+        The network's name, for the error.
 
     Raises
     ------
-    _TooLarge
+    ContractionTooLarge
         When a clique exceeds ``budget``, as soon as the elimination meets it.
     """
     cards = dict(card)
-    cliques = _eliminate((*scopes, *queries), cards, budget)
+    cliques = _eliminate((*scopes, *queries), cards, budget, name)
     near = _spanning_forest(cliques)
     home = [_home(s, cliques) for s in scopes]
     asked = [_home(q, cliques) for q in queries]
@@ -276,8 +263,8 @@ def plan_tree(scopes: tuple[Scope, ...], card: tuple[tuple[int, int], ...],
 def _per_draw(t: np.ndarray, by_max: bool = False) -> np.ndarray:
     """A table's sum (or largest entry) per draw (the last axis): shape ``(S,)``.
 
-    Reduced over the other axes in place: einsum lays out its results to
-    match its inputs (the draws innermost, the rest in any order), and a
+    Reduced over the other axes where they lie: einsum lays out its results
+    like its inputs (the draws innermost, the rest in any order), and a
     reshape would copy them.
     """
     axes = tuple(range(t.ndim - 1))
@@ -306,14 +293,9 @@ def _normalised(t: np.ndarray, by_max: bool, inplace: bool = False
 class Calibration:
     """The tables of one pass over a tree: what a later pass with some operands changed reuses.
 
-    Parameters
-    ----------
-    operands : list of ndarray
-        The tables the pass was given (compared by identity).
-    results : list of ndarray
-        Each step's table (a message normalised per draw).
-    logs : list of ndarray or None
-        The log of each collect message's normaliser and of each root's total.
+    ``operands`` are the tables it was given (compared by identity), ``results``
+    each step's table, ``logs`` the log of each collect message's normaliser
+    and of each root's total.
     """
 
     operands: list[np.ndarray]
@@ -340,11 +322,6 @@ def calibrate(plan: TreePlan, operands: Sequence[np.ndarray],
     previous : Calibration, optional
         A pass of the same plan and draws: the steps that read none of the
         operands that changed (by identity) since are taken from it.
-
-    Returns
-    -------
-    Calibration
-        Read the marginals with :func:`answers`.
     """
     draws = max(t.shape[-1] for t in operands)
     if previous is not None and len(previous.operands) != len(operands):
@@ -366,8 +343,8 @@ def calibrate(plan: TreePlan, operands: Sequence[np.ndarray],
         else:
             out = np.einsum(st.spec, *ins) if ins else np.ones(draws)
         log = None
-        if st.kind in ("collect", "distribute"):
-            out, log = _normalised(out, by_max=False, inplace=True)
+        if st.kind in ("collect", "distribute"):  # in place, unless einsum gave a view
+            out, log = _normalised(out, False, not any(np.may_share_memory(out, x) for x in ins))
             log = log if st.kind == "collect" else None
         elif st.kind == "total":
             with np.errstate(divide="ignore"):
@@ -401,6 +378,43 @@ class Memo:
     base: dict[int, tuple[TreePlan, Calibration]] = field(default_factory=dict)
 
 
+def _planned(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
+             soft: Mapping[int, tuple[float, ...]], queries: Sequence[Scope], budget: int
+             ) -> tuple[list[Factor], list[int], TreePlan | None]:
+    """The factors with a table, the soft evidence's variables, and their plan (None: no table)."""
+    tabled = [f for f in factors if free_vars(f, fixed)]
+    lone = [v for v in soft if v not in fixed]
+    scopes = tuple(free_vars(f, fixed) for f in tabled) + tuple((v,) for v in lone)
+    if not scopes:
+        return tabled, lone, None
+    card = sizes(net, sorted({v for s in (*scopes, *queries) for v in s}))
+    return tabled, lone, plan_tree(scopes, tuple(card.items()), tuple(queries), budget, net.name)
+
+
+def work(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
+         soft: Mapping[int, tuple[float, ...]], queries: Sequence[Scope], budget: int,
+         changed: Callable[[Factor], bool] | None = None) -> int:
+    """Multiply-adds per draw of :func:`marginals` on these factors (planned, not run).
+
+    With ``changed``, only of the steps a reused calibration would redo: those
+    that read, directly or through a message, a factor ``changed`` picks.
+    """
+    tabled, _, plan = _planned(net, factors, fixed, soft, queries, budget)
+    if plan is None:
+        return 0
+    card = dict(sizes(net, sorted({v for c in plan.cliques for v in c})))
+    stale: list[bool] = []
+    total = 0
+    for st in plan.steps:
+        stale.append(changed is None or any(
+            (k < len(tabled) and changed(tabled[k])) if kind == 0 else stale[k]
+            for kind, k in st.inputs))
+        if stale[-1]:
+            total += math.prod(card[v] for v in plan.cliques[st.clique]) * max(
+                1, len(st.inputs) - 1)
+    return total
+
+
 def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
               soft: Mapping[int, tuple[float, ...]], queries: Sequence[Scope],
               tables: Callable[[Factor], np.ndarray], draws: int, budget: int,
@@ -413,22 +427,19 @@ def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
     net : Network
         The structure (cards, and its name for errors).
     factors : sequence of Factor
-        The network's factors; those with no free variable are left out (the
-        caller accounts for them, as :func:`~plausibly.models.queries._contract`
-        puts them in its ``log_scale``).
-    fixed : mapping
-        Hard evidence: variable -> observed state, sliced out of the tables.
-    soft : mapping
-        Soft evidence: variable -> likelihood over its states, a unary factor.
+        The network's factors; those with no free variable are left out (as
+        :func:`~plausibly.models.queries._contract` leaves them out of its table).
+    fixed, soft : mapping
+        Hard evidence (variable -> observed state, sliced out of the tables) and
+        soft evidence (variable -> likelihood over its states, a unary factor).
     queries : sequence of tuple of int
         The free variables of each marginal wanted (none empty).
     tables : callable
         A factor's table over :func:`~plausibly.models.factors.free_vars`, the
         draw axis last.
-    draws : int
-        The number of draws ``S``.
-    budget : int
-        Bytes one table may use per draw (and, in all, per chunk of draws).
+    draws, budget : int
+        The number of draws ``S``; bytes one table may use per draw (and, in
+        all, per chunk of draws).
     memo : Memo, optional
         Scaled tables and calibrations shared with other calls on the same draws.
     reuse : bool
@@ -449,22 +460,20 @@ def marginals(net: Network, factors: Sequence[Factor], fixed: Mapping[int, int],
     ContractionTooLarge
         When a clique's table exceeds ``budget`` per draw; before any table is built.
     """
-    tabled = [f for f in factors if free_vars(f, fixed)]
-    lone = [v for v in soft if v not in fixed]
-    scopes = tuple(free_vars(f, fixed) for f in tabled) + tuple((v,) for v in lone)
-    if not scopes:  # everything observed: nothing to marginalise (and no query)
+    tabled, lone, plan = _planned(net, factors, fixed, soft, queries, budget)
+    if plan is None:  # everything observed: nothing to marginalise (and no query)
         return [np.ones((draws,)) for _ in queries], np.zeros(draws)
-    card = sizes(net, sorted({v for s in (*scopes, *queries) for v in s}))
-    try:
-        plan = plan_tree(scopes, tuple(card.items()), tuple(queries), budget)
-    except _TooLarge as err:
-        raise too_large(net.name, err.per_draw, budget) from None
     memo = Memo() if memo is None else memo
     operands = []
     log_scale = np.zeros(draws)
     for f in tabled:
         key = (f, tuple((v, fixed[v]) for v in f.inputs + f.out if v in fixed))
-        if key not in memo.scaled:  # once per batch: every tree that reads it shares it
+        whole = memo.scaled.get((f, ()))
+        if key not in memo.scaled and whole is not None:  # a slice of one already made
+            at = tuple(fixed.get(v, slice(None)) for v in free_vars(f, {}))
+            t, log_top = _normalised(whole[0][at], by_max=True)
+            memo.scaled[key] = t, whole[1] + log_top
+        elif key not in memo.scaled:  # once per batch: every tree that reads it shares it
             memo.scaled[key] = _normalised(tables(f), by_max=True)
         t, log_top = memo.scaled[key]
         operands.append(t)

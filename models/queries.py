@@ -34,7 +34,7 @@ from plausibly.models.factors import (
     table,
     twin,
 )
-from plausibly.models.junction import Memo, marginals, too_large
+from plausibly.models.junction import Memo, marginals, too_large, work
 from plausibly.models.network import BATCH, Network
 from plausibly.models.settings import MEMORY_BUDGET
 
@@ -285,19 +285,39 @@ def _outcomes(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Sett
               events: list[int], memo: Memo) -> dict[int, np.ndarray]:
     """:func:`distribution` of every event in ``events``, from one junction tree.
 
-    The POD's events keep their causes as (ignored) inputs, so every POD's
-    tree has one structure, and each recomputes only the messages its events
-    reach (the rest are the first call's, the "history" row's).
+    Either the POD's events keep their causes as (ignored) inputs, so that
+    every POD's tree has one structure and redoes only the messages its
+    events reach from the first call's (the "history" row's); or, when its
+    plan is cheaper, the mutilated network has its own tree, with the events
+    a POD sets for certain sliced out as observed.
     """
-    factors = relevant([Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]),
-                               q=dov.get(i)) for i in range(net.size)], {fvar(e) for e in events})
+    outs, draws = {fvar(e) for e in events}, a.shape[0]
+    shared = relevant([Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]),
+                              q=dov.get(i)) for i in range(net.size)], outs)
+    fixed = {fvar(i): int(np.argmax(w)) for i, w in dov.items()
+             if not isinstance(w, DrawWeights) and max(w) == 1.0}
+    own = relevant(mutilated(net, dov), outs)
     joint = tuple(fvar(e) for e in events)
-    (found,), _ = marginals(net, factors, {}, {}, [joint],
-                            lambda f: _cached_table(f, net, a, b, {}, None)[0], a.shape[0],
-                            MEMORY_BUDGET, memo, reuse=True)
-    axes = range(1, len(events) + 1)
-    return {e: found.sum(axis=tuple(x for x in axes if x != k + 1))
-            for k, e in enumerate(events)}
+    free = tuple(v for v in joint if v not in fixed)
+    if not dov or not free or (work(net, own, fixed, {}, [free], MEMORY_BUDGET) >= work(
+            net, shared, {}, {}, [joint], MEMORY_BUDGET, lambda f: f.node in dov)):
+        fixed, free = {}, joint
+        (found,), _ = marginals(net, shared, {}, {}, [joint],
+                                lambda f: _cached_table(f, net, a, b, {}, None)[0], draws,
+                                MEMORY_BUDGET, memo, reuse=True)
+    else:
+        (found,), _ = marginals(net, own, fixed, {}, [free],
+                                lambda f: _cached_table(f, net, a, b, fixed, None)[0], draws,
+                                MEMORY_BUDGET, memo)
+    out = {}
+    for e in events:
+        if fvar(e) in fixed:
+            out[e] = np.zeros((draws, net.card(e)))
+            out[e][:, fixed[fvar(e)]] = 1.0
+        else:
+            k = free.index(fvar(e)) + 1
+            out[e] = found.sum(axis=tuple(x for x in range(1, len(free) + 1) if x != k))
+    return out
 
 
 def _impossible(net: Network, bad: int, draws: int) -> ImpossibleHistory:

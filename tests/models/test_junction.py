@@ -68,7 +68,7 @@ def test_marginals_of_random_scopes_match_the_full_joint(seed):
                                                 replace=False))
                for k in rng.integers(1, 4, size=3)]
     plan = J.plan_tree(tuple(scopes), tuple((v, card[v]) for v in used), tuple(queries),
-                       1 << 30)
+                       1 << 30, "random")
     cal = J.calibrate(plan, tables)
     want, log_z = _direct(scopes, tables, queries)
     for got, exact in zip(J.answers(plan, cal), want, strict=True):
@@ -141,7 +141,7 @@ def test_every_twin_tree_of_the_bundled_scenario_has_the_running_intersection_pr
         if not scopes:
             continue
         card = sizes(net, sorted({v for sc in scopes for v in sc}))
-        plan = J.plan_tree(scopes, tuple(card.items()), queries, 1 << 30)
+        plan = J.plan_tree(scopes, tuple(card.items()), queries, 1 << 30, net.name)
         _check_running_intersection(plan, scopes, queries)
         checked += 1
     assert checked >= len(s.pods)
@@ -219,7 +219,7 @@ def test_chunks_of_draws_give_the_same_answers():
     whole, log_whole = J.marginals(net, factors, {}, {}, queries, tables, 7, 1 << 30)
     scopes = tuple(free_vars(f, {}) for f in factors)
     plan = J.plan_tree(scopes, tuple(sizes(net, sorted({v for s in scopes for v in s})).items()),
-                       tuple(queries), 1 << 30)
+                       tuple(queries), 1 << 30, net.name)
     budget = 3 * plan.held  # chunks of 3 draws
     assert plan.per_draw <= budget < 7 * plan.held
     parts, log_parts = J.marginals(net, factors, {}, {}, queries, tables, 7, budget)

@@ -1,11 +1,12 @@
 """Exact interventional and counterfactual queries, batched over posterior draws.
 
-Each query is one einsum over the factors of :mod:`plausibly.models.factors`
-(the mutilated network, or the twin network for counterfactuals), contracted
-along a path :mod:`opt_einsum` plans once per shape; the draws ride along as a
-batch axis, so thousands of draws cost one contraction. :func:`answer_pods`,
-which wants many marginals of the same network and evidence, reads them all
-from one calibrated junction tree (:mod:`plausibly.models.junction`) instead.
+An interventional query is one einsum over the factors of the mutilated
+network (:mod:`plausibly.models.factors`), contracted along a path
+:mod:`opt_einsum` plans once per shape; the draws ride along as a batch axis,
+so thousands of draws cost one contraction. Counterfactuals (the twin network
+given history), ``differs``, the POD chance and all of :func:`answer_pods` read
+their marginals from calibrated junction trees (:mod:`plausibly.models.junction`),
+one per network and evidence however many marginals it answers.
 """
 
 from __future__ import annotations
@@ -49,9 +50,10 @@ _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 
 
 #: Factor tables computed for one set of parameters ``(a, b)``, keyed by factor
-#: and evidence. Valid only while ``a`` and ``b`` stay the same: a cache is made
-#: inside :func:`answer_pods` for one batch of draws and dropped after it.
+#: and evidence. Valid only while ``a`` and ``b`` stay the same: a caller of the
+#: single queries may pass one for a batch of draws (answer_pods keeps a Memo).
 Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
+
 
 def _cached_table(f: Factor, net: Network, a: np.ndarray, b: np.ndarray,
                   fixed: Mapping[int, int], cache: Cache | None) -> tuple[Any, tuple[int, ...]]:
@@ -258,10 +260,7 @@ def _pair(net: Network, node: int, cv: int, hard: Mapping[int, int], table: np.n
 def _pairs(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
            nodes: Iterable[int], memo: Memo, cache: Cache | None = None
            ) -> dict[int, np.ndarray]:
-    """P(X_f, X_cf | history) of every node as an ``(S, m, m)`` table (factual, counterfactual).
-
-    All of them come from one junction tree of the twin network given history.
-    """
+    """P(X_f, X_cf | history), ``(S, m, m)``, of every node from one tree of the twin network."""
     factors, cvars = twin(net, dov)
     hard, soft = evidence(net)
     draws = a.shape[0]
@@ -285,11 +284,10 @@ def _outcomes(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Sett
               events: list[int], memo: Memo) -> dict[int, np.ndarray]:
     """:func:`distribution` of every event in ``events``, from one junction tree.
 
-    Either the POD's events keep their causes as (ignored) inputs, so that
-    every POD's tree has one structure and redoes only the messages its
-    events reach from the first call's (the "history" row's); or, when its
-    plan is cheaper, the mutilated network has its own tree, with the events
-    a POD sets for certain sliced out as observed.
+    Either the POD's events keep their causes as (ignored) inputs, so every
+    POD's tree has one structure and redoes only what its events reach from
+    the "history" row's; or, when cheaper, the mutilated network has its own
+    tree, with the events the POD sets for certain sliced out as observed.
     """
     outs, draws = {fvar(e) for e in events}, a.shape[0]
     shared = relevant([Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]),

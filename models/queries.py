@@ -1,23 +1,26 @@
 """Exact interventional and counterfactual queries, batched over posterior draws.
 
-Each query is one einsum over the factors of :mod:`plausibly.models.factors`
-(the mutilated network, or the twin network for counterfactuals), contracted
-along a path :mod:`opt_einsum` plans once per shape; the draws ride along as a
-batch axis, so thousands of draws cost one contraction.
+An interventional query is one einsum over the factors of the mutilated
+network (:mod:`plausibly.models.factors`), contracted along a path
+:mod:`opt_einsum` plans once per shape; the draws ride along as a batch axis,
+so thousands of draws cost one contraction. Counterfactuals (the twin network
+given history), ``differs``, the POD chance and all of :func:`answer_pods` read
+their marginals from calibrated junction trees (:mod:`plausibly.models.junction`),
+one per network and evidence however many marginals it answers.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import opt_einsum
 
-from plausibly.models.errors import ContractionTooLarge, ImpossibleHistory, Problem
+from plausibly.models.errors import ImpossibleHistory, Problem
 from plausibly.models.factors import (
     DrawWeights,
     Factor,
@@ -32,6 +35,7 @@ from plausibly.models.factors import (
     table,
     twin,
 )
+from plausibly.models.junction import Memo, marginals, too_large, work
 from plausibly.models.network import BATCH, Network
 from plausibly.models.settings import MEMORY_BUDGET
 
@@ -46,12 +50,9 @@ _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 
 
 #: Factor tables computed for one set of parameters ``(a, b)``, keyed by factor
-#: and evidence. Valid only while ``a`` and ``b`` stay the same: a cache is made
-#: inside :func:`answer_pods` for one batch of draws and dropped after it.
+#: and evidence. Valid only while ``a`` and ``b`` stay the same: a caller of the
+#: single queries may pass one for a batch of draws (answer_pods keeps a Memo).
 Cache = dict[tuple[Factor, tuple[tuple[int, int], ...]], tuple[Any, tuple[int, ...]]]
-
-#: a normalising sum below this is recomputed with every table scaled (see _contract)
-_TINY = 1e-250
 
 
 def _cached_table(f: Factor, net: Network, a: np.ndarray, b: np.ndarray,
@@ -74,7 +75,7 @@ def _cached_table(f: Factor, net: Network, a: np.ndarray, b: np.ndarray,
 
 def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
               fixed: Mapping[int, int], soft: Mapping[int, tuple[float, ...]],
-              output: tuple[int, ...], cache: Cache | None = None, *, scaled: bool = False
+              output: tuple[int, ...], cache: Cache | None = None
               ) -> tuple[np.ndarray, np.ndarray]:
     """Contract the factors to the ``output`` variables.
 
@@ -83,12 +84,6 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
     (``log_scale``, shape ``(S,)``); the rest are contracted. The size of the
     contraction is checked against :data:`MEMORY_BUDGET` before any table
     is built.
-
-    With ``scaled``, each table is first divided, per draw, by its largest
-    entry, whose log goes to ``log_scale``: tiny entries (a fixed chance of
-    1e-300 judged for two events on history's path) then no longer multiply
-    to 0. It costs a pass over every table, so it is the fallback for a
-    normalising sum that came out too small (:func:`_posterior_pair`).
     """
     free_out = tuple(v for v in output if v not in fixed)
     tabled = [f for f in factors if free_vars(f, fixed)]
@@ -108,12 +103,6 @@ def _contract(net: Network, factors: list[Factor], a: np.ndarray, b: np.ndarray,
         return log_scale, np.ones((a.shape[0], *shape))
     # the draw axis goes last: numpy's inner loops then run over the draws
     tensors = [_cached_table(f, net, a, b, fixed, cache)[0] for f in tabled]
-    if scaled:
-        for k, t in enumerate(tensors):
-            top = t.reshape(-1, t.shape[-1]).max(axis=0)
-            top = np.where(top > 0.0, top, 1.0)
-            tensors[k] = t / top
-            log_scale = log_scale + np.log(top)
     tensors += [np.array(h) for v, h in soft.items() if v not in fixed]
     draws = a.shape[0]
     chunk = max(1, min(draws, MEMORY_BUDGET // (4 * per_draw)))
@@ -157,12 +146,7 @@ def _plan(net: Network, indices: list[tuple[int, ...]], batched: list[bool],
         else:
             path, per_draw = (), biggest_input * 8
         if per_draw > MEMORY_BUDGET:
-            raise ContractionTooLarge(problems=[Problem(
-                net.name, "",
-                f"an exact query needs {per_draw / 2**30:.1f} GiB per draw for its largest "
-                f"table (budget {MEMORY_BUDGET / 2**30:.1f} GiB)",
-                "give events fewer causes, or split densely connected events, so that the "
-                "graph has a smaller treewidth")])
+            raise too_large(net.name, per_draw, MEMORY_BUDGET)
         _PATHS[spec] = (path, per_draw)
     path, per_draw = _PATHS[spec]
     return spec, path, per_draw
@@ -251,26 +235,15 @@ def distribution(net: Network, a: np.ndarray, b: np.ndarray,
     return np.asarray(table / table.sum(axis=1, keepdims=True))
 
 
-def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
-                    node: int, cache: Cache | None = None) -> np.ndarray:
-    """P(X_f, X_cf | history) as an ``(S, m, m)`` table (factual, counterfactual)."""
-    factors, cvars = twin(net, dov)
-    hard, soft = evidence(net)
-    fv, cv = fvar(node), cvars[node]
-    needed = set(hard) | set(soft) | {fv, cv}
-    factors = relevant(factors, needed)
-    out = (fv, cv) if cv != fv else (fv,)
-    _, table = _contract(net, factors, a, b, hard, soft, out, cache)
-    total = table.reshape(a.shape[0], -1).sum(axis=1)
-    if not np.all(total > _TINY):  # near or past underflow (0 / 0 = NaN): again, scaled
-        _, table = _contract(net, factors, a, b, hard, soft, out, cache, scaled=True)
-        total = table.reshape(a.shape[0], -1).sum(axis=1)
-        if not np.all(total > 0.0):
-            raise _impossible(net, int(np.sum(~(total > 0.0))), a.shape[0])
-    table = table / total[(...,) + (None,) * (table.ndim - 1)]
-    # put fixed variables back as axes (zero where not observed)
-    m = net.card(node)
-    full = np.zeros((a.shape[0], m, m))
+def _pair(net: Network, node: int, cv: int, hard: Mapping[int, int], table: np.ndarray
+          ) -> np.ndarray:
+    """The ``(S, m, m)`` pair table from the marginal of its free variables.
+
+    Fixed variables are put back as axes (zero where not observed); an event
+    the POD cannot reach (``cv`` its factual variable) sits on the diagonal.
+    """
+    fv, m = fvar(node), net.card(node)
+    full = np.zeros((table.shape[0], m, m))
     if cv == fv:
         if fv in hard:
             full[:, hard[fv], hard[fv]] = 1.0
@@ -282,6 +255,67 @@ def _posterior_pair(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int
     else:
         full[:] = table
     return full
+
+
+def _pairs(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
+           nodes: Iterable[int], memo: Memo, cache: Cache | None = None
+           ) -> dict[int, np.ndarray]:
+    """P(X_f, X_cf | history), ``(S, m, m)``, of every node from one tree of the twin network."""
+    factors, cvars = twin(net, dov)
+    hard, soft = evidence(net)
+    draws = a.shape[0]
+    free = {i: tuple(v for v in dict.fromkeys((fvar(i), cvars[i])) if v not in hard)
+            for i in nodes}
+    if not free:
+        return {}
+    factors = relevant(factors, set(hard) | set(soft) | {v for f in free.values() for v in f})
+    asked = list(dict.fromkeys(f for f in free.values() if f))
+    found, log_z = marginals(net, factors, hard, soft, asked,
+                             lambda f: _cached_table(f, net, a, b, hard, cache)[0], draws,
+                             MEMORY_BUDGET, memo)
+    if not np.all(log_z > -np.inf):  # what the tree saw has probability exactly 0
+        raise _impossible(net, int(np.sum(~(log_z > -np.inf))), draws)
+    by_scope = dict(zip(asked, found, strict=True))
+    return {i: _pair(net, i, cvars[i], hard, by_scope.get(f, np.ones((draws,))))
+            for i, f in free.items()}
+
+
+def _outcomes(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
+              events: list[int], memo: Memo) -> dict[int, np.ndarray]:
+    """:func:`distribution` of every event in ``events``, from one junction tree.
+
+    Either the POD's events keep their causes as (ignored) inputs, so every
+    POD's tree has one structure and redoes only what its events reach from
+    the "history" row's; or, when cheaper, the mutilated network has its own
+    tree, with the events the POD sets for certain sliced out as observed.
+    """
+    outs, draws = {fvar(e) for e in events}, a.shape[0]
+    shared = relevant([Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]),
+                              q=dov.get(i)) for i in range(net.size)], outs)
+    fixed = {fvar(i): int(np.argmax(w)) for i, w in dov.items()
+             if not isinstance(w, DrawWeights) and max(w) == 1.0}
+    own = relevant(mutilated(net, dov), outs)
+    joint = tuple(fvar(e) for e in events)
+    free = tuple(v for v in joint if v not in fixed)
+    if not dov or not free or (work(net, own, fixed, {}, [free], MEMORY_BUDGET) >= work(
+            net, shared, {}, {}, [joint], MEMORY_BUDGET, lambda f: f.node in dov)):
+        fixed, free = {}, joint
+        (found,), _ = marginals(net, shared, {}, {}, [joint],
+                                lambda f: _cached_table(f, net, a, b, {}, None)[0], draws,
+                                MEMORY_BUDGET, memo, reuse=True)
+    else:
+        (found,), _ = marginals(net, own, fixed, {}, [free],
+                                lambda f: _cached_table(f, net, a, b, fixed, None)[0], draws,
+                                MEMORY_BUDGET, memo)
+    out = {}
+    for e in events:
+        if fvar(e) in fixed:
+            out[e] = np.zeros((draws, net.card(e)))
+            out[e][:, fixed[fvar(e)]] = 1.0
+        else:
+            k = free.index(fvar(e)) + 1
+            out[e] = found.sum(axis=tuple(x for x in range(1, len(free) + 1) if x != k))
+    return out
 
 
 def _impossible(net: Network, bad: int, draws: int) -> ImpossibleHistory:
@@ -307,7 +341,7 @@ def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
     """
     a, b = _params(net, a, b)
     t, least = _target(net, target, at_least)
-    pair = _posterior_pair(net, a, b, _do(net, do or {}), t, cache)
+    pair = _pairs(net, a, b, _do(net, do or {}), [t], Memo(), cache)[t]
     return np.asarray(pair[:, :, least:].sum(axis=(1, 2)))
 
 
@@ -322,8 +356,7 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     a, b = _params(net, a, b)
     dov = _do(net, do or {})
     out = np.zeros(a.shape[:2])
-    for i in sorted(net.downstream(list(dov))):
-        pair = _posterior_pair(net, a, b, dov, i, cache)
+    for i, pair in _pairs(net, a, b, dov, sorted(net.downstream(list(dov))), Memo(), cache).items():
         out[:, i] = 1.0 - np.trace(pair, axis1=1, axis2=2)
     return out
 
@@ -361,24 +394,47 @@ def pod_chance(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any]
     """
     a, b = _params(net, a, b)
     dov = _do(net, do)
-    chance = np.ones(a.shape[0])
+    return _chance(net, dov, _given_history(net, a, b, dov, Memo(), cache), a.shape[0])
+
+
+def _given_history(net: Network, a: np.ndarray, b: np.ndarray, events: Iterable[int],
+                   memo: Memo, cache: Cache | None = None) -> dict[int, np.ndarray]:
+    """P(X = s | X's causes as they were) for each event X and state s: ``(S, states)``.
+
+    The causes' joint posterior given history (X's own record included) of
+    every event comes from one junction tree of the factual network.
+    """
     hard, soft = evidence(net)
     draws = a.shape[0]
+    causes = {i: tuple(dict.fromkeys(fvar(p) for p in net.parents[i])) for i in sorted(events)}
+    free = {i: tuple(c for c in cs if c not in hard) for i, cs in causes.items()}
+    asked = list(dict.fromkeys(f for f in free.values() if f))
+    found: list[np.ndarray] = []
+    if asked:
+        factors = relevant(mutilated(net, {}),
+                           set(hard) | set(soft) | {c for cs in causes.values() for c in cs})
+        found, _ = marginals(net, factors, hard, soft, asked,
+                             lambda f: _cached_table(f, net, a, b, hard, cache)[0], draws,
+                             MEMORY_BUDGET, memo)
+    posterior = dict(zip(asked, found, strict=True))
+    out = {}
+    for i, cs in causes.items():
+        post = posterior.get(free[i], np.ones(draws))
+        mine = Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))
+        own, idx = table(mine, net, a, b, {c: hard[c] for c in cs if c in hard})
+        order = [idx.index(c) for c in (BATCH, *free[i], fvar(i))]
+        given = np.transpose(own, order).reshape(draws, -1, net.card(i))
+        out[i] = (given * post.reshape(draws, -1, 1)).sum(axis=1)
+    return out
+
+
+def _chance(net: Network, dov: Mapping[int, Setting], given: Mapping[int, np.ndarray],
+            draws: int) -> np.ndarray:
+    """The POD chance (:func:`pod_chance`) from :func:`_given_history` of its events."""
+    chance = np.ones(draws)
     for i, setting in dov.items():
         v = _likelier(setting, net.history[i], draws)
-        mine = Factor(i, (fvar(i),), tuple(fvar(p) for p in net.parents[i]))
-        causes = tuple(dict.fromkeys(fvar(p) for p in net.parents[i]))
-        # the causes' joint posterior given history (X's own record included)
-        factors = relevant(mutilated(net, {}), set(hard) | set(soft) | set(causes))
-        _, post = _contract(net, factors, a, b, hard, soft, causes, cache)
-        free = tuple(c for c in causes if c not in hard)
-        post = post / post.reshape(draws, -1).sum(axis=1)[(...,) + (None,) * len(free)]
-        # P(X = s | causes) for every state s, averaged over the causes: (S, states)
-        own, idx = table(mine, net, a, b, {c: hard[c] for c in causes if c in hard})
-        order = [idx.index(c) for c in (BATCH, *free, fvar(i))]
-        given = np.transpose(own, order).reshape(draws, -1, net.card(i))
-        states = (given * post.reshape(draws, -1, 1)).sum(axis=1)
-        chance = chance * states[np.arange(draws), v]
+        chance = chance * given[i][np.arange(draws), v]
     return chance
 
 
@@ -402,6 +458,11 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
                 pods: Mapping[str, Mapping[Any, Any]]) -> dict[str, PodAnswer]:
     """Answer the "history" baseline and every POD for every draw and outcome at once.
 
+    Per POD, one junction tree of the twin network given history gives every
+    pair marginal (``differs`` and the counterfactuals), and one of the
+    mutilated network every interventional distribution; the causes'
+    posterior for the POD chance comes from one tree shared by all PODs.
+
     Parameters
     ----------
     pods : mapping
@@ -410,21 +471,22 @@ def answer_pods(net: Network, a: np.ndarray, b: np.ndarray,
         intervention) is always added first.
     """
     a, b = _params(net, a, b)
-    results: dict[str, PodAnswer] = {}
-    cache: Cache = {}  # factor tables shared by every query below (same parameters)
+    memo = Memo()  # factor tables and trees shared by every query below (same parameters)
     events = sorted({e for e, _ in net.outcomes})
-    for pid, do in {"history": {}, **pods}.items():
-        results[pid] = _answer_one(net, a, b, do, events, cache)
-    return results
+    dovs = {pid: _do(net, do) for pid, do in {"history": {}, **pods}.items()}
+    given = _given_history(net, a, b, {i for dov in dovs.values() for i in dov}, memo)
+    return {pid: _answer_one(net, a, b, dov, events, given, memo) for pid, dov in dovs.items()}
 
 
-def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any],
-                events: list[int], cache: Cache) -> PodAnswer:
+def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Setting],
+                events: list[int], given: Mapping[int, np.ndarray], memo: Memo) -> PodAnswer:
     """Every query of one POD (see :func:`answer_pods`)."""
-    dov = _do(net, do)
-    dif = differs(net, a, b, dov, cache)
-    dist = {e: distribution(net, a, b, dov, e, cache) for e in events}
-    pairs = {e: _posterior_pair(net, a, b, dov, e, cache) for e in events}
+    reach = sorted(net.downstream(list(dov)))
+    pairs = _pairs(net, a, b, dov, sorted({*reach, *events}), memo)
+    dif = np.zeros(a.shape[:2])
+    for i in reach:
+        dif[:, i] = 1.0 - np.trace(pairs[i], axis1=1, axis2=2)
+    dist = _outcomes(net, a, b, dov, events, memo)
     return PodAnswer(
         interventional=np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
                                 axis=1),
@@ -432,5 +494,5 @@ def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, do: Mapping[Any, Any
                                  for e, k in net.outcomes], axis=1),
         differs=dif,
         rewrite=np.delete(dif, events, axis=1).sum(axis=1),
-        pod_chance=pod_chance(net, a, b, dov, cache),
+        pod_chance=_chance(net, dov, given, a.shape[0]),
     )

@@ -220,7 +220,8 @@ def interventional(net: Network, a: np.ndarray, b: np.ndarray,
     """
     a, b = _params(net, a, b)
     t, least = _target(net, target, at_least)
-    return distribution(net, a, b, do, t, cache)[:, least:].sum(axis=1)
+    # sums of normalised terms may pass 1 by a rounding error: probabilities stay in [0, 1]
+    return np.clip(distribution(net, a, b, do, t, cache)[:, least:].sum(axis=1), 0.0, 1.0)
 
 
 def distribution(net: Network, a: np.ndarray, b: np.ndarray,
@@ -342,7 +343,7 @@ def counterfactual(net: Network, a: np.ndarray, b: np.ndarray,
     a, b = _params(net, a, b)
     t, least = _target(net, target, at_least)
     pair = _pairs(net, a, b, _do(net, do or {}), [t], Memo(), cache)[t]
-    return np.asarray(pair[:, :, least:].sum(axis=(1, 2)))
+    return np.clip(pair[:, :, least:].sum(axis=(1, 2)), 0.0, 1.0)
 
 
 def differs(net: Network, a: np.ndarray, b: np.ndarray,
@@ -358,7 +359,7 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     out = np.zeros(a.shape[:2])
     for i, pair in _pairs(net, a, b, dov, sorted(net.downstream(list(dov))), Memo(), cache).items():
         out[:, i] = 1.0 - np.trace(pair, axis1=1, axis2=2)
-    return out
+    return np.clip(out, 0.0, 1.0)
 
 
 def _likelier(weights: Setting, record: tuple[float, ...] | None, draws: int) -> np.ndarray:
@@ -484,14 +485,14 @@ def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Se
     reach = sorted(net.downstream(list(dov)))
     pairs = _pairs(net, a, b, dov, sorted({*reach, *events}), memo)
     dif = np.zeros(a.shape[:2])
-    for i in reach:
-        dif[:, i] = 1.0 - np.trace(pairs[i], axis1=1, axis2=2)
+    for i in reach:  # as in the single queries, rounding never leaves [0, 1]
+        dif[:, i] = np.clip(1.0 - np.trace(pairs[i], axis1=1, axis2=2), 0.0, 1.0)
     dist = _outcomes(net, a, b, dov, events, memo)
     return PodAnswer(
-        interventional=np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
-                                axis=1),
-        counterfactual=np.stack([pairs[e][:, :, k:].sum(axis=(1, 2))
-                                 for e, k in net.outcomes], axis=1),
+        interventional=np.clip(np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],
+                                        axis=1), 0.0, 1.0),
+        counterfactual=np.clip(np.stack([pairs[e][:, :, k:].sum(axis=(1, 2))
+                                         for e, k in net.outcomes], axis=1), 0.0, 1.0),
         differs=dif,
         rewrite=np.delete(dif, events, axis=1).sum(axis=1),
         pod_chance=_chance(net, dov, given, a.shape[0]),

@@ -47,6 +47,23 @@ def cell_names(order: Sequence[str], parents: Mapping[str, Sequence[str]], width
     return names
 
 
+def _descending(values: list[Any], xp: Any) -> list[Any]:
+    """``values`` sorted high to low by a network of maxima and minima.
+
+    Odd-even transposition: ``n`` rounds of compare-exchange sort any ``n``
+    values. The same numbers as a sort, and each output's gradient is that of
+    the input it took, as a sort's; but PyTensor compiles maxima and minima
+    into the model's C code, while its sort (and its gradient's argsort) runs
+    in Python on every gradient: twelve of them made the bundled model's
+    gradient three times slower.
+    """
+    v = list(values)
+    for r in range(len(v)):
+        for k in range(r % 2, len(v) - 1, 2):
+            v[k], v[k + 1] = xp.maximum(v[k], v[k + 1]), xp.minimum(v[k], v[k + 1])
+    return v
+
+
 @dataclass(frozen=True)
 class Cell:
     """One judged logit: ``logit P(event >= state | context) ~ Normal(mu, sigma)``.
@@ -241,7 +258,8 @@ class ParameterPrior:
         out = xp.inc_subtensor(out[tgt], flat[src] * coef)
         a = out[:n_a].reshape((self.n, self.thresholds))
         for i, m1 in self.ordered:
-            a = xp.set_subtensor(a[i, :m1], -xp.sort(-a[i, :m1]))
+            a = xp.set_subtensor(a[i, :m1], xp.stack(_descending([a[i, k] for k in range(m1)],
+                                                                 xp)))
         return a, out[n_a:].reshape((self.n, self.width))
 
     def to_ab(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

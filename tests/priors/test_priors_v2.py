@@ -308,3 +308,31 @@ def test_bundled_prior_sets_and_the_sources_do_not_quote_the_thread():
         words = text.lower().split()
         runs = {" ".join(words[i:i + 8]) for i in range(len(words) - 7)}
         assert not [r for r in runs if r in thread], text[:200]
+
+
+@pytest.mark.parametrize("n", range(1, 7))
+def test_thresholds_are_sorted_by_a_network_of_maxima_and_minima(n):
+    # the same numbers as a sort, for every order of n values, ties included
+    import itertools
+
+    from plausibly.models.parameters import _descending
+
+    values = np.array([0.5, -1.0, 2.0, 0.5, 3.0, -2.5])[:n]
+    for perm in itertools.permutations(values):
+        got = np.array(_descending(list(perm), np))
+        assert got.tolist() == sorted(perm, reverse=True)
+
+
+def test_the_compiled_gradient_has_no_sort_run_in_python():
+    # PyTensor's sort (and its gradient's argsort) runs in Python on every
+    # gradient; the thresholds' order is kept with compiled maxima and minima
+    from plausibly.models.pymc_model import build_model
+
+    s = load_scenario(V2)
+    fitted = fit_prior_set(load_prior_set(str(V2_PRIORS), s), s)
+    prior = fitted.parameter_prior(s)
+    assert prior.ordered, "the fixture has an event with states"
+    model = build_model(Network.from_scenario(s), prior)
+    fn = model.logp_dlogp_function(ravel_inputs=True)
+    ops = {type(node.op).__name__ for node in fn._pytensor_function.maker.fgraph.apply_nodes}
+    assert not ops & {"SortOp", "ArgSortOp"}, ops

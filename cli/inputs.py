@@ -19,7 +19,8 @@ YES_NO = ("no", "yes")
 
 @handles_errors
 def check(files: Annotated[list[Path] | None, typer.Argument(
-        help="Scenario and prior-set files. With none, every bundled file.")] = None,
+        help="Scenario and prior-set files, or bundled ids (ussr_1930, ideology). With none, "
+             "every bundled file.")] = None,
           quiet: Annotated[bool, typer.Option("--quiet", "-q",
                                               help="Print problems only.")] = False) -> None:
     r"""Validate scenarios and prior sets; report every problem at once (exit 2 if any).

@@ -165,8 +165,10 @@ def parse_toml(text: str, name: str, label: str) -> tuple[dict[str, Any] | None,
     label : str
         What it should be ("scenario", "prior set"), for messages.
     """
+    deep = [Problem(name, "", "is nested too deeply to be read",
+                    f"flatten it: a {label} file needs no more than four levels of tables")]
     try:
-        return tomllib.loads(text), []
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         return None, [Problem(name, "", f"is not valid TOML: {err}",
                               "fix the syntax at that line and column")]
@@ -174,9 +176,27 @@ def parse_toml(text: str, name: str, label: str) -> tuple[dict[str, Any] | None,
         return None, [Problem(name, "", "has a number too long to read (over 4,300 digits)",
                               "shorten the number: years, counts and post numbers are small")]
     except RecursionError:
-        return None, [Problem(name, "", "is nested too deeply to be read",
-                              f"flatten it: a {label} file needs no more than four levels "
-                              "of tables")]
+        return None, deep
+    # the parser recurses on arrays only, and how deep it gets depends on the
+    # interpreter's recursion limit (PyMC raises it tenfold): decide here instead
+    return (None, deep) if _deeper_than(data, MAX_DEPTH) else (data, [])
+
+
+#: tables and arrays nested deeper than this are refused (a scenario needs four)
+MAX_DEPTH = 32
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether tables and arrays in ``value`` nest more than ``limit`` levels (no recursion)."""
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= limit:
+                return True
+            stack.extend((x, depth + 1) for x in (item.values() if isinstance(item, dict)
+                                                  else item))
+    return False
 
 #: bytes the check writes to its probe file: a full disk fails it (an empty file does not)
 

@@ -60,20 +60,38 @@ def _is_scenario(data: Mapping[str, Any]) -> bool:
     return "outcome" in data or "outcomes" in data or ("nodes" in data and "scenario" not in data)
 
 
+def _shown(path: Path, bundled: Mapping[str, Path]) -> str:
+    """A bundled file as a user can open it: its real path, relative to here if below.
+
+    An editable install reaches the package's files through a tree of links
+    (``build/__editable__...``); the link's own path means nothing to a user.
+    """
+    if path not in bundled.values():
+        return str(path)
+    real = path.resolve()
+    try:
+        return str(real.relative_to(Path.cwd()))
+    except ValueError:
+        return str(real)
+
+
 def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
-    """Check scenario and prior-set files; with none, every bundled file.
+    """Check scenario and prior-set files (or bundled ids); with none, every bundled file.
 
     A file with an ``outcome`` or ``outcomes`` key (or ``nodes`` but no
     ``scenario``) is read as a scenario, one with a ``scenario`` key as a
     prior set (checked against that scenario: one of the files given, or a
     bundled one).
     """
+    bundled = {**bundled_scenarios(), **bundled_prior_sets()}
     if not paths:
         paths = [*sorted(bundled_scenarios().values()), *sorted(bundled_prior_sets().values())]
     raw = []
     for p in paths:
-        data, problems = read_toml(Path(p), "scenario or prior set")
-        raw.append((str(p), data, problems))
+        # a bare bundled id names the bundled file, as in every other command
+        path = bundled[str(p)] if str(p) in bundled and not Path(p).exists() else Path(p)
+        data, problems = read_toml(path, "scenario or prior set")
+        raw.append((_shown(path, bundled), data, problems))
     scenarios: dict[str, Scenario] = {}
     broken: set[str] = set()  # ids of scenarios given here that have problems
     results: dict[str, CheckResult] = {}
@@ -127,7 +145,7 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
             name, "prior set",
             f"prior set {priors.id} for {scenario.id}: judges {total - len(unjudged)} of "
             f"{total} parameters", warnings=tuple(fitted.warnings), unjudged=tuple(unjudged))
-    return [results[str(p)] for p in paths]
+    return [results[name] for name, _, _ in raw]
 
 
 def load_prior_sets(scenario: Scenario, names: Sequence[str | Path] | None = None

@@ -23,6 +23,20 @@ def test_check_bundled_files():
     assert result.output.rstrip().splitlines()[-1].endswith("0 with problems")
 
 
+def test_check_takes_bundled_ids_and_shows_where_the_files_are():
+    # as every other command, check takes a bundled id; a bundled file is shown
+    # by the path a user can open, not by the editable install's link to it
+    result = runner.invoke(app, ["check", "ussr_1930", "ideology"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.splitlines() if line.startswith("ok  ")]
+    assert len(lines) == 2 and "scenario ussr_1930" in lines[0]
+    assert "prior set ideology for ussr_1930" in lines[1]
+    for line in runner.invoke(app, ["check"]).stdout.splitlines():
+        if line.startswith("ok  "):
+            shown = line[4:].split(": ", 1)[0]
+            assert "__editable__" not in shown and Path(shown).is_file(), shown
+
+
 def test_check_reports_every_file_and_exits_2(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('id = "bad"\ntitle = "x"\noutcome = "nope"\nsource = "s"\npods = {}\n'

@@ -153,7 +153,7 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
           force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
           run: Annotated[Path | None, typer.Option(
               "--run", help="A run.nc saved by 'estimate -o': arrows show each cause's "
-              "posterior median effect (its scenario replaces SCENARIO).")] = None,
+              "posterior median effect (the run's own scenario: leave SCENARIO out).")] = None,
           pod: Annotated[str | None, typer.Option(
               "--pod", help="Mark only this POD; with --run, outline each event by its "
               "chance of differing from history under it.")] = None,
@@ -172,6 +172,13 @@ def graph(scenario: ScenarioArg = DEFAULT_SCENARIO,
 
         saved = load_run(run)
         s, overlay = saved.scenario, run_overlay(saved, pod, file=str(run))
+        if scenario != DEFAULT_SCENARIO and load_scenario(scenario).id != s.id:
+            from plausibly.models.errors import Problem, UsageError
+
+            raise UsageError(problems=[Problem(
+                scenario, "", f"is not the scenario of the run {run}, which holds its own "
+                f"('{s.id}') and draws that",
+                "leave SCENARIO out with --run, or give the run's own scenario")])
     else:
         s = load_scenario(scenario)
         overlay = Overlay(pod=s.pod(pod).id if pod else None)

@@ -163,6 +163,20 @@ def scenario_text() -> str:
 # ----------------------------------------------------------- 3. nothing outside the file
 
 
+def test_graph_refuses_a_scenario_other_than_the_runs():
+    # --run draws the run's own scenario: another SCENARIO beside it was once ignored silently
+    other = DATA / "v2_small.toml"
+    result = runner.invoke(app, ["graph", str(other), "--run", str(V1)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: 1 problem\n"
+        f"{other}: is not the scenario of the run {V1}, which holds its own ('firing_squad') "
+        "and draws that\n    fix: leave SCENARIO out with --run, or give the run's own "
+        "scenario\n")
+    same = runner.invoke(app, ["graph", str(DATA / "firing_squad.toml"), "--run", str(V1)])
+    assert same.exit_code == 0 and same.stdout.startswith("digraph")
+
+
 def test_run_v1_itself_loads():
     result = from_run(V1)
     assert result.exit_code == 0, result.output

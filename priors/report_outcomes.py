@@ -23,11 +23,17 @@ __all__ = ["best_pods", "lead", "outcome_anchor", "outcome_words", "ranking_sect
 
 
 def outcome_words(scenario: Scenario, name: str) -> str:
-    """An outcome in words (plain text): its event's label, and its state if written so."""
+    """An outcome in words (plain text): its event's label, and its state if written so.
+
+    The state is said in words (``several_parties`` as "several parties"), in
+    brackets after the label, which often lists every state itself.
+    """
     found = next((o for o in scenario.outcomes if o.name == name), None)
     event = found.event if found is not None else name
     label = scenario.node(event).label.rstrip(".")
-    return f"{label}, at least {found.at_least}" if found and found.written else label
+    if not (found and found.written):
+        return label
+    return f"{label} (at least {found.at_least.replace('_', ' ')})"
 
 
 def outcome_anchor(name: str) -> str:

@@ -360,7 +360,7 @@ def test_every_outcome_has_its_section_table_apart_list_and_forest_plot(v2_fixed
     page = Page(html)
     assert page.sections == SECTIONS
     assert ("How plausible is it that A democratic USSR in 1930 ( democracy_1930 , the "
-            "headline) or that The regime of 1930, at least open_party "
+            "headline) or that The regime of 1930 (at least open party) "
             "( regime_1930>=open_party ), had history diverged at one point?") in page.text
     ranking = html[html.index('<section id="ranking">'):html.index('<section id="pods">')]
     # one part per outcome, the headline first, each with its table, its PODs out of

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from plausibly.models.results import _hdi
+from plausibly.models.results import hdis
 
 __all__ = ["INDISTINCT_MARK", "INDISTINCT_NOTE", "RankUncertainty", "draw_ranks",
            "rank_uncertainty", "score_draws"]
@@ -128,7 +128,7 @@ def rank_uncertainty(pods: Sequence[str], scores: np.ndarray,
     if not pods:
         return RankUncertainty((), np.zeros(0), np.zeros((0, 2), dtype=int), x.shape[0])
     ranks = draw_ranks(x)
-    hdi = np.array([_hdi(ranks[:, k].astype(float), hdi_prob) for k in range(len(pods))])
+    hdi = np.stack(hdis(ranks.T.astype(float), hdi_prob), axis=1)
     return RankUncertainty(tuple(pods), _first_shares(x).mean(axis=0),
                            np.rint(hdi).astype(int), x.shape[0])
 

@@ -28,6 +28,7 @@ __all__ = [
     "by_outcome",
     "csv_rows",
     "edge_effects",
+    "hdis",
     "history_json",
     "outcome_names",
     "padded_terms",
@@ -113,29 +114,26 @@ def summaries(draws: np.ndarray, hdi_prob: float) -> list[Summary]:
     sd = x.std(axis=1, ddof=1) if n > 1 else np.zeros(x.shape[0])
     median = np.median(x, axis=1)
     x.sort(axis=1)
-    k = math.floor(hdi_prob * n)
-    if n == 1 or k >= n:
-        lo, hi = x[:, 0], x[:, -1]
-    else:
-        start = np.argmin(x[:, k:] - x[:, : n - k], axis=1)
-        rows = np.arange(x.shape[0])
-        lo, hi = x[rows, start], x[rows, start + k]
+    lo, hi = hdis(x, hdi_prob, ordered=True)
     return [Summary(float(m), float(d), (float(a), float(b)), float(q))
             for m, d, a, b, q in zip(mean, sd, lo, hi, median, strict=True)]
 
 
-def _hdi(x: np.ndarray, prob: float) -> tuple[float, float]:
-    """Narrowest interval holding ``prob`` of the draws (unimodal; as arviz.hdi)."""
-    x = np.sort(x)
-    n = x.size
-    if n == 1:
-        return float(x[0]), float(x[0])
+def hdis(rows: np.ndarray, prob: float, *, ordered: bool = False
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Narrowest interval holding ``prob`` of each row's draws (unimodal; as arviz.hdi).
+
+    ``rows`` is (column, draw), each row already sorted with ``ordered``.
+    Returns the lower and upper ends, one per row.
+    """
+    x = rows if ordered else np.sort(rows, axis=1)
+    n = x.shape[1]
     k = math.floor(prob * n)
-    if k >= n:
-        return float(x[0]), float(x[-1])
-    widths = x[k:] - x[: n - k]
-    i = int(np.argmin(widths))
-    return float(x[i]), float(x[i + k])
+    if n == 1 or k >= n:
+        return x[:, 0], x[:, -1]
+    start = np.argmin(x[:, k:] - x[:, : n - k], axis=1)
+    at = np.arange(x.shape[0])
+    return x[at, start], x[at, start + k]
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,10 @@
 """Exact interventional and counterfactual queries, batched over posterior draws.
 
-An interventional query is one einsum over the factors of the mutilated
-network (:mod:`plausibly.models.factors`), contracted along a path
-:mod:`opt_einsum` plans once per shape; the draws ride along as a batch axis,
-so thousands of draws cost one contraction. Counterfactuals (the twin network
-given history), ``differs``, the POD chance and all of :func:`answer_pods` read
-their marginals from calibrated junction trees (:mod:`plausibly.models.junction`),
-one per network and evidence however many marginals it answers.
+An interventional query is one einsum over the mutilated network's factors
+(:mod:`plausibly.models.factors`) along an :mod:`opt_einsum` path, the draws a
+batch axis. Counterfactuals (the twin network given history), ``differs``, the
+POD chance and all of :func:`answer_pods` read their marginals from calibrated
+junction trees (:mod:`plausibly.models.junction`), one per network and evidence.
 """
 
 from __future__ import annotations
@@ -43,9 +41,7 @@ __all__ = ["MEMORY_BUDGET", "PodAnswer", "answer_pods", "counterfactual", "diffe
            "distribution", "interventional", "pod_chance"]
 
 
-#: Bytes one contraction may use for its largest intermediate tensor.
-
-
+#: contraction path and bytes per draw of each einsum planned (see _plan)
 _PATHS: dict[str, tuple[tuple[Any, ...], int]] = {}
 
 
@@ -356,9 +352,16 @@ def differs(net: Network, a: np.ndarray, b: np.ndarray,
     """
     a, b = _params(net, a, b)
     dov = _do(net, do or {})
-    out = np.zeros(a.shape[:2])
-    for i, pair in _pairs(net, a, b, dov, sorted(net.downstream(list(dov))), Memo(), cache).items():
-        out[:, i] = 1.0 - np.trace(pair, axis1=1, axis2=2)
+    reach = sorted(net.downstream(list(dov)))
+    return _departures(_pairs(net, a, b, dov, reach, Memo(), cache), reach, a.shape[:2])
+
+
+def _departures(pairs: Mapping[int, np.ndarray], reach: Iterable[int], shape: tuple[int, ...]
+                ) -> np.ndarray:
+    """P(X* != X), ``(S, N)``: 1 - trace of each pair in ``reach`` (clipped: rounding), else 0."""
+    out = np.zeros(shape)
+    for i in reach:
+        out[:, i] = 1.0 - np.trace(pairs[i], axis1=1, axis2=2)
     return np.clip(out, 0.0, 1.0)
 
 
@@ -484,9 +487,7 @@ def _answer_one(net: Network, a: np.ndarray, b: np.ndarray, dov: Mapping[int, Se
     """Every query of one POD (see :func:`answer_pods`)."""
     reach = sorted(net.downstream(list(dov)))
     pairs = _pairs(net, a, b, dov, sorted({*reach, *events}), memo)
-    dif = np.zeros(a.shape[:2])
-    for i in reach:  # as in the single queries, rounding never leaves [0, 1]
-        dif[:, i] = np.clip(1.0 - np.trace(pairs[i], axis1=1, axis2=2), 0.0, 1.0)
+    dif = _departures(pairs, reach, a.shape[:2])
     dist = _outcomes(net, a, b, dov, events, memo)
     return PodAnswer(
         interventional=np.clip(np.stack([dist[e][:, k:].sum(axis=1) for e, k in net.outcomes],

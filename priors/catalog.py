@@ -83,13 +83,14 @@ def check_files(paths: Sequence[str | Path] = ()) -> list[CheckResult]:
     prior set (checked against that scenario: one of the files given, or a
     bundled one).
     """
-    bundled = {**bundled_scenarios(), **bundled_prior_sets()}
+    scenario_files, prior_files = bundled_scenarios(), bundled_prior_sets()
+    bundled = {**scenario_files, **prior_files}
     if not paths:
-        paths = [*sorted(bundled_scenarios().values()), *sorted(bundled_prior_sets().values())]
+        paths = [*sorted(scenario_files.values()), *sorted(prior_files.values())]
     raw = []
     for p in paths:
-        # a bare bundled id names the bundled file, as in every other command
-        path = bundled[str(p)] if str(p) in bundled and not Path(p).exists() else Path(p)
+        # a bare bundled id names the bundled file, as in every other command (bundled_path)
+        path = bundled.get(str(p), Path(p))
         data, problems = read_toml(path, "scenario or prior set")
         raw.append((_shown(path, bundled), data, problems))
     scenarios: dict[str, Scenario] = {}

@@ -176,11 +176,12 @@ def sampling_progress(what: str, chains: int, draws: int,
         yield update
 
 
-def settings_of(draws: int, tune: int, chains: int, seed: int) -> Settings:
+def settings_of(draws: int, tune: int, chains: int, seed: int,
+                sampler: str = "blackjax") -> Settings:
     """The sampling settings the options ask for."""
     from plausibly.models.settings import Settings
 
-    return Settings(draws=draws, tune=tune, chains=chains, seed=seed)
+    return Settings(draws=draws, tune=tune, chains=chains, seed=seed, sampler=str(sampler))
 
 
 def usage(message: str) -> typer.Exit:

@@ -48,6 +48,7 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
             force: o.Force = False,
             draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
             seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
+            sampler: o.SamplerOpt = o.SamplerName.blackjax,
             allow_unconverged: o.AllowUnconverged = False) -> None:
     """Every POD under every prior set, side by side, ranked by the pool.
 
@@ -81,7 +82,8 @@ def compare(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None
     with sampling_progress(f"{len(sets)} prior sets", chains, draws, tune) as progress:
         result = run_compare(s, [f for _, f in sets], pool=pool, weights=weight,
                              extremize=extremize, pods=pod,
-                             settings=settings_of(draws, tune, chains, seed), progress=progress,
+                             settings=settings_of(draws, tune, chains, seed, sampler),
+                             progress=progress,
                              weighting=weights, rank_by=rank_by)
     ranked = result.summarize(hdi_prob, outcomes)
     weight_table = result.weights_json()
@@ -205,6 +207,7 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
            pod: o.Pods = None, force: o.Force = False,
            draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
            seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
+           sampler: o.SamplerOpt = o.SamplerName.blackjax,
            allow_unconverged: o.AllowUnconverged = False) -> None:
     """Write one self-contained HTML report: the question, the graph, the ranked PODs and why.
 
@@ -223,7 +226,8 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     request = ReportRequest(
         scenario=scenario, priors=tuple(priors or ()), pool=pool, weights=tuple(weight or ()),
         extremize=extremize, pods=tuple(pod or ()),
-        settings=Settings(draws=draws, tune=tune, chains=chains, seed=seed),
+        settings=Settings(draws=draws, tune=tune, chains=chains, seed=seed,
+                          sampler=sampler.value),
         hdi_prob=hdi_prob, output=str(output), allow_unconverged=allow_unconverged)
     err = console(stderr=True)
     what = f"{len(priors)} prior sets" if priors else "the bundled prior sets"

@@ -38,6 +38,21 @@ Chains = Annotated[int, typer.Option(
 Seed = Annotated[int, typer.Option(
     min=0, max=2**63 - 1,  # settings.SEED_MAX: a saved run keeps it as a NetCDF int64
     help="Random seed: the same seed gives the same numbers.")]
+
+
+class SamplerName(StrEnum):
+    """NUTS implementations (``settings.SAMPLERS``)."""
+
+    blackjax = "blackjax"
+    pymc = "pymc"
+
+
+SamplerOpt = Annotated[SamplerName, typer.Option(
+    "--sampler",
+    help="blackjax: NUTS compiled once per scenario by JAX and kept in the user's cache "
+    "(~/.cache/plausibly; the first run builds it with PyMC); pymc: PyMC's own NUTS, "
+    "several times slower, the reference the default is checked against. The same seed "
+    "gives the same numbers with either, but not the same numbers across them.")]
 HdiProb = Annotated[float, typer.Option(
     "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]
 AllowUnconverged = Annotated[bool, typer.Option(

@@ -55,6 +55,7 @@ _NOT_WITH_FROM = {
     "tune": "--from does not sample: the tuning was the saved run's",
     "chains": "--from does not sample: the chains are the saved run's",
     "seed": "--from does not sample: the seed was the saved run's",
+    "sampler": "--from does not sample: the saved run was sampled already",
 }
 
 
@@ -66,11 +67,12 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
              force: o.Force = False, fmt: o.FormatOpt = o.Format.table,
              from_run: Annotated[Path | None, typer.Option(
                  "--from", help="Re-render a saved run.nc instead of sampling (so without "
-                 "SCENARIO, -p, -o, --draws, --tune, --chains or --seed).")] = None,
+                 "SCENARIO, -p, -o, --draws, --tune, --chains, --seed or --sampler).")] = None,
              plot: Annotated[Path | None, typer.Option(
                  help="Also write each POD's posterior density (.png or .svg).")] = None,
              draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
              seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
+             sampler: o.SamplerOpt = o.SamplerName.blackjax,
              allow_unconverged: o.AllowUnconverged = False) -> None:
     """Posterior plausibility of every outcome under every POD, for one prior set.
 
@@ -116,7 +118,7 @@ def estimate(ctx: typer.Context, scenario: ScenarioArg = DEFAULT_SCENARIO,
                 s.pod(p)
         with sampling_progress(ps.id, chains, draws, tune) as progress:
             run = run_estimate(s, fitted.parameter_prior(s), pod,
-                               settings_of(draws, tune, chains, seed), progress)
+                               settings_of(draws, tune, chains, seed, sampler), progress)
         priors_path = ps.path
         if output is not None:
             write_atomic(output, run_netcdf(run, priors_path, label=str(output)), force=force)
@@ -173,6 +175,7 @@ def explain(args: Annotated[list[str], typer.Argument(
             fmt: o.FormatOpt = o.Format.table,
             draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
             seed: o.Seed = D.SEED, hdi_prob: o.HdiProb = D.HDI_PROB,
+            sampler: o.SamplerOpt = o.SamplerName.blackjax,
             allow_unconverged: o.AllowUnconverged = False) -> None:
     """The counterfactual timeline: every event in time order, and how likely it changes.
 
@@ -193,7 +196,7 @@ def explain(args: Annotated[list[str], typer.Argument(
     ps, fitted = one_prior_set(s, priors)
     with sampling_progress(ps.id, chains, draws, tune) as progress:
         run = run_estimate(s, fitted.parameter_prior(s), [pod],
-                           settings_of(draws, tune, chains, seed), progress)
+                           settings_of(draws, tune, chains, seed, sampler), progress)
     shown = [x for x in summarize(s, run.priors, run.draws, hdi_prob) if x.pod == pod]
     r = shown[0]  # the timeline does not depend on the outcome
     diagnostics = {run.priors: run.diagnostics}
@@ -242,7 +245,7 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
                     "name it); the headline by default.")] = None,
                 fmt: o.FormatOpt = o.Format.table,
                 draws: o.Draws = D.DRAWS, tune: o.Tune = D.TUNE, chains: o.Chains = D.CHAINS,
-                seed: o.Seed = D.SEED,
+                seed: o.Seed = D.SEED, sampler: o.SamplerOpt = o.SamplerName.blackjax,
                 allow_unconverged: o.AllowUnconverged = False) -> None:
     """How much each answer rests on the prior set (power-scaling), and what goes with it.
 
@@ -263,7 +266,8 @@ def sensitivity(scenario: ScenarioArg = DEFAULT_SCENARIO,
     ps, fitted = one_prior_set(s, priors)
     with sampling_progress(ps.id, chains, draws, tune) as progress:
         prior = fitted.parameter_prior(s)
-        run = run_estimate(s, prior, None, settings_of(draws, tune, chains, seed), progress)
+        run = run_estimate(s, prior, None, settings_of(draws, tune, chains, seed, sampler),
+                           progress)
     found = sorted(run_sensitivity(run, prior, outcome=name), key=lambda x: -x.mean)
     payload = {"scenario": s.id, "priors": run.priors, "outcome": name, "pods": [
         {"pod": f.pod, "counterfactual_mean": round(f.mean, 6), "prior_sensitivity": round(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Any
 
@@ -20,9 +21,22 @@ def arviz() -> Any:
     too, so :mod:`plausibly.models.pymc_model` and :mod:`~.sampling` call
     this before ``import pymc``.
     """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=QUIET, category=FutureWarning)
-        import arviz as az
+    if "arviz" in sys.modules:
+        return sys.modules["arviz"]
+    # arviz's ECDF module compiles a numba ufunc as it is imported, when numba is
+    # installed (PyTensor brings it): 1 s of every command's time, for ECDF plots
+    # nobody here draws. Hidden for the import only, numba is not imported and
+    # that module falls back to plain numpy; arviz's other numba paths are lazy.
+    hide = "numba" not in sys.modules
+    if hide:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=QUIET, category=FutureWarning)
+            import arviz as az
+    finally:
+        if hide:
+            del sys.modules["numba"]
     return az
 
 

@@ -110,7 +110,7 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
         return [runs[k] for k in range(len(sets))]
     with Sampler(net, [priors[k] for k in sampled], draws=settings.draws, tune=settings.tune,
                  chains=settings.chains, seed=settings.seed, after=after,
-                 progress=progress) as sampler:
+                 progress=progress, sampler=settings.sampler) as sampler:
         if meanwhile is not None:
             meanwhile()  # while the workers sample
         for i, idata, per_chain in sampler.sets():  # a set's diagnostics as it comes back

@@ -17,7 +17,7 @@ from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 
-__all__ = ["build_model", "compiled"]
+__all__ = ["build_model", "compiled", "jax_log_density"]
 
 
 def build_model(net: Network, prior: ParameterPrior) -> Any:
@@ -65,3 +65,30 @@ def compiled(net: Network, prior: ParameterPrior) -> tuple[Any, Any, Any]:
 
 def _key(net: Network, prior: ParameterPrior) -> tuple[Any, ...]:
     return (net, prior.structure)
+
+
+def jax_log_density(net: Network, prior: ParameterPrior) -> Any:
+    """The model's log density as a JAX function ``f(z, mu, sigma_free) -> scalar``.
+
+    The graph is PyMC's own (:func:`build_model`: the standard-normal prior of
+    ``z`` plus the likelihood of history), with the prior set's
+    hyperparameters turned from ``pm.Data`` into inputs, so one function (and
+    one compiled program) serves every prior set with the same fixed/free
+    pattern. PyTensor's JAX backend converts it.
+    """
+    arviz()  # PyMC imports arviz: first here, without its FutureWarning
+    import pytensor.tensor as pt
+    from pymc.sampling.jax import get_jaxified_graph
+    from pytensor.graph.replace import graph_replace
+
+    model = build_model(net, prior)
+    z = model.rvs_to_values[model["z"]]
+    mu, sigma = pt.dvector("mu"), pt.dvector("sigma_free")
+    (logp,) = graph_replace([model.logp()], {model["mu"]: mu, model["sigma_free"]: sigma},
+                            strict=True)
+    graph = get_jaxified_graph(inputs=[z, mu, sigma], outputs=[logp])
+
+    def log_density(z: Any, mu: Any, sigma: Any) -> Any:
+        return graph(z, mu, sigma)[0]
+
+    return log_density

@@ -1,37 +1,43 @@
-"""Sampling: every (prior set, chain) is one task for a pool of forked workers.
+"""Sampling: every prior set's chains, on every core, with each chain's queries.
 
-The pool has one worker process per core (:class:`Sampler`). Chain ``c`` is seeded by
-``chain_seeds(seed)[c]`` and starts from a seeded uniform(-1, 1) jitter, as
-PyMC's default NUTS initialisation does; so a chain's draws depend only on
-the seed, its index and its prior set.
+:class:`Sampler` runs BlackJAX's NUTS (:mod:`plausibly.models.nuts`, the
+default) or PyMC's, and hands each chain's draws to a pool of forked workers
+(:mod:`plausibly.models.workers`) for the work that follows. Chain ``c`` is
+seeded by ``chain_seeds(seed)[c]`` and starts from a seeded uniform(-1, 1)
+jitter (:func:`chain_starts`), as PyMC's default NUTS initialisation does;
+so a chain's draws depend only on the seed, its index, its prior set and
+the sampler.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import multiprocessing as mp
-import os
 import signal
-import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
+from importlib.metadata import version
+from typing import Any, NoReturn
 
 import numpy as np
 
 from plausibly.models.errors import Interrupted, Problem, SamplingError, WorkerLost
 from plausibly.models.network import Network
+from plausibly.models.nuts import STATS
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
+from plausibly.models.settings import SAMPLER, SAMPLERS
+from plausibly.models.workers import WorkerPool, workers_for
 
-__all__ = ["Progress", "Sampler", "chain_seeds", "sample_posterior", "sample_sets", "workers_for"]
+__all__ = ["SAMPLERS", "Progress", "Sampler", "chain_seeds", "chain_starts", "sample_posterior",
+           "sample_sets", "workers_for"]
 
 #: ``progress(done, total)``: sampling iterations done so far, of all
 Progress = Callable[[int, int], None]
@@ -63,6 +69,9 @@ class _Job:
 _JOB: _Job | None = None
 
 
+#: draws a worker answers, and throws away, to plan its queries before the first chain
+_WARM_DRAWS = 4
+
 #: iterations between progress ticks (a tick costs a lock; an iteration ~0.3 ms)
 _TICK = 50
 
@@ -82,7 +91,7 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
     step.sampling_state = fresh  # no state carried over from an earlier task
     # PyMC's own NUTS init jitters the start uniformly in (-1, 1) around the
     # initial point; passing our step skips that, so do it here, seeded
-    start = np.random.default_rng(job.seeds[c]).uniform(-1.0, 1.0, prior.free.size)
+    start = chain_starts([job.seeds[c]], prior.free.size)[0]
     total = job.draws + job.tune
 
     def tick(trace: Any, draw: Any) -> None:
@@ -132,140 +141,144 @@ def _ctrl_c_not_swallowed() -> Iterator[None]:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def workers_for(tasks: int) -> int:
-    """Worker processes: one per core this process may use, at most one per task.
-
-    Only on Linux: the workers are forked, and fork without exec is unsafe on
-    macOS (system frameworks) and absent on Windows; there the chains run one
-    after another in this process, with the same draws.
-    """
-    if not sys.platform.startswith("linux"):
-        return 1
-    return max(1, min(tasks, len(os.sched_getaffinity(0))))
-
-
 class Sampler:
-    """The worker pool as a context manager: prior sets in, each set's chains out.
+    """Prior sets in, each set's chains out, as a context manager; every core busy.
 
-    Every (set, chain) is one task. On entering, the samplers are compiled
-    (once per process, before forking, so every worker inherits them) and the
-    tasks are handed to a pool of forked worker processes, one per core;
-    nothing is compiled or pickled per task, and no draw crosses a pipe until
-    its chain is done (PyMC's own parallel sampler sends every draw, which
-    cost more than the sampling here). A task may also run ``after(set_index,
-    chain, z)`` on its chain's draws ``z`` (draw, param), so the queries run on all
-    cores too. :meth:`sets` then yields each set as soon as its chains are all
-    back, in order, while later sets still sample: the caller's own work
-    between entering and iterating runs while the workers sample.
+    With ``sampler="blackjax"`` (the default), each prior set's chains are one
+    compiled JAX program (:mod:`plausibly.models.nuts`), the sets spread over
+    the cores; with ``"pymc"``, every (set, chain) is one task of PyMC's NUTS
+    in a pool of forked worker processes, one per core. A task may also run
+    ``after(set_index, chain, z)`` on its chain's draws ``z`` (draw, param),
+    in the worker pool, so the queries run on all cores too: for BlackJAX,
+    the workers are forked on entering, before JAX starts its threads, and
+    get each chain's draws as it is sampled. Nothing is compiled or pickled
+    per task but the draws. :meth:`sets` then yields each set as soon as its
+    chains are all back, in order, while later sets still sample: the
+    caller's own work between entering and iterating runs meanwhile.
 
     On leaving, PyMC's logger gets back its level, and after an error,
     Ctrl-C or SIGTERM every worker still running is stopped at once. The
     workers die with this process however it ends, SIGKILL included
-    (:func:`_start_worker`; on Linux the kernel sends them SIGKILL when the
-    thread that entered the sampler ends). A worker that gets Ctrl-C (SIGINT)
-    stops the whole run: :class:`Interrupted`, never a short chain; one killed
-    any other way is :class:`WorkerLost`.
+    (:class:`~plausibly.models.workers.WorkerPool`). A worker that gets
+    Ctrl-C (SIGINT) stops the whole run: :class:`Interrupted`, never a short
+    chain; one killed any other way is :class:`WorkerLost`.
 
     Parameters
     ----------
     progress : callable, optional
         ``progress(done, total)``, iterations (tuning included), a few times a
-        second, from :meth:`sets`.
+        second, from :meth:`sets`. With BlackJAX a chain's iterations count
+        when it is sampled and its ``after`` is done.
+    sampler : {"blackjax", "pymc"}
     """
 
     def __init__(self, net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
                  chains: int, seed: int, after: Callable[[int, int, np.ndarray], Any] | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, sampler: str = SAMPLER) -> None:
         if any(prior.free.size == 0 for prior in priors):
             raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
                                                   "nothing to sample: use the exact answer")])
+        if sampler not in SAMPLERS:
+            raise ValueError(f"sampler {sampler!r} is not one of {', '.join(SAMPLERS)}")
         self.net, self.priors, self.chains = net, tuple(priors), chains
-        self.progress = progress
+        self.progress, self.sampler = progress, sampler
         self.tasks = [(i, c) for i in range(len(self.priors)) for c in range(chains)]
-        self.total = len(self.tasks) * (draws + tune)
+        self.per_chain = draws + tune
+        self.total = len(self.tasks) * self.per_chain
         self._job_args = (draws, tune, tuple(chain_seeds(seed, chains)), after)
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: WorkerPool | None = None
         self._pending: dict[tuple[int, int], futures.Future[Any]] = {}
         self._counter: Any = None
         self._done = 0
-        self._workers: list[Any] = []
         self._level = logging.NOTSET
         self._finished = False
+        self._running: list[tuple[Any, ...]] = []  # BlackJAX: each set's arrays, computing
+        self._sampled: dict[int, tuple[np.ndarray, dict[str, np.ndarray], float]] = {}
+        self._answered: dict[tuple[int, int], Any] = {}
+        self._started = 0.0
+        self._feeder: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._fed_error: list[BaseException] = []
 
     def __enter__(self) -> Sampler:
         global _JOB
 
-        for prior in self.priors:
-            compiled(self.net, prior)  # compile before forking, so every worker has it
+        draws, tune, seeds, after = self._job_args
+        if self.sampler == "pymc":
+            for prior in self.priors:
+                compiled(self.net, prior)  # compile before forking, so every worker has it
         logger = logging.getLogger("pymc")
         self._level = logger.level
         logger.setLevel(logging.ERROR)  # PyMC's per-chain chatter; restored on exit
-        draws, tune, seeds, after = self._job_args
-        workers = workers_for(len(self.tasks))
+        jax = self.sampler == "blackjax"
+        workers = workers_for(len(self.tasks)) if (after is not None or not jax) else 1
         if workers == 1:
             _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, self._here)
-            return self
-        ctx = mp.get_context("fork")
-        counter = self._counter = ctx.Value("q", 0)
+        else:
+            ctx = mp.get_context("fork")
+            counter = self._counter = ctx.Value("q", 0)
 
-        def shared(n: int) -> None:
-            with counter.get_lock():
-                counter.value += n
+            def shared(n: int) -> None:
+                with counter.get_lock():
+                    counter.value += n
 
-        _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, shared)
-        # concurrent.futures, not multiprocessing.Pool: a worker that is killed
-        # (say, out of memory) breaks the executor and every waiting future,
-        # where Pool would wait for its lost task for ever
-        others = set(mp.active_children())
+            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, shared)
         try:
-            # the workers are forked (all of them, at the first submit) with Ctrl-C and
-            # SIGTERM blocked, so that neither reaches one before it has set its own
-            # handling; here they are delivered as soon as the forks are done
-            with _signals_blocked():
-                self._pool = ProcessPoolExecutor(workers, mp_context=ctx,
-                                                 initializer=_start_worker,
-                                                 initargs=(os.getpid(),))
-                self._pending = {t: self._pool.submit(_run_chain, t) for t in self.tasks}
-                self._workers = list(set(mp.active_children()) - others)
+            if workers > 1:
+                # BlackJAX: fork the query workers now, before JAX starts its threads
+                first = ([(_nothing, ())] if jax
+                         else [(_run_chain, (t,)) for t in self.tasks])
+                with warnings.catch_warnings():
+                    # JAX warns at any fork once it is running (a test process, a
+                    # notebook): the workers never call into JAX, only numpy
+                    warnings.filterwarnings("ignore", message="os.fork()",
+                                            category=RuntimeWarning)
+                    self._pool = WorkerPool(workers, first, warm=self._warm(after))
+                if not jax:
+                    self._pending = dict(zip(self.tasks, self._pool.first, strict=True))
+            if jax:
+                self._dispatch(draws, tune, seeds)
         except BaseException:
             self.__exit__(None, None, None)
             raise
         return self
+
+    def _warm(self, after: Callable[[int, int, np.ndarray], Any] | None
+              ) -> Callable[[], object] | None:
+        """``after`` on a few draws at ``z = 0``: each worker plans its queries while JAX starts."""
+        if after is None or self.sampler != "blackjax":
+            return None
+        size = self.priors[0].free.size
+        return functools.partial(after, 0, 0, np.zeros((_WARM_DRAWS, size)))
+
+    def _dispatch(self, draws: int, tune: int, seeds: tuple[int, ...]) -> None:
+        """Start every prior set's program, one device (core) after another."""
+        from plausibly.models import nuts
+
+        self._started = time.perf_counter()
+        for i, prior in enumerate(self.priors):
+            program = nuts.program(self.net, prior, draws=draws, tune=tune, chains=self.chains)
+            self._running.append(program.start(prior, seeds, chain_starts(seeds, prior.free.size),
+                                               device=i))
+        self._feeder = threading.Thread(target=self._feed, name="plausibly-feeder", daemon=True)
+        self._feeder.start()
 
     def __exit__(self, *exc: object) -> None:
         global _JOB
 
         _JOB = None
         logging.getLogger("pymc").setLevel(self._level)
+        if self._feeder is not None:
+            with self._lock:
+                self._stopping.set()  # no chain is handed on from now
+            self._feeder.join()
         if self._pool is None:
             return
         if not self._finished:  # an error, Ctrl-C or SIGTERM: stop the chains still running
-            self._stop()
+            self._pool.stop()
             return
-        self._pool.shutdown(wait=True)
-
-    def _stop(self) -> None:
-        """Kill every worker at once (they hold nothing worth saving) and drop the pool."""
-        for worker in self._workers:
-            with contextlib.suppress(OSError, ValueError):
-                worker.kill()
-        deadline = time.monotonic() + 5.0
-        for worker in self._workers:
-            with contextlib.suppress(OSError, ValueError, AssertionError):
-                worker.join(timeout=5)
-            # a join that could not run (or timed out) must not leave a worker still dying
-            while worker.is_alive() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        if self._pool is not None:
-            # the executor's own thread notices the dead workers and closes its
-            # pipes; wait (bounded) until it has, else it may still be closing them
-            # at interpreter exit, when CPython 3.11 wakes it without its lock and
-            # prints "Bad file descriptor" after our message (concurrent.futures
-            # process.py, _python_exit)
-            manager = getattr(self._pool, "_executor_manager_thread", None)
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            if manager is not None:
-                manager.join(timeout=5.0)
+        self._pool.shutdown()
 
     def sets(self) -> Iterator[tuple[int, Any, list[Any]]]:
         """Yield ``(set_index, idata, afters)`` per set, in order, as its chains come back.
@@ -274,7 +287,16 @@ class Sampler:
         ``afters`` holds each chain's ``after`` result.
         """
         for i in range(len(self.priors)):
-            yield (i, *_gather([self._fetch((i, c)) for c in range(self.chains)]))
+            if self.sampler == "pymc":
+                yield (i, *_gather([self._fetch((i, c)) for c in range(self.chains)]))
+                continue
+            try:
+                self._wait(functools.partial(self._has, i))
+                z, stats, seconds = self._sampled[i]
+                answers = [self._answer((i, c)) for c in range(self.chains)]
+            except KeyboardInterrupt:  # as PyMC's path says it: never a short run
+                raise Interrupted(signal.SIGINT) from None
+            yield i, _idata(self.priors[i], z, stats, seconds), answers
         self._finished = True
 
     def _here(self, n: int) -> None:
@@ -282,7 +304,77 @@ class Sampler:
         if self.progress is not None:
             self.progress(self._done, self.total)
 
+    def _wait(self, done: Callable[[], bool]) -> None:
+        """Poll until ``done()``, showing progress (a feeder thread hands chains on)."""
+        while not done():
+            if self._fed_error:
+                if isinstance(self._fed_error[0], BrokenProcessPool):
+                    self._broken()
+                raise self._fed_error[0]
+            with self._lock:
+                running = [f for f in self._pending.values() if not f.done()]
+            if running:
+                futures.wait(running, timeout=0.05, return_when=futures.FIRST_COMPLETED)
+            else:
+                time.sleep(0.02)
+            if self.progress is not None and self.sampler == "blackjax":
+                self.progress(self._chains_done() * self.per_chain, self.total)
+
+    def _has(self, i: int) -> bool:
+        """BlackJAX: whether set ``i`` is sampled and its chains handed on."""
+        return i in self._sampled and (self._pool is None or self._job_args[3] is None
+                                       or all((i, c) in self._pending
+                                              for c in range(self.chains)))
+
+    def _chains_done(self) -> int:
+        """BlackJAX: chains sampled and answered (``after``) so far."""
+        if self._job_args[3] is None:
+            return len(self._sampled) * self.chains
+        if self._pool is None:
+            return len(self._answered)
+        with self._lock:
+            return sum(f.done() for f in self._pending.values())
+
+    def _feed(self) -> None:
+        """A thread: as each set's program ends, take its draws; its chains go to the workers.
+
+        Runs while the caller's own work (``meanwhile``, a set's
+        diagnostics) keeps the main thread, so no worker waits for it.
+        """
+        after = self._job_args[3]
+        try:
+            for i, arrays in enumerate(self._running):
+                while not all(a.is_ready() for a in arrays):
+                    if self._stopping.wait(0.01):
+                        return
+                z, *stats = (np.asarray(a) for a in arrays)
+                self._sampled[i] = (z, dict(zip(STATS, stats, strict=True)),
+                                    time.perf_counter() - self._started)
+                if after is None or self._pool is None:
+                    continue
+                for c in range(self.chains):
+                    with self._lock:
+                        if self._stopping.is_set():
+                            return
+                        self._pending[(i, c)] = self._pool.submit(_run_after, i, c, z[c])
+        except BaseException as err:  # a failed program or a broken pool: the caller raises it
+            self._fed_error.append(err)
+
+    def _answer(self, task: tuple[int, int]) -> Any:
+        """BlackJAX: chain ``task``'s ``after`` result, here or from its worker."""
+        i, c = task
+        after = self._job_args[3]
+        if after is None:
+            return None
+        if self._pool is None:
+            if task not in self._answered:
+                self._answered[task] = after(i, c, self._sampled[i][0][c])
+                self._here(self.per_chain)
+            return self._answered[task]
+        return self._result(task)
+
     def _fetch(self, task: tuple[int, int]) -> Any:
+        """PyMC: chain ``task``, sampled here now or by its worker."""
         if self._pool is None:  # one process: run the chain now
             return _run_chain(task)
         job = self._pending[task]
@@ -290,38 +382,82 @@ class Sampler:
             futures.wait([job], timeout=0.1)
             if self.progress is not None:
                 self.progress(int(self._counter.value), self.total)
+        return self._result(task)
+
+    def _result(self, task: tuple[int, int]) -> Any:
+        assert self._pool is not None
+        job = self._pending[task]
+        self._wait(job.done)
         try:
             return job.result()
         except BrokenProcessPool:
-            if self._interrupted_worker():
-                raise Interrupted(signal.SIGINT, "interrupted: a sampling worker got Ctrl-C "
-                                  "(SIGINT); every worker is stopped and nothing is "
-                                  "written") from None
-            raise WorkerLost(problems=[Problem(
-                self.net.name, "", "a sampling worker process ended abruptly (killed, "
-                "perhaps for lack of memory)", "nothing was written: run the command "
-                "again")]) from None
+            self._broken()
 
-    def _interrupted_worker(self) -> bool:
-        """Whether a worker was ended by SIGINT (its default action, see :func:`_start_worker`).
+    def _broken(self) -> NoReturn:
+        """A worker died: Ctrl-C (:class:`Interrupted`) or killed (:class:`WorkerLost`)."""
+        assert self._pool is not None
+        if self._pool.interrupted():
+            raise Interrupted(signal.SIGINT, "interrupted: a sampling worker got Ctrl-C "
+                              "(SIGINT); every worker is stopped and nothing is "
+                              "written") from None
+        raise WorkerLost(problems=[Problem(
+            self.net.name, "", "a sampling worker process ended abruptly (killed, "
+            "perhaps for lack of memory)", "nothing was written: run the command "
+            "again")]) from None
 
-        The executor ends the others with SIGTERM, never SIGINT. The dead
-        worker may not have been reaped yet when the pool reports it broken:
-        wait a moment for its exit status.
-        """
-        deadline = time.monotonic() + 2.0
-        while True:
-            codes = [w.exitcode for w in self._workers]
-            if -signal.SIGINT in codes:
-                return True
-            if None not in codes or time.monotonic() > deadline:
-                return False
-            time.sleep(0.02)
+
+def chain_starts(seeds: Sequence[int], size: int) -> np.ndarray:
+    """Each chain's start, ``(chain, size)``: uniform(-1, 1) seeded by the chain's seed.
+
+    As PyMC's default NUTS initialisation jitters around the initial point
+    (``z = 0``).
+    """
+    return np.stack([np.random.default_rng(s).uniform(-1.0, 1.0, size) for s in seeds])
+
+
+def _nothing() -> None:
+    """A first task: makes the pool fork every worker now."""
+
+
+def _run_after(i: int, c: int, z: np.ndarray) -> Any:
+    """In a worker: ``after(i, c, z)`` on chain ``c`` of prior set ``i``."""
+    job = _JOB
+    assert job is not None and job.after is not None, "_run_after runs inside a Sampler"
+    return job.after(i, c, z)
+
+
+def _idata(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
+           seconds: float) -> Any:
+    """One prior set's InferenceData, laid out as PyMC lays out its own.
+
+    ``posterior`` (``z``: chain, draw, param), ``sample_stats`` (one variable
+    per :data:`~plausibly.models.nuts.STATS`) and ``constant_data`` (the prior
+    set's ``mu`` per cell and ``sigma_free`` per param).
+    """
+    import xarray as xr
+
+    from plausibly.models._arviz import arviz
+
+    az = arviz()
+    chains, draws = z.shape[:2]
+    base = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    attrs = {"inference_library": "blackjax", "inference_library_version": version("blackjax"),
+             "sampling_time": seconds}
+    posterior = xr.Dataset({"z": (("chain", "draw", "param"), z)},
+                           coords={**base, "param": list(prior.names)}, attrs=attrs)
+    sample_stats = xr.Dataset({k: (("chain", "draw"), v) for k, v in stats.items()},
+                              coords=base, attrs=attrs)
+    constant = xr.Dataset({"mu": (("cell",), prior.mu),
+                           "sigma_free": (("param",), prior.sigma[prior.free])},
+                          coords={"cell": list(prior.cells), "param": list(prior.names)})
+    return az.InferenceData(posterior=posterior, sample_stats=sample_stats,
+                            constant_data=constant)
 
 
 def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
                 chains: int, seed: int, after: Callable[[int, int, np.ndarray], Any] | None = None,
-                progress: Progress | None = None) -> list[tuple[Any, list[Any]]]:
+                progress: Progress | None = None,
+                sampler: str = SAMPLER) -> list[tuple[Any, list[Any]]]:
     """Sample several prior sets on one network (see :class:`Sampler`).
 
     Returns
@@ -330,71 +466,8 @@ def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, t
         Per prior set: its chains and the ``after`` result of each chain.
     """
     with Sampler(net, priors, draws=draws, tune=tune, chains=chains, seed=seed, after=after,
-                 progress=progress) as sampler:
-        return [(idata, afters) for _, idata, afters in sampler.sets()]
-
-
-@contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Block Ctrl-C and SIGTERM in this thread for the block (delivered when it ends)."""
-    stops = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-#: prctl(2) option: the signal the kernel sends this process when its parent thread ends
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with(parent: int) -> None:
-    """Make this worker die with ``parent``, the process that forked it.
-
-    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the
-    worker when the thread that forked it ends, however it ends (SIGKILL
-    too). The parent may have died before that call; then the worker was
-    already handed to another process and exits now. Where prctl is missing,
-    a watchdog thread checks once a second that the parent is still there.
-    """
-    armed = False
-    if sys.platform.startswith("linux"):
-        import ctypes
-
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            armed = libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL),
-                               ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
-        except (OSError, AttributeError):
-            armed = False
-    if os.getppid() != parent:
-        os._exit(1)
-    if not armed:
-        def watch() -> None:
-            while os.getppid() == parent:
-                time.sleep(1.0)
-            os._exit(1)
-
-        threading.Thread(target=watch, name="plausibly-parent-watchdog", daemon=True).start()
-
-
-def _start_worker(parent: int) -> None:
-    """Set up a forked worker: die with the parent, default signal actions, one BLAS thread.
-
-    Ctrl-C and SIGTERM get their default actions (the parent's Python
-    handlers would make a worker raise inside PyMC, which swallows a
-    KeyboardInterrupt and returns a short chain): a worker they reach ends at
-    once, and the parent sees how. They were blocked across the fork, and
-    are unblocked only now.
-    """
-    _die_with(parent)
-    for stop in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)  # workers already fill the cores: one BLAS thread each, as PyMC does
+                 progress=progress, sampler=sampler) as sampler_:
+        return [(idata, afters) for _, idata, afters in sampler_.sets()]
 
 
 def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:
@@ -419,7 +492,7 @@ def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:
 
 def sample_posterior(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
                      chains: int, seed: int, progress: Progress | None = None,
-                     ) -> Any:
+                     sampler: str = SAMPLER) -> Any:
     """Sample one prior set (see :func:`sample_sets`); InferenceData with ``z``."""
     return sample_sets(net, [prior], draws=draws, tune=tune, chains=chains, seed=seed,
-                       progress=progress)[0][0]
+                       progress=progress, sampler=sampler)[0][0]

@@ -20,13 +20,18 @@ from dataclasses import dataclass
 from plausibly.models.errors import Problem, UsageError
 
 __all__ = ["CHAINS", "DRAWS", "ESS_MIN", "HDI_PROB", "MAX_CHAINS", "MAX_DRAWS", "MAX_TUNE",
-           "MEMORY_BUDGET", "MIN_CHAINS", "R_HAT_MAX", "SEED", "SEED_MAX", "TUNE", "Settings",
+           "MEMORY_BUDGET", "MIN_CHAINS", "R_HAT_MAX", "SAMPLER", "SAMPLERS", "SEED", "SEED_MAX",
+           "TUNE", "Settings",
            "too_few_chains"]
 
 DRAWS = 1700
 TUNE = 300
 CHAINS = 2
 SEED = 20171107  # the day of October, new style
+#: NUTS implementations: BlackJAX on the model's JAX log density, compiled once and
+#: cached (the default), and PyMC's own, the reference it is checked against
+SAMPLERS = ("blackjax", "pymc")
+SAMPLER = "blackjax"
 HDI_PROB = 0.94
 #: The most the commands accept, for memory. A kept draw of the bundled scenario costs
 #: about 24 KB while a command runs (measured: 2 chains of 1,700 draws peak at 1.0 GB
@@ -61,6 +66,8 @@ class Settings:
     tune: int = TUNE
     chains: int = CHAINS
     seed: int = SEED
+    #: "blackjax" (the default) or "pymc": see :data:`SAMPLERS`
+    sampler: str = SAMPLER
 
     def __post_init__(self) -> None:
         problems = []
@@ -70,5 +77,8 @@ class Settings:
         if not 0 <= self.seed <= SEED_MAX:
             problems.append(Problem("--seed", "", f"{self.seed} is not a seed: seeds run from 0 "
                                     f"to {SEED_MAX} (2**63 - 1)", "give a seed in that range"))
+        if self.sampler not in SAMPLERS:
+            problems.append(Problem("--sampler", "", f"{self.sampler!r} is not a sampler",
+                                    f"use one of {', '.join(SAMPLERS)}"))
         if problems:
             raise UsageError(problems=problems)

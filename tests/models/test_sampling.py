@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from plausibly.models import sampling
+from plausibly.models import sampling, workers
 from plausibly.models.inference import estimate, estimate_many
 from plausibly.models.network import Network
 from plausibly.models.scenario import load_scenario
@@ -29,6 +29,8 @@ DATA = Path(__file__).parents[1] / "data"
 SQUAD = str(DATA / "firing_squad.toml")
 JUDGED = str(DATA / "firing_squad_priors.toml")
 SMALL = {"draws": 60, "tune": 60, "chains": 2, "seed": 11}
+#: every robustness promise is kept by both samplers
+BOTH = pytest.mark.parametrize("sampler", ["blackjax", "pymc"])
 
 
 @pytest.fixture(scope="module")
@@ -59,13 +61,14 @@ def test_chain_seeds_are_fixed_by_the_seed():
 
 
 @pytest.mark.slow
-def test_draws_do_not_depend_on_workers_or_order(squad, monkeypatch):
+@BOTH
+def test_draws_do_not_depend_on_workers_or_order(squad, monkeypatch, sampler):
     s, net, judged = squad
     first, second = judged.parameter_prior(s), other_set(s, judged)
     assert sampling.workers_for(4) == min(4, len(os.sched_getaffinity(0)))
-    pooled = sampling.sample_sets(net, [first, second], **SMALL)
+    pooled = sampling.sample_sets(net, [first, second], **SMALL, sampler=sampler)
     monkeypatch.setattr(sampling, "workers_for", lambda tasks: 1)  # in this process
-    alone = sampling.sample_sets(net, [second, first], **SMALL)
+    alone = sampling.sample_sets(net, [second, first], **SMALL, sampler=sampler)
     for (mine, _), (theirs, _) in zip(pooled, alone[::-1], strict=True):
         np.testing.assert_array_equal(mine.posterior["z"].values, theirs.posterior["z"].values)
         assert list(mine.posterior["chain"].values) == [0, 1]
@@ -91,13 +94,15 @@ def test_a_set_gives_the_same_numbers_alone_or_with_others(squad):
 
 
 @pytest.mark.slow
-def test_progress_meanwhile_and_on_set(squad):
+@BOTH
+def test_progress_meanwhile_and_on_set(squad, sampler):
     s, net, judged = squad
     layouts = [judged.parameter_prior(s), other_set(s, judged)]
     calls: list[object] = []
     seen: list[tuple[int, int]] = []
     logging.getLogger("pymc").setLevel(logging.INFO)
     with sampling.Sampler(net, layouts, **SMALL, progress=lambda d, t: seen.append((d, t)),
+                          sampler=sampler,
                           after=lambda i, c, z: z.shape) as sampler:
         calls.append("meanwhile")
         calls.extend(i for i, _, _ in sampler.sets())
@@ -110,10 +115,11 @@ def test_progress_meanwhile_and_on_set(squad):
 
 
 @pytest.mark.slow
-def test_after_runs_on_each_chain(squad):
+@BOTH
+def test_after_runs_on_each_chain(squad, sampler):
     s, net, judged = squad
     layout = judged.parameter_prior(s)
-    [(idata, afters)] = sampling.sample_sets(net, [layout], **SMALL,
+    [(idata, afters)] = sampling.sample_sets(net, [layout], **SMALL, sampler=sampler,
                                                after=lambda i, c, z: (i, z.sum()))
     z = idata.posterior["z"].values
     assert afters == [(0, pytest.approx(z[0].sum())), (0, pytest.approx(z[1].sum()))]
@@ -124,10 +130,12 @@ def failing(i: int, c: int, z: np.ndarray) -> None:
 
 
 @pytest.mark.slow
-def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad):
+@BOTH
+def test_a_worker_error_reaches_the_caller_and_no_worker_is_left(squad, sampler):
     s, net, judged = squad
     with pytest.raises(ValueError, match="no answer for set 0"):
-        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=failing)
+        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=failing,
+                             sampler=sampler)
     # the workers are stopped at once; the executor's own thread may still be
     # reaping one, so allow it a moment before calling any of them left over
     deadline = time.monotonic() + 5
@@ -166,12 +174,14 @@ def dying(i: int, c: int, z: np.ndarray) -> None:
 
 
 @pytest.mark.slow
-def test_a_killed_worker_is_an_error_not_a_hang(squad):
+@BOTH
+def test_a_killed_worker_is_an_error_not_a_hang(squad, sampler):
     from plausibly.models.errors import WorkerLost
 
     s, net, judged = squad
     with pytest.raises(WorkerLost) as caught:
-        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=dying)
+        sampling.sample_sets(net, [judged.parameter_prior(s)], **SMALL, after=dying,
+                             sampler=sampler)
     assert caught.value.exit_code == 1
     assert "ended abruptly" in str(caught.value.problems[0])
     assert executor_threads() == []
@@ -181,7 +191,7 @@ def test_a_killed_worker_is_an_error_not_a_hang(squad):
 
 ORPHAN = """
 import ctypes, os, sys, time
-from plausibly.models.sampling import _start_worker
+from plausibly.models.workers import _start_worker
 
 def no_libc(*args, **kwargs):
     raise OSError("no prctl here")
@@ -234,7 +244,7 @@ def test_a_worker_dies_with_its_parent(stop, how):
 def test_a_worker_whose_parent_is_already_gone_exits_at_once():
     # the parent may die between the fork and prctl: then the worker has another parent
     ctx = mp.get_context("fork")
-    worker = ctx.Process(target=sampling._start_worker, args=(os.getpid() + 1_000_000,))
+    worker = ctx.Process(target=workers._start_worker, args=(os.getpid() + 1_000_000,))
     worker.start()
     worker.join(timeout=30)
     assert worker.exitcode == 1
@@ -247,24 +257,28 @@ def executor_threads() -> list[threading.Thread]:
 
 def _workers(sampler: sampling.Sampler) -> list[mp.process.BaseProcess]:
     deadline = time.monotonic() + 60
-    while sampler._counter.value == 0 and time.monotonic() < deadline:
+    while (sampler._counter.value == 0 if sampler.sampler == "pymc" else not sampler._pending) \
+            and time.monotonic() < deadline:
         time.sleep(0.05)  # until the chains are well under way
-    return list(sampler._workers)
+    assert sampler._pool is not None
+    return list(sampler._pool.workers)
 
 
 @pytest.mark.slow
-def test_ctrl_c_to_one_worker_interrupts_the_run_even_with_one_chain_per_set(squad):
+@BOTH
+def test_ctrl_c_to_one_worker_interrupts_the_run_even_with_one_chain_per_set(squad, sampler):
     from plausibly.models.errors import Interrupted
 
     s, net, judged = squad
     layouts = [judged.parameter_prior(s), other_set(s, judged)]
     settings = {**SMALL, "chains": 1, "draws": 20_000}
     with pytest.raises(Interrupted) as caught:  # not a short chain, used silently
-        with sampling.Sampler(net, layouts, **settings) as sampler:
-            workers = _workers(sampler)
+        with sampling.Sampler(net, layouts, **settings, sampler=sampler,
+                              after=lambda i, c, z: z.sum()) as running:
+            workers = _workers(running)
             assert len(workers) == 2
             os.kill(workers[1].pid, signal.SIGINT)
-            list(sampler.sets())
+            list(running.sets())
     assert caught.value.exit_code == 130
     assert "a sampling worker got Ctrl-C" in str(caught.value)
     assert all(not w.is_alive() for w in workers) and mp.active_children() == []
@@ -288,27 +302,32 @@ def _interrupt(how: str, at: int):
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["signal", "raised"])
 @pytest.mark.parametrize("at", [50, 100], ids=["tuning", "drawing"])  # of 60 + 60
-def test_ctrl_c_in_this_process_is_never_a_short_chain(squad, monkeypatch, how, at):
+@BOTH
+def test_ctrl_c_in_this_process_is_never_a_short_chain(squad, monkeypatch, how, at, sampler):
     from plausibly.models.errors import Interrupted
 
     s, net, judged = squad
     monkeypatch.setattr(sampling, "workers_for", lambda tasks: 1)  # chains in this process
     with pytest.raises(Interrupted) as caught:
         sampling.sample_sets(net, [judged.parameter_prior(s)], **{**SMALL, "chains": 1},
-                             progress=_interrupt(how, at))
+                             progress=_interrupt(how, at), sampler=sampler)
     assert caught.value.exit_code == 130
     assert sampling._JOB is None
 
 
 @pytest.mark.slow
-def test_ctrl_c_here_stops_the_workers_and_the_pools_thread(squad):
+@BOTH
+def test_ctrl_c_here_stops_the_workers_and_the_pools_thread(squad, sampler):
     # Ctrl-C in this process while the workers sample: the workers are killed and
     # the pool's own thread has ended before the error leaves the sampler (CI,
     # stop 16: still closing its pipes at interpreter exit, it printed a traceback)
     s, net, judged = squad
     layouts = [judged.parameter_prior(s), other_set(s, judged)]
-    with pytest.raises(KeyboardInterrupt):
+    from plausibly.models.errors import Interrupted
+
+    with pytest.raises((KeyboardInterrupt, Interrupted)):  # both exit 130 from the CLI
         sampling.sample_sets(net, layouts, **{**SMALL, "chains": 1, "draws": 20_000},
-                             progress=_interrupt("raised", 200))
+                             progress=_interrupt("raised", 200), sampler=sampler,
+                             after=lambda i, c, z: z.sum())
     assert mp.active_children() == []
     assert executor_threads() == []

@@ -1,0 +1,279 @@
+"""BlackJAX NUTS on the model's own JAX log density: one compiled program per model.
+
+PyMC stays the one place that defines the model
+(:func:`plausibly.models.pymc_model.jax_log_density`); this module only runs
+it. One XLA program samples one prior set's chains, chain after chain under
+``lax.map`` (never ``vmap``: under ``vmap`` a chain's draws would change with
+what else is in the batch), so chain ``c``'s draws depend only on its key, its
+start and the prior set's numbers. Each chain tunes with Stan's window
+adaptation (step size by dual averaging towards the acceptance PyMC targets,
+a diagonal mass matrix), then keeps ``draws`` NUTS transitions.
+
+The program is exported (:mod:`jax.export`) into a per-user cache, keyed by
+:func:`fingerprint`: the model's structure, the chain shape and the versions
+of everything that shapes it. XLA's own persistent compilation cache keeps
+the machine code beside it. A warm run reads both and imports neither PyMC
+nor PyTensor. Cold and warm runs call the same deserialised program, so they
+give the same numbers.
+
+The prior sets of a run are spread over one XLA CPU device per core
+(``--xla_force_host_platform_device_count``); every device runs the same
+machine code, so a set's draws do not depend on which device ran it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from plausibly.models.network import Network
+from plausibly.models.parameters import ParameterPrior
+
+__all__ = ["STATS", "Program", "cache_dir", "chain_keys", "fingerprint", "jax", "program"]
+
+#: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
+TARGET_ACCEPT = 0.8
+MAX_TREE_DEPTH = 10
+#: per-draw sample statistics, named as PyMC names them in ``sample_stats``
+STATS = ("diverging", "lp", "energy", "acceptance_rate", "n_steps", "tree_depth", "step_size")
+#: the packages whose versions shape the exported program or its machine code
+_SHAPERS = ("jax", "jaxlib", "blackjax", "pymc", "pytensor", "numpy")
+#: this package's own files that shape the model's graph
+_SOURCES = ("pymc_model.py", "likelihood.py", "parameters.py", "factors.py", "network.py",
+            "nuts.py")
+
+
+def cache_dir() -> Path:
+    """The per-user cache: ``$PLAUSIBLY_CACHE_DIR``, else ``$XDG_CACHE_HOME/plausibly``.
+
+    ``~/.cache/plausibly`` when neither is set. It holds exported sampler
+    programs (``programs/``) and XLA's compiled machine code (``xla/``);
+    deleting it costs one cold run, nothing else.
+    """
+    if env := os.environ.get("PLAUSIBLY_CACHE_DIR"):
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "plausibly"
+
+
+_JAX: Any = None
+
+
+def jax() -> Any:
+    """``jax``, imported once and configured for the sampler.
+
+    Double precision (as PyTensor's model), the CPU only (a device's own
+    arithmetic would change the numbers), one CPU device per core this process
+    may use (each runs a prior set), and XLA's compilation cache in
+    :func:`cache_dir`. The device count is read when JAX starts its CPU
+    client: if something imported and started JAX before, its count stays.
+    """
+    global _JAX
+    if _JAX is not None:
+        return _JAX
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    flag = f"--xla_force_host_platform_device_count={max(1, cores or 1)}"
+    if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+    import jax as jx
+
+    jx.config.update("jax_enable_x64", True)
+    jx.config.update("jax_platforms", "cpu")
+    xla = cache_dir() / "xla"
+    try:
+        xla.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass  # no cache: every run compiles, with the same numbers
+    else:
+        jx.config.update("jax_compilation_cache_dir", str(xla))
+        jx.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        jx.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _JAX = jx
+    return jx
+
+
+def _versions() -> list[str]:
+    out = [sys.version]
+    for name in _SHAPERS:
+        try:
+            out.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} missing")
+    here = Path(__file__).parent
+    out += [hashlib.sha256((here / f).read_bytes()).hexdigest() for f in _SOURCES]
+    return out
+
+
+def _canonical(obj: Any) -> Any:
+    """A form of ``obj`` whose ``repr`` is the same in every process (no set order, no salt)."""
+    if isinstance(obj, np.ndarray):
+        return ("array", str(obj.dtype), obj.shape, hashlib.sha256(
+            np.ascontiguousarray(obj).tobytes()).hexdigest())
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return (type(obj).__name__,
+                tuple((f.name, _canonical(getattr(obj, f.name))) for f in fields(obj)))
+    if isinstance(obj, dict):
+        return ("dict", tuple(sorted((repr(_canonical(k)), _canonical(v))
+                                     for k, v in obj.items())))
+    if isinstance(obj, set | frozenset):
+        return ("set", tuple(sorted(repr(_canonical(v)) for v in obj)))
+    if isinstance(obj, list | tuple):
+        return tuple(_canonical(v) for v in obj)
+    if isinstance(obj, float):
+        return float.hex(obj)
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    return (type(obj).__name__, repr(obj))
+
+
+def fingerprint(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
+                chains: int) -> str:
+    """The key of a compiled program: what its graph and machine code depend on.
+
+    The network (history, mechanism, data rows), the prior's fixed/free
+    pattern (not its numbers, which are inputs), the chain shape, and the
+    versions of Python, JAX, BlackJAX, PyMC, PyTensor, numpy and of this
+    package's model-building sources.
+    """
+    parts = [_canonical(net), _canonical(prior.structure), (draws, tune, chains),
+             _versions(), TARGET_ACCEPT, MAX_TREE_DEPTH]
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def chain_keys(seeds: Sequence[int]) -> np.ndarray:
+    """JAX's threefry keys (``jax.random.PRNGKey(seed)``) as ``(chains, 2)`` uint32."""
+    out = np.zeros((len(seeds), 2), dtype=np.uint32)
+    for c, seed in enumerate(seeds):
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"chain seed {seed} is not a 32-bit seed")
+        out[c, 1] = seed
+    return out
+
+
+def _sampler(log_density: Any, *, draws: int, tune: int) -> Any:
+    """``run(keys, starts, mu, sigma)``: every chain of one prior set, one after another."""
+    import blackjax
+
+    jx = jax()
+    lax, random = jx.lax, jx.random
+
+    def chain(key: Any, start: Any, mu: Any, sigma: Any) -> Any:
+        def density(z: Any) -> Any:
+            return log_density(z, mu, sigma)
+
+        warmup = blackjax.window_adaptation(blackjax.nuts, density,
+                                            target_acceptance_rate=TARGET_ACCEPT,
+                                            max_num_doublings=MAX_TREE_DEPTH)
+        tune_key, draw_key = random.split(key)
+        (state, params), _ = warmup.run(tune_key, start, num_steps=tune)
+        kernel = blackjax.nuts(density, **params).step  # params carry the tree depth
+        step_size = params["step_size"]
+
+        def one(state: Any, key: Any) -> Any:
+            state, info = kernel(key, state)
+            return state, (state.position, info.is_divergent, state.logdensity, info.energy,
+                           info.acceptance_rate, info.num_integration_steps,
+                           info.num_trajectory_expansions,
+                           jx.numpy.full((), step_size, dtype=start.dtype))
+
+        _, kept = lax.scan(one, state, random.split(draw_key, draws))
+        return kept
+
+    def run(keys: Any, starts: Any, mu: Any, sigma: Any) -> Any:
+        return lax.map(lambda ks: chain(ks[0], ks[1], mu, sigma), (keys, starts))
+
+    return run
+
+
+@dataclass
+class Program:
+    """One model's compiled sampler, ready to run any prior set with its fixed/free pattern."""
+
+    key: str
+    chains: int
+    draws: int
+    free: int
+    cells: int
+    call: Any
+    cached: bool  # read from the cache (else built and exported in this process)
+
+    def start(self, prior: ParameterPrior, seeds: Sequence[int], starts: np.ndarray,
+              device: int = 0) -> tuple[Any, ...]:
+        """Dispatch one prior set; returns JAX arrays that are computed in the background.
+
+        ``(z (chain, draw, param), *STATS (chain, draw))``; read them with
+        :func:`numpy.asarray`, which waits.
+        """
+        jx = jax()
+        where = jx.devices()[device % len(jx.devices())]
+        args = (chain_keys(seeds), starts, prior.mu, prior.sigma[prior.free])
+        return tuple(self.call(*(jx.device_put(np.asarray(x), where) for x in args)))
+
+
+_PROGRAMS: dict[str, Program] = {}
+
+
+def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
+            chains: int) -> Program:
+    """The compiled sampler of ``net`` under ``prior``'s fixed/free pattern.
+
+    From this process's memory, else from the cache, else built with PyMC and
+    exported (then written to the cache; a cache that cannot be written only
+    costs the next run the build).
+    """
+    key = fingerprint(net, prior, draws=draws, tune=tune, chains=chains)
+    if key in _PROGRAMS:
+        return _PROGRAMS[key]
+    jx = jax()
+    from jax import export
+
+    path = cache_dir() / "programs" / f"{key}.jaxexport"
+    blob, cached = _read(path), True
+    if blob is None:
+        from plausibly.models.pymc_model import jax_log_density
+
+        run = _sampler(jax_log_density(net, prior), draws=draws, tune=tune)
+        f64, u32 = jx.numpy.float64, jx.numpy.uint32
+        specs = (jx.ShapeDtypeStruct((chains, 2), u32),
+                 jx.ShapeDtypeStruct((chains, prior.free.size), f64),
+                 jx.ShapeDtypeStruct(prior.mu.shape, f64),
+                 jx.ShapeDtypeStruct((prior.free.size,), f64))
+        blob, cached = bytes(export.export(jx.jit(run))(*specs).serialize()), False
+        _write(path, blob)
+    try:
+        exported = export.deserialize(bytearray(blob))
+    except Exception:  # an unreadable cache entry (a truncated disk, say): build it anew
+        path.unlink(missing_ok=True)
+        return program(net, prior, draws=draws, tune=tune, chains=chains)
+    made = Program(key, chains, draws, prior.free.size, prior.mu.size, jx.jit(exported.call),
+                   cached)
+    _PROGRAMS[key] = made
+    return made
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _write(path: Path, blob: bytes) -> None:
+    """Write atomically (a rename), so a concurrent run reads a whole program or none."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False,
+                                         prefix=path.name, suffix=".part") as out:
+            out.write(blob)
+        os.replace(out.name, path)
+    except OSError:
+        pass

@@ -1,0 +1,175 @@
+"""Forked worker processes that die with their parent and stop at once.
+
+A :class:`WorkerPool` is a ``concurrent.futures`` process pool, not
+``multiprocessing.Pool``: a worker that is killed (say, out of memory) breaks
+the executor and every waiting future, where ``Pool`` would wait for its lost
+task for ever. Workers are forked on Linux only (:func:`workers_for`), all of
+them at the first submit, with Ctrl-C and SIGTERM blocked until each has set
+its own handling (:func:`_start_worker`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+__all__ = ["WorkerPool", "workers_for"]
+
+
+def workers_for(tasks: int) -> int:
+    """Worker processes: one per core this process may use, at most one per task.
+
+    Only on Linux: the workers are forked, and fork without exec is unsafe on
+    macOS (system frameworks) and absent on Windows; there the chains run one
+    after another in this process, with the same draws.
+    """
+    if not sys.platform.startswith("linux"):
+        return 1
+    return max(1, min(tasks, len(os.sched_getaffinity(0))))
+
+
+class WorkerPool:
+    """``workers`` forked processes, forked at once with the ``first`` tasks submitted.
+
+    Everything a task needs should be set (in module globals) before this is
+    made, so that the fork carries it and nothing is pickled but the task's
+    arguments and result. ``warm()``, if given, runs in each worker as it
+    starts, before its first task (say, to plan the work its tasks share).
+    """
+
+    def __init__(self, workers: int, first: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]],
+                 warm: Callable[[], object] | None = None) -> None:
+        ctx = mp.get_context("fork")
+        others = set(mp.active_children())
+        # the workers are forked (all of them, at the first submit) with Ctrl-C and
+        # SIGTERM blocked, so that neither reaches one before it has set its own
+        # handling; here they are delivered as soon as the forks are done
+        with _signals_blocked():
+            self.executor = ProcessPoolExecutor(workers, mp_context=ctx,
+                                                initializer=_start_worker,
+                                                initargs=(os.getpid(), warm))
+            self.first = [self.executor.submit(fn, *args) for fn, args in first]
+            self.workers = list(set(mp.active_children()) - others)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> futures.Future[Any]:
+        """Run ``fn(*args)`` in a worker."""
+        return self.executor.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        """Wait for the workers to finish and end."""
+        self.executor.shutdown(wait=True)
+
+    def stop(self) -> None:
+        """Kill every worker at once (they hold nothing worth saving) and drop the pool."""
+        for worker in self.workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.kill()
+        deadline = time.monotonic() + 5.0
+        for worker in self.workers:
+            with contextlib.suppress(OSError, ValueError, AssertionError):
+                worker.join(timeout=5)
+            # a join that could not run (or timed out) must not leave a worker still dying
+            while worker.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        # the executor's own thread notices the dead workers and closes its
+        # pipes; wait (bounded) until it has, else it may still be closing them
+        # at interpreter exit, when CPython 3.11 wakes it without its lock and
+        # prints "Bad file descriptor" after our message (concurrent.futures
+        # process.py, _python_exit)
+        manager = getattr(self.executor, "_executor_manager_thread", None)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:
+            manager.join(timeout=5.0)
+
+    def interrupted(self) -> bool:
+        """Whether a worker was ended by SIGINT (its default action, see :func:`_start_worker`).
+
+        The executor ends the others with SIGTERM, never SIGINT. The dead
+        worker may not have been reaped yet when the pool reports it broken:
+        wait a moment for its exit status.
+        """
+        deadline = time.monotonic() + 2.0
+        while True:
+            codes = [w.exitcode for w in self.workers]
+            if -signal.SIGINT in codes:
+                return True
+            if None not in codes or time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block Ctrl-C and SIGTERM in this thread for the block (delivered when it ends)."""
+    stops = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+#: prctl(2) option: the signal the kernel sends this process when its parent thread ends
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Make this worker die with ``parent``, the process that forked it.
+
+    On Linux, ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the kernel kills the
+    worker when the thread that forked it ends, however it ends (SIGKILL
+    too). The parent may have died before that call; then the worker was
+    already handed to another process and exits now. Where prctl is missing,
+    a watchdog thread checks once a second that the parent is still there.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL),
+                               ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="plausibly-parent-watchdog", daemon=True).start()
+
+
+def _start_worker(parent: int, warm: Callable[[], object] | None = None) -> None:
+    """Set up a forked worker: die with the parent, default signal actions, one BLAS thread.
+
+    Ctrl-C and SIGTERM get their default actions (the parent's Python
+    handlers would make a worker raise inside PyMC, which swallows a
+    KeyboardInterrupt and returns a short chain; or inside a query, which
+    would report it as that query's error): a worker they reach ends at
+    once, and the parent sees how. They were blocked across the fork, and
+    are unblocked only now.
+    """
+    _die_with(parent)
+    for stop in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # workers already fill the cores: one BLAS thread each, as PyMC does
+    if warm is not None:
+        with contextlib.suppress(Exception):  # a task that fails fails again, and says so
+            warm()
+

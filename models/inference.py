@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,20 @@ from plausibly.models.sampling import Progress, Sampler
 from plausibly.models.scenario import YES_NO, Scenario
 from plausibly.models.settings import Settings
 
-__all__ = ["Progress", "estimate", "estimate_many"]
+__all__ = ["Alongside", "Progress", "estimate", "estimate_many"]
+
+
+@dataclass
+class Alongside:
+    """Jobs that need no posterior draws, run while the sampler starts; then their results.
+
+    ``estimate_many(..., alongside=Alongside([f, g]))`` fills ``results``
+    with ``[f(), g()]``. With worker processes, the jobs run there, forked
+    with everything they use: they must not change state they share.
+    """
+
+    jobs: list[Callable[[], Any]] = field(default_factory=list)
+    results: list[Any] = field(default_factory=list)
 
 
 
@@ -59,15 +73,16 @@ def estimate(scenario: Scenario, prior: ParameterPrior, pods: Sequence[str] | No
 def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
                   pods: Sequence[str] | None = None,
                   settings: Settings | None = None, progress: Progress | None = None,
-                  meanwhile: Callable[[], None] | None = None) -> list[Run]:
+                  alongside: Alongside | None = None) -> list[Run]:
     """:func:`estimate` for several prior sets at once, one run each.
 
-    Every (set, chain) is one task for the worker pool of
-    :class:`plausibly.models.sampling.Sampler`, and each task answers the
-    PODs on its own chain's draws, so all cores stay busy until the last
-    chain; a set's diagnostics are computed here while later sets still
-    sample. A set's numbers are the same as from :func:`estimate` alone.
-    ``meanwhile()``, if given, is called once, while the workers sample.
+    Every prior set's chains are sampled at once (see
+    :class:`plausibly.models.sampling.Sampler`), and each chain's PODs are
+    answered in a worker process as soon as it is sampled, so all cores stay
+    busy until the last chain; a set's diagnostics are computed here while
+    later sets still sample. A set's numbers are the same as from
+    :func:`estimate` alone. The ``alongside`` jobs, which need no draws, run
+    while the sampler starts (their results land in ``alongside.results``).
 
     A soft POD whose strength a prior set judges gets that strength drawn per
     posterior draw (see :func:`strength_seed`): chain ``c`` of set ``p``
@@ -104,15 +119,14 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
                                                    strength_seed(settings.seed, prior.id,
                                                                  chain)))
 
+    jobs = alongside if alongside is not None else Alongside()
     if not sampled:
-        if meanwhile is not None:
-            meanwhile()
+        jobs.results = [job() for job in jobs.jobs]
         return [runs[k] for k in range(len(sets))]
     with Sampler(net, [priors[k] for k in sampled], draws=settings.draws, tune=settings.tune,
                  chains=settings.chains, seed=settings.seed, after=after,
-                 progress=progress, sampler=settings.sampler) as sampler:
-        if meanwhile is not None:
-            meanwhile()  # while the workers sample
+                 progress=progress, sampler=settings.sampler, alongside=jobs.jobs) as sampler:
+        jobs.results = sampler.alongside()
         for i, idata, per_chain in sampler.sets():  # a set's diagnostics as it comes back
             k = sampled[i]
             z = idata.posterior["z"].values  # (chain, draw, param)

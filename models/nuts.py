@@ -2,10 +2,11 @@
 
 PyMC stays the one place that defines the model
 (:func:`plausibly.models.pymc_model.jax_log_density`); this module only runs
-it. One XLA program samples one prior set's chains, chain after chain under
-``lax.map`` (never ``vmap``: under ``vmap`` a chain's draws would change with
-what else is in the batch), so chain ``c``'s draws depend only on its key, its
-start and the prior set's numbers. Each chain tunes with Stan's window
+it. One XLA program samples one chain, and takes the prior set's numbers as
+inputs: every chain of every prior set is one call of the same compiled
+program, so a chain's draws depend only on its key, its start and its prior
+set (never on what else runs, as they would under ``vmap``), and the chains
+spread over the cores one by one. Each chain tunes with Stan's window
 adaptation (step size by dual averaging towards the acceptance PyMC targets,
 a diagonal mass matrix), then keeps ``draws`` NUTS transitions.
 
@@ -16,9 +17,9 @@ the machine code beside it. A warm run reads both and imports neither PyMC
 nor PyTensor. Cold and warm runs call the same deserialised program, so they
 give the same numbers.
 
-The prior sets of a run are spread over one XLA CPU device per core
+The chains of a run are spread over one XLA CPU device per core
 (``--xla_force_host_platform_device_count``); every device runs the same
-machine code, so a set's draws do not depend on which device ran it.
+machine code, so a chain's draws do not depend on which device ran it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import hashlib
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -38,7 +38,7 @@ import numpy as np
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 
-__all__ = ["STATS", "Program", "cache_dir", "chain_keys", "fingerprint", "jax", "program"]
+__all__ = ["STATS", "Program", "cache_dir", "chain_key", "fingerprint", "jax", "program"]
 
 #: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
 TARGET_ACCEPT = 0.8
@@ -135,32 +135,28 @@ def _canonical(obj: Any) -> Any:
     return (type(obj).__name__, repr(obj))
 
 
-def fingerprint(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
-                chains: int) -> str:
+def fingerprint(net: Network, prior: ParameterPrior, *, draws: int, tune: int) -> str:
     """The key of a compiled program: what its graph and machine code depend on.
 
     The network (history, mechanism, data rows), the prior's fixed/free
-    pattern (not its numbers, which are inputs), the chain shape, and the
+    pattern (not its numbers, which are inputs), the chain's length, and the
     versions of Python, JAX, BlackJAX, PyMC, PyTensor, numpy and of this
     package's model-building sources.
     """
-    parts = [_canonical(net), _canonical(prior.structure), (draws, tune, chains),
+    parts = [_canonical(net), _canonical(prior.structure), (draws, tune),
              _versions(), TARGET_ACCEPT, MAX_TREE_DEPTH]
     return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:32]
 
 
-def chain_keys(seeds: Sequence[int]) -> np.ndarray:
-    """JAX's threefry keys (``jax.random.PRNGKey(seed)``) as ``(chains, 2)`` uint32."""
-    out = np.zeros((len(seeds), 2), dtype=np.uint32)
-    for c, seed in enumerate(seeds):
-        if not 0 <= seed < 2**32:
-            raise ValueError(f"chain seed {seed} is not a 32-bit seed")
-        out[c, 1] = seed
-    return out
+def chain_key(seed: int) -> np.ndarray:
+    """JAX's threefry key ``jax.random.PRNGKey(seed)`` of a 32-bit seed, as ``(2,)`` uint32."""
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"chain seed {seed} is not a 32-bit seed")
+    return np.array([0, seed], dtype=np.uint32)
 
 
 def _sampler(log_density: Any, *, draws: int, tune: int) -> Any:
-    """``run(keys, starts, mu, sigma)``: every chain of one prior set, one after another."""
+    """``chain(key, start, mu, sigma)``: one chain, tuned then drawn."""
     import blackjax
 
     jx = jax()
@@ -188,10 +184,7 @@ def _sampler(log_density: Any, *, draws: int, tune: int) -> Any:
         _, kept = lax.scan(one, state, random.split(draw_key, draws))
         return kept
 
-    def run(keys: Any, starts: Any, mu: Any, sigma: Any) -> Any:
-        return lax.map(lambda ks: chain(ks[0], ks[1], mu, sigma), (keys, starts))
-
-    return run
+    return chain
 
 
 @dataclass
@@ -199,38 +192,36 @@ class Program:
     """One model's compiled sampler, ready to run any prior set with its fixed/free pattern."""
 
     key: str
-    chains: int
     draws: int
     free: int
     cells: int
     call: Any
     cached: bool  # read from the cache (else built and exported in this process)
 
-    def start(self, prior: ParameterPrior, seeds: Sequence[int], starts: np.ndarray,
+    def start(self, prior: ParameterPrior, seed: int, start: np.ndarray,
               device: int = 0) -> tuple[Any, ...]:
-        """Dispatch one prior set; returns JAX arrays that are computed in the background.
+        """Dispatch one chain; returns JAX arrays that are computed in the background.
 
-        ``(z (chain, draw, param), *STATS (chain, draw))``; read them with
+        ``(z (draw, param), *STATS (draw,))``; read them with
         :func:`numpy.asarray`, which waits.
         """
         jx = jax()
         where = jx.devices()[device % len(jx.devices())]
-        args = (chain_keys(seeds), starts, prior.mu, prior.sigma[prior.free])
+        args = (chain_key(seed), start, prior.mu, prior.sigma[prior.free])
         return tuple(self.call(*(jx.device_put(np.asarray(x), where) for x in args)))
 
 
 _PROGRAMS: dict[str, Program] = {}
 
 
-def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
-            chains: int) -> Program:
+def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int) -> Program:
     """The compiled sampler of ``net`` under ``prior``'s fixed/free pattern.
 
     From this process's memory, else from the cache, else built with PyMC and
     exported (then written to the cache; a cache that cannot be written only
     costs the next run the build).
     """
-    key = fingerprint(net, prior, draws=draws, tune=tune, chains=chains)
+    key = fingerprint(net, prior, draws=draws, tune=tune)
     if key in _PROGRAMS:
         return _PROGRAMS[key]
     jx = jax()
@@ -243,8 +234,8 @@ def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
 
         run = _sampler(jax_log_density(net, prior), draws=draws, tune=tune)
         f64, u32 = jx.numpy.float64, jx.numpy.uint32
-        specs = (jx.ShapeDtypeStruct((chains, 2), u32),
-                 jx.ShapeDtypeStruct((chains, prior.free.size), f64),
+        specs = (jx.ShapeDtypeStruct((2,), u32),
+                 jx.ShapeDtypeStruct((prior.free.size,), f64),
                  jx.ShapeDtypeStruct(prior.mu.shape, f64),
                  jx.ShapeDtypeStruct((prior.free.size,), f64))
         blob, cached = bytes(export.export(jx.jit(run))(*specs).serialize()), False
@@ -253,9 +244,8 @@ def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
         exported = export.deserialize(bytearray(blob))
     except Exception:  # an unreadable cache entry (a truncated disk, say): build it anew
         path.unlink(missing_ok=True)
-        return program(net, prior, draws=draws, tune=tune, chains=chains)
-    made = Program(key, chains, draws, prior.free.size, prior.mu.size, jx.jit(exported.call),
-                   cached)
+        return program(net, prior, draws=draws, tune=tune)
+    made = Program(key, draws, prior.free.size, prior.mu.size, jx.jit(exported.call), cached)
     _PROGRAMS[key] = made
     return made
 

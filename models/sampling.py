@@ -64,6 +64,7 @@ class _Job:
     seeds: tuple[int, ...]
     after: Callable[[int, int, np.ndarray], Any] | None
     tick: Callable[[int], None]
+    alongside: tuple[Callable[[], Any], ...] = ()
 
 
 _JOB: _Job | None = None
@@ -170,11 +171,15 @@ class Sampler:
         second, from :meth:`sets`. With BlackJAX a chain's iterations count
         when it is sampled and its ``after`` is done.
     sampler : {"blackjax", "pymc"}
+    alongside : sequence of callables
+        Jobs that need no draws (say, the evidence of each prior set):
+        their results come from :meth:`alongside`.
     """
 
     def __init__(self, net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
                  chains: int, seed: int, after: Callable[[int, int, np.ndarray], Any] | None = None,
-                 progress: Progress | None = None, sampler: str = SAMPLER) -> None:
+                 progress: Progress | None = None, sampler: str = SAMPLER,
+                 alongside: Sequence[Callable[[], Any]] = ()) -> None:
         if any(prior.free.size == 0 for prior in priors):
             raise SamplingError(problems=[Problem(net.name, "", "every parameter is fixed",
                                                   "nothing to sample: use the exact answer")])
@@ -192,7 +197,8 @@ class Sampler:
         self._done = 0
         self._level = logging.NOTSET
         self._finished = False
-        self._running: list[tuple[Any, ...]] = []  # BlackJAX: each set's arrays, computing
+        # BlackJAX: each chain's arrays, computing, in the order they were started
+        self._running: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
         self._sampled: dict[int, tuple[np.ndarray, dict[str, np.ndarray], float]] = {}
         self._answered: dict[tuple[int, int], Any] = {}
         self._started = 0.0
@@ -200,6 +206,8 @@ class Sampler:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._fed_error: list[BaseException] = []
+        self._alongside = tuple(alongside)
+        self._side: list[futures.Future[Any]] = []
 
     def __enter__(self) -> Sampler:
         global _JOB
@@ -214,7 +222,8 @@ class Sampler:
         jax = self.sampler == "blackjax"
         workers = workers_for(len(self.tasks)) if (after is not None or not jax) else 1
         if workers == 1:
-            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, self._here)
+            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, self._here,
+                        self._alongside)
         else:
             ctx = mp.get_context("fork")
             counter = self._counter = ctx.Value("q", 0)
@@ -223,12 +232,15 @@ class Sampler:
                 with counter.get_lock():
                     counter.value += n
 
-            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, shared)
+            _JOB = _Job(self.net, self.priors, draws, tune, seeds, after, shared,
+                        self._alongside)
         try:
             if workers > 1:
                 # BlackJAX: fork the query workers now, before JAX starts its threads
-                first = ([(_nothing, ())] if jax
-                         else [(_run_chain, (t,)) for t in self.tasks])
+                first: list[tuple[Callable[..., Any], tuple[Any, ...]]] = (
+                    ([(_run_alongside, (k,)) for k in range(len(self._alongside))]
+                     or [(_nothing, ())]) if jax
+                    else [(_run_chain, (t,)) for t in self.tasks])
                 with warnings.catch_warnings():
                     # JAX warns at any fork once it is running (a test process, a
                     # notebook): the workers never call into JAX, only numpy
@@ -237,6 +249,8 @@ class Sampler:
                     self._pool = WorkerPool(workers, first, warm=self._warm(after))
                 if not jax:
                     self._pending = dict(zip(self.tasks, self._pool.first, strict=True))
+                elif self._alongside:
+                    self._side = list(self._pool.first)
             if jax:
                 self._dispatch(draws, tune, seeds)
         except BaseException:
@@ -253,14 +267,16 @@ class Sampler:
         return functools.partial(after, 0, 0, np.zeros((_WARM_DRAWS, size)))
 
     def _dispatch(self, draws: int, tune: int, seeds: tuple[int, ...]) -> None:
-        """Start every prior set's program, one device (core) after another."""
+        """Start every chain of every prior set, one device (core) after another."""
         from plausibly.models import nuts
 
         self._started = time.perf_counter()
         for i, prior in enumerate(self.priors):
-            program = nuts.program(self.net, prior, draws=draws, tune=tune, chains=self.chains)
-            self._running.append(program.start(prior, seeds, chain_starts(seeds, prior.free.size),
-                                               device=i))
+            program = nuts.program(self.net, prior, draws=draws, tune=tune)
+            starts = chain_starts(seeds, prior.free.size)
+            for c in range(self.chains):
+                self._running.append(((i, c), program.start(prior, seeds[c], starts[c],
+                                                            device=len(self._running))))
         self._feeder = threading.Thread(target=self._feed, name="plausibly-feeder", daemon=True)
         self._feeder.start()
 
@@ -320,6 +336,24 @@ class Sampler:
             if self.progress is not None and self.sampler == "blackjax":
                 self.progress(self._chains_done() * self.per_chain, self.total)
 
+    def alongside(self) -> list[Any]:
+        """The results of the ``alongside`` jobs, in order.
+
+        With BlackJAX and worker processes, they ran in the workers first,
+        while this process started JAX and compiled; otherwise they run here
+        now, while the chains sample.
+        """
+        if not self._side:
+            return [job() for job in self._alongside]
+        out = []
+        for job in self._side:
+            self._wait(job.done)
+            try:
+                out.append(job.result())
+            except BrokenProcessPool:
+                self._broken()
+        return out
+
     def _has(self, i: int) -> bool:
         """BlackJAX: whether set ``i`` is sampled and its chains handed on."""
         return i in self._sampled and (self._pool is None or self._job_args[3] is None
@@ -336,27 +370,31 @@ class Sampler:
             return sum(f.done() for f in self._pending.values())
 
     def _feed(self) -> None:
-        """A thread: as each set's program ends, take its draws; its chains go to the workers.
+        """A thread: as each chain's program ends, take its draws and hand it to the workers.
 
-        Runs while the caller's own work (``meanwhile``, a set's
+        Runs while the caller's own work (the ``alongside`` jobs, a set's
         diagnostics) keeps the main thread, so no worker waits for it.
         """
         after = self._job_args[3]
+        taken: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         try:
-            for i, arrays in enumerate(self._running):
+            for (i, c), arrays in self._running:
                 while not all(a.is_ready() for a in arrays):
                     if self._stopping.wait(0.01):
                         return
-                z, *stats = (np.asarray(a) for a in arrays)
-                self._sampled[i] = (z, dict(zip(STATS, stats, strict=True)),
-                                    time.perf_counter() - self._started)
-                if after is None or self._pool is None:
-                    continue
-                for c in range(self.chains):
+                taken[(i, c)] = tuple(np.asarray(a) for a in arrays)
+                if after is not None and self._pool is not None:
                     with self._lock:
                         if self._stopping.is_set():
                             return
-                        self._pending[(i, c)] = self._pool.submit(_run_after, i, c, z[c])
+                        self._pending[(i, c)] = self._pool.submit(_run_after, i, c,
+                                                                  taken[(i, c)][0])
+                if c == self.chains - 1:  # the set is whole
+                    z, *stats = (np.stack(x) for x in zip(*(taken.pop((i, k))
+                                                            for k in range(self.chains)),
+                                                          strict=True))
+                    self._sampled[i] = (z, dict(zip(STATS, stats, strict=True)),
+                                        time.perf_counter() - self._started)
         except BaseException as err:  # a failed program or a broken pool: the caller raises it
             self._fed_error.append(err)
 
@@ -417,6 +455,12 @@ def chain_starts(seeds: Sequence[int], size: int) -> np.ndarray:
 
 def _nothing() -> None:
     """A first task: makes the pool fork every worker now."""
+
+
+def _run_alongside(k: int) -> Any:
+    """In a worker: the ``k``-th job run alongside the sampling."""
+    assert _JOB is not None, "_run_alongside runs inside a Sampler"
+    return _JOB.alongside[k]()
 
 
 def _run_after(i: int, c: int, z: np.ndarray) -> Any:

@@ -11,6 +11,7 @@ that ranks. Log pool: one more run with the pooled prior.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ import xarray as xr
 
 from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import Problem, UsageError
-from plausibly.models.inference import Progress, estimate, estimate_many
+from plausibly.models.inference import Alongside, Progress, estimate, estimate_many
 from plausibly.models.network import Network
 from plausibly.models.ranking import RankUncertainty, rank_uncertainty, score_draws
 from plausibly.models.results import (
@@ -406,16 +407,13 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
         check_poolable(sets)  # before any sampling
     w = normalise_weights(weights, len(sets))
     net = Network.from_scenario(scenario)
-    weighed: list[Evidence] = []
-
-    def weigh() -> None:  # needs no posterior draws: done while the chains sample
-        weighed.extend(marginal_likelihood(f, scenario, net, draws=evidence_draws,
-                                           seed=settings.seed)
-                       for f in sets)
-
+    # the evidence needs no posterior draws: computed while the sampler starts
+    weigh = Alongside([functools.partial(marginal_likelihood, f, scenario, net,
+                                         draws=evidence_draws, seed=settings.seed)
+                       for f in sets])
     runs = estimate_many(scenario, [f.parameter_prior(scenario) for f in sets], pods, settings,
-                         progress, meanwhile=weigh)
-    evidence = tuple(weighed)
+                         progress, alongside=weigh)
+    evidence: tuple[Evidence, ...] = tuple(weigh.results)
     post, se = posterior_weights(evidence, w)
     stacking = set_stacking(runs)
     chosen = {"equal": np.full(len(sets), 1.0 / len(sets)), "history": post,

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def sampler_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One sampler cache for the whole session, not the user's (~/.cache/plausibly).
+
+    Set before any test starts JAX, so XLA's compilation cache is there too, and
+    inherited by the commands the CLI tests run: each model is built and
+    compiled once per session.
+    """
+    cache = tmp_path_factory.mktemp("plausibly-cache")
+    os.environ["PLAUSIBLY_CACHE_DIR"] = str(cache)
+    return cache
 
 
 @pytest.fixture

@@ -15,13 +15,19 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from plausibly.models._arviz import arviz
 from plausibly.models.diagnostics import Diagnostics, diagnose_run
 from plausibly.models.factors import DrawWeights
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.queries import answer_pods
-from plausibly.models.results import QUERIES, Run, outcome_names, padded_terms, term_names
+from plausibly.models.results import (
+    QUERIES,
+    Groups,
+    Run,
+    outcome_names,
+    padded_terms,
+    term_names,
+)
 from plausibly.models.sampling import Progress, Sampler
 from plausibly.models.scenario import YES_NO, Scenario
 from plausibly.models.settings import Settings
@@ -250,11 +256,10 @@ def _with_probabilities(idata: Any, scenario: Scenario, a: np.ndarray, b: np.nda
     as in :func:`~plausibly.models.results.term_names`): what the experts
     judge (in version 1's reference context), so ``az.summary(run.idata,
     var_names=["base", "given"])`` reads in their terms. (The sampler's own
-    coordinates are the standardised ``z``.) Returns a new InferenceData.
+    coordinates are the standardised ``z``.) Returns new :class:`Groups`.
     """
     from scipy.special import expit
 
-    az = arviz()
     order = list(scenario.order)
     levels = [(i, k, x if scenario.node(x).states == YES_NO
                else f"{x}>={scenario.node(x).states[k + 1]}")
@@ -271,4 +276,4 @@ def _with_probabilities(idata: Any, scenario: Scenario, a: np.ndarray, b: np.nda
     ).assign_coords({dim: [name for _, _, name in levels],
                      "edge": [name for _, _, name in cells]})
     groups = {g: idata[g] for g in idata.groups() if g != "posterior"}
-    return az.InferenceData(posterior=posterior, **groups)
+    return Groups(posterior=posterior, **groups)

@@ -144,9 +144,9 @@ def sensitivity(run: Run, prior: ParameterPrior, top: int = 3,
 
     az = arviz()
 
-    if run.idata is None:
+    if run.groups is None:
         return []
-    z = run.idata.posterior["z"].values  # (chain, draw, P)
+    z = run.groups["posterior"]["z"].values  # (chain, draw, P)
     chains, draws, n_par = z.shape
     a, b = prior.to_ab(z.reshape(-1, n_par))
     net = Network.from_scenario(run.scenario)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,6 +137,48 @@ def hdis(rows: np.ndarray, prob: float, *, ordered: bool = False
     return x[at, start], x[at, start + k]
 
 
+class Groups(Mapping[str, xr.Dataset]):
+    """ArviZ's groups of a run (``posterior``, ``sample_stats``, ...) as plain xarray Datasets.
+
+    What plausibly's own functions carry between them, read as an
+    ``InferenceData`` is (``groups["posterior"]``, ``groups.posterior``,
+    ``groups.groups()``); :meth:`to_arviz` makes the real one, importing
+    ArviZ (and with it matplotlib and scipy.stats, about a second) only then.
+    """
+
+    def __init__(self, **groups: xr.Dataset) -> None:
+        self._groups = dict(groups)
+
+    def __getitem__(self, name: str) -> xr.Dataset:
+        return self._groups[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._groups)
+
+    def __len__(self) -> int:
+        return len(self._groups)
+
+    def __getattr__(self, name: str) -> xr.Dataset:
+        groups = self.__dict__.get("_groups", {})
+        if name in groups:
+            return groups[name]
+        raise AttributeError(name)
+
+    def groups(self) -> list[str]:
+        """The groups' names, as ``InferenceData.groups()``."""
+        return list(self._groups)
+
+    def to_arviz(self) -> Any:
+        """ArviZ's ``InferenceData`` of these groups."""
+        import warnings
+
+        from plausibly.models._arviz import arviz
+
+        with warnings.catch_warnings():  # a group ArviZ does not know is kept, quietly
+            warnings.simplefilter("ignore", UserWarning)
+            return arviz().InferenceData(**self._groups)
+
+
 @dataclass(frozen=True)
 class Run:
     """One prior set's posterior plausibility draws for every POD and outcome.
@@ -152,6 +195,10 @@ class Run:
     odds ratio of each term, named by the coordinate ``term``: ``"cause"``,
     ``"cause=state"`` or ``"A & B"``; slots past an event's terms hold 0 and
     term "").
+
+    ``groups`` holds the sampled parameters as ArviZ's groups (None when
+    exact); :attr:`idata` is ArviZ's ``InferenceData`` of them, made (and
+    ArviZ imported) when first asked for.
     """
 
     scenario: Scenario
@@ -160,8 +207,13 @@ class Run:
     draws: xr.Dataset
     diagnostics: Diagnostics
     seed: int
-    idata: Any = None  # arviz InferenceData of the parameters (None when exact)
+    groups: Groups | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def idata(self) -> Any:
+        """ArviZ's ``InferenceData`` of the sampled parameters (None when exact)."""
+        return None if self.groups is None else self.groups.to_arviz()
 
     @property
     def pods(self) -> list[str]:

@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import math
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from plausibly.models._arviz import arviz
 from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import PlausiblyError, Problem, RunFileError
 from plausibly.models.files import MAX_FILE_BYTES, parse_toml
-from plausibly.models.results import QUERIES, Run, outcome_names, padded_terms
+from plausibly.models.results import QUERIES, Groups, Run, outcome_names, padded_terms
 from plausibly.models.run_file import FIX
 from plausibly.models.scenario import HISTORY_ROW, Scenario, parse_scenario
 from plausibly.models.validate import Checker, show, type_name
@@ -79,11 +77,7 @@ def run_from_groups(groups: Mapping[str, Any], file: str) -> Run:
     r_hat, bulk, tail = (float(x) for x in numbers if x is not None)
     diag = Diagnostics(r_hat, bulk, tail, divergences, bool(exact))
     others = {g: data for g, data in groups.items() if g != GROUP}
-    params = None
-    if others:
-        with warnings.catch_warnings():  # a group ArviZ does not know is kept, quietly
-            warnings.simplefilter("ignore", UserWarning)
-            params = arviz().InferenceData(**others)
+    params = Groups(**others) if others else None
     if _layout(ds) == 1:
         ds = _upgrade(ds, scenario, file)
     return Run(scenario, str(texts["priors"]), str(texts["priors_name"]), ds, diag, seed,

@@ -11,7 +11,6 @@ the sampler.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import logging
 import multiprocessing as mp
@@ -28,11 +27,13 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from plausibly.models import pymc_chain
 from plausibly.models.errors import Interrupted, Problem, SamplingError, WorkerLost
 from plausibly.models.network import Network
 from plausibly.models.nuts import STATS
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
+from plausibly.models.results import Groups
 from plausibly.models.settings import SAMPLER, SAMPLERS
 from plausibly.models.workers import WorkerPool, workers_for
 
@@ -73,73 +74,21 @@ _JOB: _Job | None = None
 #: draws a worker answers, and throws away, to plan its queries before the first chain
 _WARM_DRAWS = 4
 
-#: iterations between progress ticks (a tick costs a lock; an iteration ~0.3 ms)
-_TICK = 50
-
-
 def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
-    """Sample chain ``c`` of prior set ``i``; then ``after(i, c, z)`` on its draws."""
-    from plausibly.models._arviz import arviz
-
-    arviz()  # PyMC imports arviz: first here, without its FutureWarning
-    import pymc as pm
-
+    """PyMC: sample chain ``c`` of prior set ``i``; then ``after(i, c, z)`` on its draws."""
     i, c = task
     job = _JOB
     assert job is not None, "_run_chain runs inside sample_sets"
     prior = job.priors[i]
-    model, step, fresh = compiled(job.net, prior)
-    step.sampling_state = fresh  # no state carried over from an earlier task
-    # PyMC's own NUTS init jitters the start uniformly in (-1, 1) around the
-    # initial point; passing our step skips that, so do it here, seeded
     start = chain_starts([job.seeds[c]], prior.free.size)[0]
-    total = job.draws + job.tune
-
-    def tick(trace: Any, draw: Any) -> None:
-        done = draw.draw_idx + 1
-        if done % _TICK == 0 or done == total:
-            try:
-                job.tick(done % _TICK or _TICK)
-            except KeyboardInterrupt:  # from the progress callback: PyMC would swallow it
-                raise Interrupted(signal.SIGINT) from None
-
-    with model, warnings.catch_warnings(), _ctrl_c_not_swallowed():
-        warnings.simplefilter("ignore", category=FutureWarning)
-        warnings.simplefilter("ignore", category=UserWarning)
-        pm.set_data({"mu": prior.mu, "sigma_free": prior.sigma[prior.free]})
-        idata = pm.sample(draws=job.draws, tune=job.tune, chains=1, cores=1, step=step,
-                          initvals={"z": start}, random_seed=job.seeds[c],
-                          progressbar=False, callback=tick, compute_convergence_checks=False,
-                          idata_kwargs={"log_likelihood": False})
+    idata = pymc_chain.sample_chain(job.net, prior, draws=job.draws, tune=job.tune,
+                                    seed=job.seeds[c], start=start, tick=job.tick)
     if idata.posterior.sizes.get("draw", 0) != job.draws:
         # PyMC ends a chain early on KeyboardInterrupt and returns what it has
         raise Interrupted(signal.SIGINT, f"interrupted: chain {c} of prior set {prior.id} "
                           "was cut short (Ctrl-C); nothing is written")
     z = idata.posterior["z"].values[0]
     return i, c, idata, (job.after(i, c, z) if job.after is not None else None)
-
-
-@contextlib.contextmanager
-def _ctrl_c_not_swallowed() -> Iterator[None]:
-    """While sampling in this process's main thread, Ctrl-C raises :class:`Interrupted`.
-
-    PyMC catches KeyboardInterrupt and returns the chain so far as if it were
-    whole; it lets Interrupted through. (A forked worker leaves SIGINT to its
-    default action instead, see :func:`_start_worker`.)
-    """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise Interrupted(signum)
-
-    signal.signal(signal.SIGINT, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Sampler:
@@ -304,7 +253,7 @@ class Sampler:
         """
         for i in range(len(self.priors)):
             if self.sampler == "pymc":
-                yield (i, *_gather([self._fetch((i, c)) for c in range(self.chains)]))
+                yield (i, *pymc_chain.gather([self._fetch((i, c)) for c in range(self.chains)]))
                 continue
             try:
                 self._wait(functools.partial(self._has, i))
@@ -471,18 +420,16 @@ def _run_after(i: int, c: int, z: np.ndarray) -> Any:
 
 
 def _idata(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
-           seconds: float) -> Any:
-    """One prior set's InferenceData, laid out as PyMC lays out its own.
+           seconds: float) -> Groups:
+    """One prior set's ArviZ groups, laid out as PyMC lays out its own.
 
     ``posterior`` (``z``: chain, draw, param), ``sample_stats`` (one variable
     per :data:`~plausibly.models.nuts.STATS`) and ``constant_data`` (the prior
-    set's ``mu`` per cell and ``sigma_free`` per param).
+    set's ``mu`` per cell and ``sigma_free`` per param); plain xarray, so
+    that ArviZ is imported only by whoever wants its ``InferenceData``.
     """
     import xarray as xr
 
-    from plausibly.models._arviz import arviz
-
-    az = arviz()
     chains, draws = z.shape[:2]
     base = {"chain": np.arange(chains), "draw": np.arange(draws)}
     attrs = {"inference_library": "blackjax", "inference_library_version": version("blackjax"),
@@ -494,8 +441,7 @@ def _idata(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
     constant = xr.Dataset({"mu": (("cell",), prior.mu),
                            "sigma_free": (("param",), prior.sigma[prior.free])},
                           coords={"cell": list(prior.cells), "param": list(prior.names)})
-    return az.InferenceData(posterior=posterior, sample_stats=sample_stats,
-                            constant_data=constant)
+    return Groups(posterior=posterior, sample_stats=sample_stats, constant_data=constant)
 
 
 def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,
@@ -512,26 +458,6 @@ def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, t
     with Sampler(net, priors, draws=draws, tune=tune, chains=chains, seed=seed, after=after,
                  progress=progress, sampler=sampler) as sampler_:
         return [(idata, afters) for _, idata, afters in sampler_.sets()]
-
-
-def _gather(parts: list[tuple[int, int, Any, Any]]) -> tuple[Any, list[Any]]:
-    """One InferenceData from single-chain ones, chains numbered 0..C-1 in order."""
-    import xarray as xr
-
-    from plausibly.models._arviz import arviz
-
-    az = arviz()
-    first = parts[0][2]
-    groups = {}
-    for group in first.groups():
-        if "chain" in first[group].dims:
-            joined = xr.concat([p[2][group] for p in parts], dim="chain", combine_attrs="override")
-            groups[group] = joined.assign_coords(chain=np.arange(len(parts)))
-        else:
-            groups[group] = first[group]
-    groups["posterior"].attrs["sampling_time"] = sum(
-        float(p[2].posterior.attrs.get("sampling_time", 0.0)) for p in parts)
-    return az.InferenceData(**groups), [p[3] for p in parts]
 
 
 def sample_posterior(net: Network, prior: ParameterPrior, *, draws: int, tune: int,

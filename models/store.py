@@ -79,8 +79,8 @@ def run_netcdf(run: Run, priors_path: str | None = None, *, label: str = "run.nc
     }
     ds = run.draws.assign_attrs(attrs)
     groups: dict[str, xr.Dataset] = {}
-    if run.idata is not None:
-        groups = {g: run.idata[g] for g in run.idata.groups()}
+    if run.groups is not None:
+        groups = dict(run.groups)
     groups.update(history_groups(run))
     check_size(Path(label), [*groups.values(), ds])
     idata = az.InferenceData(**groups)

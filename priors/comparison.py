@@ -372,7 +372,7 @@ def set_stacking(runs: Sequence[Run]) -> Stacking | None:
         groups = history_groups(r)
         if "log_likelihood" not in groups:
             return None
-        posterior = None if r.idata is None else r.idata.posterior
+        posterior = None if r.groups is None else r.groups["posterior"]
         loos[r.priors] = pointwise_loo(groups["log_likelihood"], posterior)
     return stacking_weights(loos)
 

@@ -20,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = {"models": "plausibly.models", "priors": "plausibly.priors", "cli": "plausibly.cli"}
 
 #: the only modules that may import pymc or pytensor
-SAMPLER = {"models/pymc_model.py", "models/sampling.py"}
+SAMPLER = {"models/pymc_model.py", "models/pymc_chain.py", "models/sampling.py"}
+#: the only module that may import jax or blackjax
+JAX = {"models/nuts.py"}
 #: tier 0: the standard library and the package's own tier-0 modules only
 TIER0 = {"errors", "settings", "validate", "files", "outputs", "graph", "scenario",
          "scenario_reader", "scenario_rules", "lazy", "__init__"}
@@ -61,6 +63,12 @@ def test_only_the_sampler_imports_pymc_or_pytensor():
     users = {_rel(p) for p in _modules()
              if any(m.split(".")[0] in heavy for m in _imports(p))}
     assert users <= SAMPLER, users - SAMPLER
+
+
+def test_only_the_nuts_module_imports_jax():
+    users = {_rel(p) for p in _modules()
+             if any(m.split(".")[0] in ("jax", "blackjax") for m in _imports(p))}
+    assert users <= JAX, users - JAX
 
 
 def test_tier_zero_modules_import_only_the_standard_library():

@@ -31,18 +31,16 @@ Stacking
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import xarray as xr
 
-from plausibly.models._arviz import arviz
 from plausibly.models.errors import Problem, UsageError
 from plausibly.models.likelihood import log_likelihood
 from plausibly.models.network import Network
+from plausibly.models.psis import Loo, psis_loo, stacking
 from plausibly.models.scenario import Scenario
 from plausibly.priors.fit import FittedPriors, LogitNormal
 
@@ -223,30 +221,24 @@ def _combined(log_lik: xr.Dataset) -> xr.DataArray:
         term=names).transpose("chain", "draw", "term")
 
 
-def pointwise_loo(log_lik: xr.Dataset, posterior: xr.Dataset | None) -> Any:
-    """A set's PSIS-LOO (``az.loo(pointwise=True)``) over its log-likelihood terms.
+def pointwise_loo(log_lik: xr.Dataset, posterior: xr.Dataset | None) -> Loo:
+    """A set's PSIS-LOO over its log-likelihood terms (``az.loo(pointwise=True)``'s numbers).
 
     ``log_lik`` holds one variable per term, dims (chain, draw), as the
     ``log_likelihood`` group of a run; ``posterior`` the sampled parameters
     (for the relative efficiency), ``None`` for a run with every parameter
     fixed: its one draw's terms are then the exact leave-one-out densities
-    (the posterior does not depend on the data). Returns arviz's ELPDData.
+    (the posterior does not depend on the data). See
+    :mod:`plausibly.models.psis`, checked against ArviZ.
     """
-    az = arviz()
     ll = _combined(log_lik)
     if posterior is None or ll.sizes["chain"] * ll.sizes["draw"] == 1:
-        loo_i = ll.isel(chain=0, draw=0, drop=True).rename("loo_i")
+        loo_i = ll.isel(chain=0, draw=0, drop=True).values
         n = loo_i.size
-        return az.ELPDData(
-            data=[float(loo_i.sum()), float(np.sqrt(n * np.var(loo_i.values))), 0.0, 1, n,
-                  False, loo_i, xr.zeros_like(loo_i), "log", 0.7],
-            index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning",
-                   "loo_i", "pareto_k", "scale", "good_k"])
-    data = az.InferenceData(posterior=posterior, log_likelihood=xr.Dataset({LOG_LIKELIHOOD: ll}))
-    with warnings.catch_warnings():  # a high Pareto k is reported as the result's warning
-        warnings.simplefilter("ignore")
-        return az.loo(data, pointwise=True, var_name=LOG_LIKELIHOOD, scale="log",
-                      reff=relative_efficiency(posterior))
+        return Loo(float(loo_i.sum()), float(np.sqrt(n * np.var(loo_i))), 0.0, 1, n, False,
+                   loo_i, np.zeros(n), 0.7)
+    samples = ll.values.reshape(-1, ll.sizes["term"])
+    return psis_loo(samples, relative_efficiency(posterior))
 
 
 def relative_efficiency(posterior: xr.Dataset) -> float:
@@ -266,25 +258,20 @@ def relative_efficiency(posterior: xr.Dataset) -> float:
     return float(ess_mean(np.concatenate(columns, axis=-1)).mean() / (chains * draws))
 
 
-def stacking_weights(loos: Mapping[str, Any]) -> Stacking:
+def stacking_weights(loos: Mapping[str, Loo]) -> Stacking:
     """Stacking weights (Yao et al. 2018) of the sets: ``az.compare(method="stacking")``.
 
     ``loos`` maps each prior set's id to its :func:`pointwise_loo`, in the
     sets' order. With one set, or no recorded history to predict, the
     weights are equal (there is nothing to stack).
     """
-    az = arviz()
     ids = tuple(loos)
-    elpd = np.array([float(v["elpd_loo"]) for v in loos.values()])
-    se = np.array([float(v["se"]) for v in loos.values()])
-    warn = tuple(bool(v["warning"]) for v in loos.values())
+    elpd = np.array([v.elpd_loo for v in loos.values()])
+    se = np.array([v.se for v in loos.values()])
+    warn = tuple(v.warning for v in loos.values())
     n = len(ids)
-    terms = int(next(iter(loos.values()))["n_data_points"]) if loos else 0
+    terms = next(iter(loos.values())).n_data_points if loos else 0
     if n <= 1 or terms == 0:
         return Stacking(ids, np.full(n, 1.0 / max(n, 1)), elpd, se, warn)
-    with warnings.catch_warnings():  # arviz's own (pandas deprecations), not the user's
-        warnings.simplefilter("ignore")
-        table = az.compare(dict(loos), method="stacking", ic="loo", scale="log")
-    w = np.array([float(table.loc[i, "weight"]) for i in ids])
-    w = np.clip(w, 0.0, None)
+    w = np.clip(stacking(list(loos.values())), 0.0, None)
     return Stacking(ids, w / w.sum(), elpd, se, warn)

@@ -49,7 +49,7 @@ def test_a_fixed_set_predicts_each_event_by_its_own_term():
     ll = _log_lik(rng, 0.2, chains=1, draws=1)
     loo = pointwise_loo(ll, None)
     want = sum(float(ll[v].values.item()) for v in ll.data_vars)
-    assert float(loo["elpd_loo"]) == pytest.approx(want)
+    assert loo.elpd_loo == pytest.approx(want)
 
 
 def test_one_set_or_nothing_to_predict_gives_equal_weights():

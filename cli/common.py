@@ -133,23 +133,31 @@ def sampling_progress(what: str, chains: int, draws: int,
     """A progress bar on stderr while sampling, on a terminal only.
 
     Yields the bar's update callback (``None`` when stderr is not a terminal).
-    First makes sure PyTensor can write its compiled model (else it compiles
-    into a temporary directory, and a note says so; exit 2 if none can be made).
+    First makes sure PyTensor can write its compiled model and the sampler
+    its cache (else each goes to a temporary directory, and a note says so;
+    exit 2 if none can be made).
 
     The bar is redrawn by the callback, not by a thread of its own: the
     sampler forks worker processes, and a fork must not catch another thread
     halfway through writing to the terminal.
     """
-    from plausibly.cli.environment import usable_compile_dir
+    from plausibly.cli.environment import usable_compile_dir, usable_sampler_cache
 
     try:
-        note = usable_compile_dir()
+        notes = [usable_compile_dir()]
     except OSError as err:
         raise PlausiblyError(
             f"PyTensor's compile directory cannot be written, nor a temporary one made instead "
             f"({err.strerror or err}): set PYTENSOR_FLAGS=base_compiledir=<a folder you can "
             "write to>") from None
-    if note:
+    try:
+        notes.append(usable_sampler_cache())
+    except OSError as err:
+        raise PlausiblyError(
+            f"the sampler's cache cannot be written, nor a temporary one made instead "
+            f"({err.strerror or err}): set PLAUSIBLY_CACHE_DIR=<a folder you can write to>"
+        ) from None
+    for note in filter(None, notes):
         console(stderr=True).print(note, markup=False)
     if not sys.stderr.isatty():
         yield None

@@ -228,3 +228,29 @@ def usable_compile_dir() -> str:
     return (f"note: PyTensor cannot compile into its compile directory ({problem}), so the "
             f"model is compiled in {folder} instead and not kept (to keep it between runs, "
             "set PYTENSOR_FLAGS=base_compiledir=<a folder you can write to>)")
+
+
+def usable_sampler_cache() -> str:
+    """Make sure the sampler can keep its compiled programs; returns a note for stderr, or "".
+
+    When the cache (``$PLAUSIBLY_CACHE_DIR``, else ``~/.cache/plausibly``)
+    cannot be written, the sampler is given a temporary one, removed at exit:
+    each run then builds and compiles its sampler anew, with the same numbers.
+
+    Raises
+    ------
+    OSError
+        When no temporary folder can be made either.
+    """
+    from plausibly.models.nuts import cache_dir
+
+    problem = unwritable(cache_dir())
+    if not problem:
+        return ""
+    folder = _temporary_folder("plausibly-cache-")
+    os.environ["PLAUSIBLY_CACHE_DIR"] = str(folder)
+    return (f"note: the sampler's cache cannot be written ({problem}), so its compiled "
+            f"program is kept in {folder} for this run only (to keep it between runs, which "
+            "saves the first run's 10-20 s, set PLAUSIBLY_CACHE_DIR=<a folder you can write "
+            "to>)")
+

@@ -8,6 +8,7 @@ bounded in time.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -252,3 +253,28 @@ def test_ctrl_c_in_the_first_moments_of_the_real_command():
         assert "Traceback" not in stderr, (delay, stderr)
         assert code in (0, 130), (delay, code, stderr)  # 0: it had finished already
     assert any(code == 130 for _, code, _ in ours), outcomes
+
+
+# --------------------------------------------------------------------------- the sampler's cache
+
+
+@posix_only
+@pytest.mark.slow
+def test_an_unwritable_sampler_cache_is_replaced_for_the_run(tmp_path):
+    """A cache below a regular file (unwritable even for root): said on stderr, built in a
+    temporary folder removed at exit, and the numbers are those of a run with a cache."""
+    (tmp_path / "file").write_text("")
+    args = ["estimate", str(SQUAD), "-p", str(JUDGED), "-f", "json", "--draws", "50",
+            "--tune", "50", "--allow-unconverged"]
+    done = run(args, env_with(PLAUSIBLY_CACHE_DIR=str(tmp_path / "file" / "cache")),
+               timeout=600)
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert stderr.startswith(f"note: the sampler's cache cannot be written ({tmp_path / 'file'} "
+                             "is not a folder), so its compiled program is kept in ")
+    temporary = stderr.split("is kept in ")[1].split(" for this run only")[0]
+    assert not Path(temporary).exists()  # removed at exit
+    cached = run(args, env_with())
+    assert cached.returncode == 0, cached.stderr.decode()
+    assert json.loads(done.stdout) == json.loads(cached.stdout)

@@ -18,6 +18,9 @@ from plausibly.models.errors import (
     Problem,
     UnconvergedError,
     UsageError,
+    forget_stops,
+    note_stop,
+    raise_if_stopped,
 )
 
 if TYPE_CHECKING:
@@ -78,6 +81,11 @@ def fail(error: PlausiblyError) -> typer.Exit:
 def stops_on_sigterm() -> Iterator[None]:
     """While a command runs, SIGTERM stops it as Ctrl-C does: :class:`Interrupted`.
 
+    Both signals are also noted (:func:`~plausibly.models.errors.note_stop`),
+    so that a stop whose exception Python dropped (raised inside a
+    garbage-collector callback) is raised again where the sampler waits, or
+    when the command ends, and never lost.
+
     So the sampler stops every worker and a half-written output is removed,
     where SIGTERM's default action would end this process on the spot. The
     first SIGTERM raises; any later one is ignored while the command cleans
@@ -90,13 +98,42 @@ def stops_on_sigterm() -> Iterator[None]:
 
     def stop(signum: int, frame: object) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        note_stop(signum)
         raise Interrupted(signum)
 
+    def ctrl_c(signum: int, frame: object) -> None:
+        note_stop(signum)
+        raise KeyboardInterrupt
+
+    forget_stops()
     previous = signal.signal(signal.SIGTERM, stop)
+    previous_int = signal.signal(signal.SIGINT, ctrl_c)
+    hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_stops(hook)
     try:
         yield
+        raise_if_stopped()  # a stop whose exception Python dropped (see note_stop)
     finally:
+        sys.unraisablehook = hook
+        signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        forget_stops()
+
+
+def _quiet_stops(hook: Callable[[Any], object]) -> Callable[[Any], object]:
+    """An unraisable-exception hook that does not print a stop Python had to drop.
+
+    A signal's exception raised inside a garbage-collector callback is
+    "ignored" with a traceback on stderr; it was noted (:func:`note_stop`)
+    and is raised again where the command next waits, so it is not printed.
+    """
+
+    def quiet(unraisable: Any) -> object:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt | Interrupted):
+            return None
+        return hook(unraisable)
+
+    return quiet
 
 
 def handles_errors(func: F) -> F:

@@ -161,3 +161,30 @@ def _signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
+
+
+#: signals that asked the command to stop (see :func:`note_stop`)
+_STOPS: list[int] = []
+
+
+def note_stop(signum: int) -> None:
+    """Remember that a signal asked the command to stop, before its handler raises.
+
+    Python ignores an exception raised inside a garbage-collector callback
+    (JAX registers one) or a ``__del__``, and a signal's handler runs wherever
+    the main thread happens to be: the stop would be lost. Loops that wait
+    (the sampler's) call :func:`raise_if_stopped`, so it never is.
+    """
+    _STOPS.append(int(signum))
+
+
+def raise_if_stopped() -> None:
+    """Raise :class:`Interrupted` for the first signal noted by :func:`note_stop`, if any."""
+    if _STOPS:
+        raise Interrupted(_STOPS[0])
+
+
+def forget_stops() -> None:
+    """Clear what :func:`note_stop` noted (a command starts afresh)."""
+    _STOPS.clear()
+

@@ -28,9 +28,15 @@ from typing import Any, NoReturn
 import numpy as np
 
 from plausibly.models import pymc_chain
-from plausibly.models.errors import Interrupted, Problem, SamplingError, WorkerLost
+from plausibly.models.errors import (
+    Interrupted,
+    Problem,
+    SamplingError,
+    WorkerLost,
+    raise_if_stopped,
+)
 from plausibly.models.network import Network
-from plausibly.models.nuts import STATS
+from plausibly.models.nuts import MAX_TREE_DEPTH, STATS
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
 from plausibly.models.results import Groups
@@ -261,7 +267,7 @@ class Sampler:
                 answers = [self._answer((i, c)) for c in range(self.chains)]
             except KeyboardInterrupt:  # as PyMC's path says it: never a short run
                 raise Interrupted(signal.SIGINT) from None
-            yield i, _idata(self.priors[i], z, stats, seconds), answers
+            yield i, _idata(self.priors[i], z, stats, seconds, self._job_args[1]), answers
         self._finished = True
 
     def _here(self, n: int) -> None:
@@ -272,6 +278,7 @@ class Sampler:
     def _wait(self, done: Callable[[], bool]) -> None:
         """Poll until ``done()``, showing progress (a feeder thread hands chains on)."""
         while not done():
+            raise_if_stopped()  # a Ctrl-C or SIGTERM whose exception Python dropped
             if self._fed_error:
                 if isinstance(self._fed_error[0], BrokenProcessPool):
                     self._broken()
@@ -366,6 +373,7 @@ class Sampler:
             return _run_chain(task)
         job = self._pending[task]
         while not job.done():
+            raise_if_stopped()
             futures.wait([job], timeout=0.1)
             if self.progress is not None:
                 self.progress(int(self._counter.value), self.total)
@@ -420,27 +428,35 @@ def _run_after(i: int, c: int, z: np.ndarray) -> Any:
 
 
 def _idata(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
-           seconds: float) -> Groups:
+           seconds: float, tune: int) -> Groups:
     """One prior set's ArviZ groups, laid out as PyMC lays out its own.
 
     ``posterior`` (``z``: chain, draw, param), ``sample_stats`` (one variable
     per :data:`~plausibly.models.nuts.STATS`) and ``constant_data`` (the prior
-    set's ``mu`` per cell and ``sigma_free`` per param); plain xarray, so
+    set's ``mu`` per cell and ``sigma_free`` per param), with ArviZ's
+    attributes (``created_at``, ``tuning_steps``, ...); plain xarray, so
     that ArviZ is imported only by whoever wants its ``InferenceData``.
     """
+    import datetime
+
     import xarray as xr
 
     chains, draws = z.shape[:2]
     base = {"chain": np.arange(chains), "draw": np.arange(draws)}
-    attrs = {"inference_library": "blackjax", "inference_library_version": version("blackjax"),
-             "sampling_time": seconds}
+    made = {"created_at": datetime.datetime.now(datetime.UTC).isoformat(),
+            "arviz_version": version("arviz"), "inference_library": "blackjax",
+            "inference_library_version": version("blackjax")}
+    attrs = {**made, "sampling_time": seconds, "tuning_steps": tune}
+    stats = {**stats, "n_steps": stats["n_steps"].astype(float),  # as PyMC types them
+             "reached_max_treedepth": stats["tree_depth"] >= MAX_TREE_DEPTH}
     posterior = xr.Dataset({"z": (("chain", "draw", "param"), z)},
                            coords={**base, "param": list(prior.names)}, attrs=attrs)
     sample_stats = xr.Dataset({k: (("chain", "draw"), v) for k, v in stats.items()},
                               coords=base, attrs=attrs)
     constant = xr.Dataset({"mu": (("cell",), prior.mu),
                            "sigma_free": (("param",), prior.sigma[prior.free])},
-                          coords={"cell": list(prior.cells), "param": list(prior.names)})
+                          coords={"cell": list(prior.cells), "param": list(prior.names)},
+                          attrs=made)
     return Groups(posterior=posterior, sample_stats=sample_stats, constant_data=constant)
 
 

@@ -235,6 +235,16 @@ def test_a_run_saved_today_has_the_structure_of_run_v1(tmp_path):
     assert set(p_old["attrs"]) <= set(p_new["attrs"])
     assert set(old) <= set(today)
     assert set(today) - set(old) <= {"observed_data", "log_likelihood"}
+    # sample_stats are the sampler's own: BlackJAX's since issue #15, which has none of
+    # PyMC's timing, eigenvalue and energy-error statistics; the ones ArviZ reads are kept
+    stats_old, stats_new = old.pop("sample_stats"), today["sample_stats"]
+    kept = {"diverging", "lp", "energy", "acceptance_rate", "n_steps", "tree_depth",
+            "step_size", "reached_max_treedepth"}
+    assert kept <= set(stats_old["variables"]) and kept <= set(stats_new["variables"])
+    assert {k: stats_old["variables"][k][:2] for k in kept} == {
+        k: stats_new["variables"][k][:2] for k in kept}
+    assert set(stats_old["attrs"]) <= set(stats_new["attrs"])
+    assert stats_old["sizes"] == stats_new["sizes"]
     for group, part in old.items():
         was, now = renamed(part), today[group]
         assert was["sizes"] == now["sizes"], group

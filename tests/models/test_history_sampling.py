@@ -337,7 +337,9 @@ def test_uncertain_priors_sample_converge_and_agree_with_importance_sampling(nam
     path = scenario_path(name)
     s = load_scenario(path)
     fitted = fit_prior_set(load_prior_set(JUDGED, s), s)
-    settings = Settings(draws=500, tune=300, chains=4, seed=8)
+    # 1,000 draws a chain: with 500, one of the four scenarios' R-hat reached 1.0104 with
+    # BlackJAX's draws for this seed (chance: R-hat <= 1.01 is a tight line at 500 draws)
+    settings = Settings(draws=1000, tune=300, chains=4, seed=8)
     run = estimate(s, fitted.parameter_prior(s), settings=settings)
     assert run.diagnostics.converged, run.diagnostics.problems()
     reference = importance_means(s, fitted)
@@ -347,7 +349,7 @@ def test_uncertain_priors_sample_converge_and_agree_with_importance_sampling(nam
         mc = got.std(("chain", "draw")).values / math.sqrt(400)  # ESS >= 400
         diff = np.abs(got.mean(("chain", "draw")).values - mean)
         assert np.all(diff <= 4 * np.hypot(mc, se) + 1e-6), (pod, diff, mc, se)
-    result = runner.invoke(app, ["estimate", path, "-p", JUDGED, "--draws", "500", "--tune",
+    result = runner.invoke(app, ["estimate", path, "-p", JUDGED, "--draws", "1000", "--tune",
                                  "300", "--chains", "4", "--seed", "8", "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

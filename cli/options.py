@@ -49,10 +49,9 @@ class SamplerName(StrEnum):
 
 SamplerOpt = Annotated[SamplerName, typer.Option(
     "--sampler",
-    help="blackjax: NUTS compiled once per scenario by JAX and kept in the user's cache "
-    "(~/.cache/plausibly; the first run builds it with PyMC); pymc: PyMC's own NUTS, "
-    "several times slower, the reference the default is checked against. The same seed "
-    "gives the same numbers with either, but not the same numbers across them.")]
+    help="NUTS by blackjax (compiled once per scenario and kept in ~/.cache/plausibly) or "
+    "by pymc (slower; the reference blackjax is checked against). Each gives the same "
+    "numbers for the same seed; the two differ by Monte Carlo error.")]
 HdiProb = Annotated[float, typer.Option(
     "--hdi-prob", min=0.01, max=0.999, help="Mass of the highest-density intervals.")]
 AllowUnconverged = Annotated[bool, typer.Option(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import sys
 from typing import Annotated
 
@@ -71,8 +73,31 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write(INTERRUPTED)
         raise SystemExit(130) from None
+    except SystemExit as done:
+        if done.code in (130, 143) and "jax" in sys.modules:
+            _leave_now(int(done.code))
+        raise
     finally:
         # The process ends here, and the interpreter's last garbage collection
         # would walk every object PyMC and PyTensor built (0.6-0.8 s after a
         # sampling command, measured) to free memory the OS reclaims anyway.
         gc.freeze()
+
+
+def _leave_now(code: int) -> None:
+    """End a stopped command now, not when JAX's chains already running are done.
+
+    JAX cannot cancel a chain that has started, and the interpreter's last
+    clean-up waits for every one (up to two per core, about a second on the
+    bundled scenario; several on a loaded machine). The message is printed,
+    the workers are gone and outputs are whole or absent, so: flush, run the
+    exit handlers (temporary folders are removed), and end the process.
+    """
+    import atexit
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
+

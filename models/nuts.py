@@ -38,7 +38,8 @@ import numpy as np
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 
-__all__ = ["STATS", "Program", "cache_dir", "chain_key", "fingerprint", "jax", "program"]
+__all__ = ["STATS", "Program", "cache_dir", "chain_key", "devices", "fingerprint", "jax",
+           "program"]
 
 #: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
 TARGET_ACCEPT = 0.8
@@ -99,6 +100,11 @@ def jax() -> Any:
         jx.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
     _JAX = jx
     return jx
+
+
+def devices() -> int:
+    """How many XLA CPU devices the chains are spread over (one per core, see :func:`jax`)."""
+    return len(jax().devices())
 
 
 def _versions() -> list[str]:

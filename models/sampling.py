@@ -11,6 +11,7 @@ the sampler.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import multiprocessing as mp
@@ -41,7 +42,7 @@ from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
 from plausibly.models.results import Groups
 from plausibly.models.settings import SAMPLER, SAMPLERS
-from plausibly.models.workers import WorkerPool, workers_for
+from plausibly.models.workers import WorkerPool, signals_blocked, workers_for
 
 __all__ = ["SAMPLERS", "Progress", "Sampler", "chain_seeds", "chain_starts", "sample_posterior",
            "sample_sets", "workers_for"]
@@ -76,6 +77,9 @@ class _Job:
 
 _JOB: _Job | None = None
 
+
+#: chains dispatched ahead per device (one running, one waiting)
+_AHEAD = 2
 
 #: draws a worker answers, and throws away, to plan its queries before the first chain
 _WARM_DRAWS = 4
@@ -154,6 +158,9 @@ class Sampler:
         self._finished = False
         # BlackJAX: each chain's arrays, computing, in the order they were started
         self._running: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
+        self._queue: collections.deque[tuple[tuple[int, int], Callable[..., Any]]] = (
+            collections.deque())
+        self._devices = 1
         self._sampled: dict[int, tuple[np.ndarray, dict[str, np.ndarray], float]] = {}
         self._answered: dict[tuple[int, int], Any] = {}
         self._started = 0.0
@@ -207,7 +214,13 @@ class Sampler:
                 elif self._alongside:
                     self._side = list(self._pool.first)
             if jax:
-                self._dispatch(draws, tune, seeds)
+                # importing JAX and loading compiled code run Python inside native calls
+                # and garbage-collector callbacks, where a Ctrl-C's exception is dropped
+                # or (seen once in 8 tries) crashes the process: the signals wait until
+                # the chains are started (a second or two), and JAX's threads, started
+                # meanwhile, never take them
+                with signals_blocked():
+                    self._dispatch(draws, tune, seeds)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -222,18 +235,30 @@ class Sampler:
         return functools.partial(after, 0, 0, np.zeros((_WARM_DRAWS, size)))
 
     def _dispatch(self, draws: int, tune: int, seeds: tuple[int, ...]) -> None:
-        """Start every chain of every prior set, one device (core) after another."""
+        """Start the first chains, one device (core) after another; the feeder starts the rest.
+
+        At most :data:`_AHEAD` chains wait per device, so that a stop (Ctrl-C)
+        waits for a few chains at most: JAX cannot cancel one that has begun.
+        """
         from plausibly.models import nuts
 
         self._started = time.perf_counter()
         for i, prior in enumerate(self.priors):
             program = nuts.program(self.net, prior, draws=draws, tune=tune)
             starts = chain_starts(seeds, prior.free.size)
-            for c in range(self.chains):
-                self._running.append(((i, c), program.start(prior, seeds[c], starts[c],
-                                                            device=len(self._running))))
+            self._queue.extend(((i, c), functools.partial(program.start, prior, seeds[c],
+                                                          starts[c]))
+                               for c in range(self.chains))
+        self._devices = nuts.devices()
+        for _ in range(min(len(self._queue), _AHEAD * self._devices)):
+            self._start_next()
         self._feeder = threading.Thread(target=self._feed, name="plausibly-feeder", daemon=True)
         self._feeder.start()
+
+    def _start_next(self) -> None:
+        """Dispatch the next chain waiting, on the next device in turn."""
+        task, start = self._queue.popleft()
+        self._running.append((task, start(device=len(self._running) % self._devices)))
 
     def __exit__(self, *exc: object) -> None:
         global _JOB
@@ -334,10 +359,15 @@ class Sampler:
         after = self._job_args[3]
         taken: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         try:
-            for (i, c), arrays in self._running:
+            k = 0
+            while k < len(self._running):
+                (i, c), arrays = self._running[k]
+                k += 1
                 while not all(a.is_ready() for a in arrays):
                     if self._stopping.wait(0.01):
                         return
+                if self._queue and not self._stopping.is_set():
+                    self._start_next()  # this chain's device is free
                 taken[(i, c)] = tuple(np.asarray(a) for a in arrays)
                 if after is not None and self._pool is not None:
                     with self._lock:

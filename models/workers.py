@@ -22,7 +22,7 @@ from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["WorkerPool", "workers_for"]
+__all__ = ["WorkerPool", "signals_blocked", "workers_for"]
 
 
 def workers_for(tasks: int) -> int:
@@ -53,7 +53,7 @@ class WorkerPool:
         # the workers are forked (all of them, at the first submit) with Ctrl-C and
         # SIGTERM blocked, so that neither reaches one before it has set its own
         # handling; here they are delivered as soon as the forks are done
-        with _signals_blocked():
+        with signals_blocked():
             self.executor = ProcessPoolExecutor(workers, mp_context=ctx,
                                                 initializer=_start_worker,
                                                 initargs=(os.getpid(), warm))
@@ -108,8 +108,12 @@ class WorkerPool:
 
 
 @contextlib.contextmanager
-def _signals_blocked() -> Iterator[None]:
-    """Block Ctrl-C and SIGTERM in this thread for the block (delivered when it ends)."""
+def signals_blocked() -> Iterator[None]:
+    """Block Ctrl-C and SIGTERM in this thread for the block (delivered when it ends).
+
+    Threads started inside the block inherit the mask, so they never take
+    either signal: it always reaches the main thread.
+    """
     stops = {signal.SIGINT, signal.SIGTERM}
     old = signal.pthread_sigmask(signal.SIG_BLOCK, stops)
     try:

@@ -24,6 +24,7 @@ machine code, so a chain's draws do not depend on which device ran it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -234,8 +235,9 @@ def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int) -> Pr
     from jax import export
 
     path = cache_dir() / "programs" / f"{key}.jaxexport"
-    blob, cached = _read(path), True
-    if blob is None:
+    exported = _deserialize(_read(path))
+    cached = exported is not None
+    if exported is None:
         from plausibly.models.pymc_model import jax_log_density
 
         run = _sampler(jax_log_density(net, prior), draws=draws, tune=tune)
@@ -244,16 +246,33 @@ def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int) -> Pr
                  jx.ShapeDtypeStruct((prior.free.size,), f64),
                  jx.ShapeDtypeStruct(prior.mu.shape, f64),
                  jx.ShapeDtypeStruct((prior.free.size,), f64))
-        blob, cached = bytes(export.export(jx.jit(run))(*specs).serialize()), False
-        _write(path, blob)
-    try:
-        exported = export.deserialize(bytearray(blob))
-    except Exception:  # an unreadable cache entry (a truncated disk, say): build it anew
-        path.unlink(missing_ok=True)
-        return program(net, prior, draws=draws, tune=tune)
+        blob = bytes(export.export(jx.jit(run))(*specs).serialize())
+        _write(path, hashlib.sha256(blob).digest() + blob)  # replaces an unreadable entry
+        exported = export.deserialize(bytearray(blob))  # as a warm run will call it
     made = Program(key, draws, prior.free.size, prior.mu.size, jx.jit(exported.call), cached)
     _PROGRAMS[key] = made
     return made
+
+
+def _deserialize(entry: bytes | None) -> Any:
+    """The exported program in a cache entry; None if there is none or it is unreadable.
+
+    An entry is the sha256 of the serialised program, then the program: a
+    truncated or corrupted entry (which JAX might load, then fail to run) is
+    built anew and replaced, never deleted first (in a cache that cannot be
+    written it stays, and costs each run the build, as a missing one would).
+    """
+    if entry is None or len(entry) < 32:
+        return None
+    digest, blob = entry[:32], entry[32:]
+    if hashlib.sha256(blob).digest() != digest:
+        return None
+    from jax import export
+
+    try:
+        return export.deserialize(bytearray(blob))
+    except Exception:  # written by another version of JAX, say
+        return None
 
 
 def _read(path: Path) -> bytes | None:
@@ -264,12 +283,20 @@ def _read(path: Path) -> bytes | None:
 
 
 def _write(path: Path, blob: bytes) -> None:
-    """Write atomically (a rename), so a concurrent run reads a whole program or none."""
+    """Write atomically (a rename), so a concurrent run reads a whole program or none.
+
+    A cache that cannot be written costs the next run the build; no partial
+    file is left behind.
+    """
+    part: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False,
                                          prefix=path.name, suffix=".part") as out:
+            part = out.name
             out.write(blob)
-        os.replace(out.name, path)
+        os.replace(part, path)
     except OSError:
-        pass
+        if part is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(part)

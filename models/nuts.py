@@ -38,9 +38,10 @@ import numpy as np
 
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
+from plausibly.models.results import Groups
 
-__all__ = ["STATS", "Program", "cache_dir", "chain_key", "devices", "fingerprint", "jax",
-           "program"]
+__all__ = ["STATS", "Program", "cache_dir", "chain_key", "devices", "fingerprint", "groups",
+           "jax", "program"]
 
 #: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
 TARGET_ACCEPT = 0.8
@@ -300,3 +301,36 @@ def _write(path: Path, blob: bytes) -> None:
         if part is not None:
             with contextlib.suppress(OSError):
                 os.unlink(part)
+
+
+def groups(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
+           seconds: float, tune: int) -> Groups:
+    """One prior set's ArviZ groups, laid out as PyMC lays out its own.
+
+    ``posterior`` (``z``: chain, draw, param), ``sample_stats`` (one variable
+    per :data:`STATS`) and ``constant_data`` (the prior
+    set's ``mu`` per cell and ``sigma_free`` per param), with ArviZ's
+    attributes (``created_at``, ``tuning_steps``, ...); plain xarray, so
+    that ArviZ is imported only by whoever wants its ``InferenceData``.
+    """
+    import datetime
+
+    import xarray as xr
+
+    chains, draws = z.shape[:2]
+    base = {"chain": np.arange(chains), "draw": np.arange(draws)}
+    made = {"created_at": datetime.datetime.now(datetime.UTC).isoformat(),
+            "arviz_version": version("arviz"), "inference_library": "blackjax",
+            "inference_library_version": version("blackjax")}
+    attrs = {**made, "sampling_time": seconds, "tuning_steps": tune}
+    stats = {**stats, "n_steps": stats["n_steps"].astype(float),  # as PyMC types them
+             "reached_max_treedepth": stats["tree_depth"] >= MAX_TREE_DEPTH}
+    posterior = xr.Dataset({"z": (("chain", "draw", "param"), z)},
+                           coords={**base, "param": list(prior.names)}, attrs=attrs)
+    sample_stats = xr.Dataset({k: (("chain", "draw"), v) for k, v in stats.items()},
+                              coords=base, attrs=attrs)
+    constant = xr.Dataset({"mu": (("cell",), prior.mu),
+                           "sigma_free": (("param",), prior.sigma[prior.free])},
+                          coords={"cell": list(prior.cells), "param": list(prior.names)},
+                          attrs=made)
+    return Groups(posterior=posterior, sample_stats=sample_stats, constant_data=constant)

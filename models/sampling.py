@@ -23,12 +23,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from importlib.metadata import version
 from typing import Any, NoReturn
 
 import numpy as np
 
-from plausibly.models import pymc_chain
+from plausibly.models import nuts, pymc_chain
 from plausibly.models.errors import (
     Interrupted,
     Problem,
@@ -37,10 +36,8 @@ from plausibly.models.errors import (
     raise_if_stopped,
 )
 from plausibly.models.network import Network
-from plausibly.models.nuts import MAX_TREE_DEPTH, STATS
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
-from plausibly.models.results import Groups
 from plausibly.models.settings import SAMPLER, SAMPLERS
 from plausibly.models.workers import WorkerPool, signals_blocked, workers_for
 
@@ -292,7 +289,7 @@ class Sampler:
                 answers = [self._answer((i, c)) for c in range(self.chains)]
             except KeyboardInterrupt:  # as PyMC's path says it: never a short run
                 raise Interrupted(signal.SIGINT) from None
-            yield i, _idata(self.priors[i], z, stats, seconds, self._job_args[1]), answers
+            yield i, nuts.groups(self.priors[i], z, stats, seconds, self._job_args[1]), answers
         self._finished = True
 
     def _here(self, n: int) -> None:
@@ -379,7 +376,7 @@ class Sampler:
                     z, *stats = (np.stack(x) for x in zip(*(taken.pop((i, k))
                                                             for k in range(self.chains)),
                                                           strict=True))
-                    self._sampled[i] = (z, dict(zip(STATS, stats, strict=True)),
+                    self._sampled[i] = (z, dict(zip(nuts.STATS, stats, strict=True)),
                                         time.perf_counter() - self._started)
         except BaseException as err:  # a failed program or a broken pool: the caller raises it
             self._fed_error.append(err)
@@ -455,39 +452,6 @@ def _run_after(i: int, c: int, z: np.ndarray) -> Any:
     job = _JOB
     assert job is not None and job.after is not None, "_run_after runs inside a Sampler"
     return job.after(i, c, z)
-
-
-def _idata(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],
-           seconds: float, tune: int) -> Groups:
-    """One prior set's ArviZ groups, laid out as PyMC lays out its own.
-
-    ``posterior`` (``z``: chain, draw, param), ``sample_stats`` (one variable
-    per :data:`~plausibly.models.nuts.STATS`) and ``constant_data`` (the prior
-    set's ``mu`` per cell and ``sigma_free`` per param), with ArviZ's
-    attributes (``created_at``, ``tuning_steps``, ...); plain xarray, so
-    that ArviZ is imported only by whoever wants its ``InferenceData``.
-    """
-    import datetime
-
-    import xarray as xr
-
-    chains, draws = z.shape[:2]
-    base = {"chain": np.arange(chains), "draw": np.arange(draws)}
-    made = {"created_at": datetime.datetime.now(datetime.UTC).isoformat(),
-            "arviz_version": version("arviz"), "inference_library": "blackjax",
-            "inference_library_version": version("blackjax")}
-    attrs = {**made, "sampling_time": seconds, "tuning_steps": tune}
-    stats = {**stats, "n_steps": stats["n_steps"].astype(float),  # as PyMC types them
-             "reached_max_treedepth": stats["tree_depth"] >= MAX_TREE_DEPTH}
-    posterior = xr.Dataset({"z": (("chain", "draw", "param"), z)},
-                           coords={**base, "param": list(prior.names)}, attrs=attrs)
-    sample_stats = xr.Dataset({k: (("chain", "draw"), v) for k, v in stats.items()},
-                              coords=base, attrs=attrs)
-    constant = xr.Dataset({"mu": (("cell",), prior.mu),
-                           "sigma_free": (("param",), prior.sigma[prior.free])},
-                          coords={"cell": list(prior.cells), "param": list(prior.names)},
-                          attrs=made)
-    return Groups(posterior=posterior, sample_stats=sample_stats, constant_data=constant)
 
 
 def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, tune: int,

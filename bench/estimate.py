@@ -42,7 +42,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -50,8 +49,9 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
+
+from machine import load, machine
 
 from plausibly.models import settings as defaults
 
@@ -114,11 +114,8 @@ def main() -> None:
     parser.add_argument("--prior-set", default="contingency",
                         help="the bundled prior set of the one-set estimate")
     opts = parser.parse_args()
-    versions = ", ".join(f"{p} {version(p)}" for p in ("jax", "jaxlib", "blackjax", "pymc",
-                                                       "pytensor", "numpy"))
-    print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}; {versions}")
-    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(machine())
+    print("load average at start: " + load())
     print(f"settings: {defaults.CHAINS} chains x {defaults.DRAWS} draws + {defaults.TUNE} "
           f"tuning (the defaults); {opts.rounds} rounds, interleaved, the first sampler "
           f"alternating\n")
@@ -202,7 +199,7 @@ def main() -> None:
         print(f"  {label:24s} best {best:5.2f}x: {verdict(best, target, at_most):6s}   "
               f"median {med:5.2f}x: {verdict(med, target, at_most)}")
     print(f"\nbench took {total / 60:.1f} min; load average at end: "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+          + load())
 
 
 if __name__ == "__main__":

@@ -56,13 +56,13 @@ import dataclasses
 import gc
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import threading
 import time
-from importlib.metadata import version
+
+from machine import load, machine
 
 THROUGHPUT_TARGET = 5.0
 MEMORY_TARGET_GB = 2.0
@@ -227,11 +227,8 @@ def main() -> None:
 
     from plausibly.models import settings as defaults
 
-    versions = ", ".join(f"{p} {version(p)}" for p in ("jax", "jaxlib", "blackjax", "pymc",
-                                                       "pytensor", "numpy"))
-    print(f"machine: {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-          f"Python {platform.python_version()}; {versions}")
-    print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+    print(machine())
+    print("load average at start: " + load())
     print(f"sweep: {opts.scenario}, every POD, {defaults.CHAINS} chains x {defaults.DRAWS} "
           f"draws + {defaults.TUNE} tuning; prior sets perturbed from the bundled ones "
           f"(sd {opts.sd}, seed {opts.seed}); {opts.batch} sets per estimate_many call\n")
@@ -296,7 +293,7 @@ def main() -> None:
           f"{peak:.2f} GB: {met(peak < MEMORY_TARGET_GB)}; summed PSS {pss:.2f} GB: "
           f"{met(pss < MEMORY_TARGET_GB)}")
     print(f"\nbench took {(time.perf_counter() - began) / 60:.1f} min; load average at end: "
-          + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+          + load())
 
 
 if __name__ == "__main__":

@@ -376,6 +376,19 @@ def random_network_v2(rng: np.random.Generator, n: int, max_parents: int = 3,
     return net
 
 
+def with_rows(rng: np.random.Generator, net: Network) -> Network:
+    """Add an exact and a bounded reference-class row on yes/no events, when there are any."""
+    binary = [i for i in range(net.size) if net.card(i) == 2]
+    rows = []
+    for at_most in (False, True):
+        if binary:
+            i = int(rng.choice(binary))
+            act = tuple(float(x) for x in rng.integers(0, 2, len(net.terms[i])))
+            n = int(rng.integers(1, 12))
+            rows.append((i, act, int(rng.integers(0, n + 1)), n, at_most))
+    return net.with_data(tuple(rows))
+
+
 def random_parameters_v2(rng: np.random.Generator, net: Network, scale: float = 1.5):
     """One draw: thresholds ``(N, T)`` decreasing along T, term weights ``(N, K)``."""
     t = net.max_thresholds

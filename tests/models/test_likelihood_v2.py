@@ -18,23 +18,10 @@ from plausibly.models.network import Network
 TOL = 1e-9
 
 
-def with_rows(rng: np.random.Generator, net: Network) -> Network:
-    """Add an exact and a bounded reference-class row on yes/no events, when there are any."""
-    binary = [i for i in range(net.size) if net.card(i) == 2]
-    rows = []
-    for at_most in (False, True):
-        if binary:
-            i = int(rng.choice(binary))
-            act = tuple(float(x) for x in rng.integers(0, 2, len(net.terms[i])))
-            n = int(rng.integers(1, 12))
-            rows.append((i, act, int(rng.integers(0, n + 1)), n, at_most))
-    return net.with_data(tuple(rows))
-
-
 @pytest.mark.parametrize("case", range(25))
 def test_v2_log_likelihood_matches_brute_force(case):
     rng = np.random.default_rng(700 + case)
-    net = with_rows(rng, ref.random_network_v2(rng, int(rng.integers(2, 6))))
+    net = ref.with_rows(rng, ref.random_network_v2(rng, int(rng.integers(2, 6))))
     draws = [ref.random_parameters_v2(rng, net) for _ in range(3)]
     a = np.stack([d[0] for d in draws])
     b = np.stack([d[1] for d in draws])
@@ -52,7 +39,7 @@ def test_v2_all_known_history_matches_brute_force():
         for i in range(net.size):
             s = 0 if net.gates[i] else int(rng.integers(0, net.card(i)))
             hard.append(tuple(float(k == s) for k in range(net.card(i))))
-        net = with_rows(rng, net.with_history(hard))
+        net = ref.with_rows(rng, net.with_history(hard))
         a, b = ref.random_parameters_v2(rng, net)
         assert L.log_likelihood(net, a[None], b[None])[0] == pytest.approx(
             ref.log_likelihood_v2(net, a, b), abs=TOL)

@@ -100,19 +100,6 @@ def assert_bit_identical(got: list[np.ndarray], want: list[np.ndarray]) -> None:
 # ------------------------------------------------ the JAX log density is PyTensor's
 
 
-def with_rows(rng: np.random.Generator, net: Network) -> Network:
-    """Add an exact and a bounded reference-class row on yes/no events, when there are any."""
-    binary = [i for i in range(net.size) if net.card(i) == 2]
-    rows = []
-    for at_most in (False, True):
-        if binary:
-            i = int(rng.choice(binary))
-            act = tuple(float(x) for x in rng.integers(0, 2, len(net.terms[i])))
-            n = int(rng.integers(1, 12))
-            rows.append((i, act, int(rng.integers(0, n + 1)), n, at_most))
-    return net.with_data(tuple(rows))
-
-
 def random_case(case: int) -> tuple[Network, ParameterPrior]:
     """A random version 2 network and a prior with some cells fixed, some free.
 
@@ -124,7 +111,7 @@ def random_case(case: int) -> tuple[Network, ParameterPrior]:
     while True:
         net = ref.random_network_v2(rng, int(rng.integers(3, 7)))
         if case % 2:
-            net = with_rows(rng, net)
+            net = ref.with_rows(rng, net)
         try:
             hand = hand_prior(net, 1.0)
         except SingularJudgements:  # an interaction whose context a single term shares

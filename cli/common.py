@@ -221,8 +221,7 @@ def sampling_progress(what: str, chains: int, draws: int,
         yield update
 
 
-def settings_of(draws: int, tune: int, chains: int, seed: int,
-                sampler: str = "blackjax") -> Settings:
+def settings_of(draws: int, tune: int, chains: int, seed: int, sampler: str) -> Settings:
     """The sampling settings the options ask for."""
     from plausibly.models.settings import Settings
 

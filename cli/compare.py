@@ -219,15 +219,13 @@ def report(scenario: ScenarioArg = DEFAULT_SCENARIO, priors: o.PriorsOpt = None,
     a warning at its top, and the command exits 3 (unless --allow-unconverged).
     """
     from plausibly.models.outputs import check_writable, write_atomic
-    from plausibly.models.settings import Settings
     from plausibly.priors.report import ReportRequest, build_report
 
     check_writable(output, force, {".html", ".htm"})
     request = ReportRequest(
         scenario=scenario, priors=tuple(priors or ()), pool=pool, weights=tuple(weight or ()),
         extremize=extremize, pods=tuple(pod or ()),
-        settings=Settings(draws=draws, tune=tune, chains=chains, seed=seed,
-                          sampler=sampler.value),
+        settings=settings_of(draws, tune, chains, seed, sampler),
         hdi_prob=hdi_prob, output=str(output), allow_unconverged=allow_unconverged)
     err = console(stderr=True)
     what = f"{len(priors)} prior sets" if priors else "the bundled prior sets"

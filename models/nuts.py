@@ -24,11 +24,10 @@ machine code, so a chain's draws do not depend on which device ran it.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, fields, is_dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -36,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
+from plausibly.models.errors import OutputError
 from plausibly.models.network import Network
+from plausibly.models.outputs import write_atomic
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.results import Groups
 
@@ -76,7 +77,7 @@ def jax() -> Any:
 
     Double precision (as PyTensor's model), the CPU only (a device's own
     arithmetic would change the numbers), one CPU device per core this process
-    may use (each runs a prior set), and XLA's compilation cache in
+    may use (the chains are spread over them), and XLA's compilation cache in
     :func:`cache_dir`. The device count is read when JAX starts its CPU
     client: if something imported and started JAX before, its count stays.
     """
@@ -109,7 +110,8 @@ def devices() -> int:
     return len(jax().devices())
 
 
-def _versions() -> list[str]:
+@functools.cache
+def _versions() -> tuple[str, ...]:
     out = [sys.version]
     for name in _SHAPERS:
         try:
@@ -118,7 +120,7 @@ def _versions() -> list[str]:
             out.append(f"{name} missing")
     here = Path(__file__).parent
     out += [hashlib.sha256((here / f).read_bytes()).hexdigest() for f in _SOURCES]
-    return out
+    return tuple(out)
 
 
 def _canonical(obj: Any) -> Any:
@@ -284,23 +286,16 @@ def _read(path: Path) -> bytes | None:
 
 
 def _write(path: Path, blob: bytes) -> None:
-    """Write atomically (a rename), so a concurrent run reads a whole program or none.
+    """Write atomically (:func:`~plausibly.models.outputs.write_atomic`), replacing any entry.
 
-    A cache that cannot be written costs the next run the build; no partial
-    file is left behind.
+    A concurrent run reads a whole program or none; a cache that cannot be
+    written costs the next run the build, and no partial file is left.
     """
-    part: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False,
-                                         prefix=path.name, suffix=".part") as out:
-            part = out.name
-            out.write(blob)
-        os.replace(part, path)
-    except OSError:
-        if part is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(part)
+        write_atomic(path, blob, force=True)
+    except (OSError, OutputError):
+        pass
 
 
 def groups(prior: ParameterPrior, z: np.ndarray, stats: dict[str, np.ndarray],

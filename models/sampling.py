@@ -101,10 +101,10 @@ def _run_chain(task: tuple[int, int]) -> tuple[int, int, Any, Any]:
 class Sampler:
     """Prior sets in, each set's chains out, as a context manager; every core busy.
 
-    With ``sampler="blackjax"`` (the default), each prior set's chains are one
-    compiled JAX program (:mod:`plausibly.models.nuts`), the sets spread over
-    the cores; with ``"pymc"``, every (set, chain) is one task of PyMC's NUTS
-    in a pool of forked worker processes, one per core. A task may also run
+    With ``sampler="blackjax"`` (the default), every chain is one call of the
+    model's compiled JAX program (:mod:`plausibly.models.nuts`), the chains
+    spread over the cores; with ``"pymc"``, every (set, chain) is one task of
+    PyMC's NUTS in a pool of forked worker processes, one per core. A task may also run
     ``after(set_index, chain, z)`` on its chain's draws ``z`` (draw, param),
     in the worker pool, so the queries run on all cores too: for BlackJAX,
     the workers are forked on entering, before JAX starts its threads, and
@@ -237,8 +237,6 @@ class Sampler:
         At most :data:`_AHEAD` chains wait per device, so that a stop (Ctrl-C)
         waits for a few chains at most: JAX cannot cancel one that has begun.
         """
-        from plausibly.models import nuts
-
         self._started = time.perf_counter()
         for i, prior in enumerate(self.priors):
             program = nuts.program(self.net, prior, draws=draws, tune=tune)
@@ -311,8 +309,8 @@ class Sampler:
                 futures.wait(running, timeout=0.05, return_when=futures.FIRST_COMPLETED)
             else:
                 time.sleep(0.02)
-            if self.progress is not None and self.sampler == "blackjax":
-                self.progress(self._chains_done() * self.per_chain, self.total)
+            if self.progress is not None:
+                self.progress(self._iterations_done(), self.total)
 
     def alongside(self) -> list[Any]:
         """The results of the ``alongside`` jobs, in order.
@@ -338,14 +336,22 @@ class Sampler:
                                        or all((i, c) in self._pending
                                               for c in range(self.chains)))
 
-    def _chains_done(self) -> int:
-        """BlackJAX: chains sampled and answered (``after``) so far."""
+    def _iterations_done(self) -> int:
+        """Iterations done so far, tuning included.
+
+        PyMC's workers count theirs as they go; a BlackJAX chain's count when
+        it is sampled and answered (``after``).
+        """
+        if self.sampler == "pymc":
+            return int(self._counter.value)
         if self._job_args[3] is None:
-            return len(self._sampled) * self.chains
-        if self._pool is None:
-            return len(self._answered)
-        with self._lock:
-            return sum(f.done() for f in self._pending.values())
+            chains = len(self._sampled) * self.chains
+        elif self._pool is None:
+            chains = len(self._answered)
+        else:
+            with self._lock:
+                chains = sum(f.done() for f in self._pending.values())
+        return chains * self.per_chain
 
     def _feed(self) -> None:
         """A thread: as each chain's program ends, take its draws and hand it to the workers.
@@ -356,10 +362,10 @@ class Sampler:
         after = self._job_args[3]
         taken: dict[tuple[int, int], tuple[np.ndarray, ...]] = {}
         try:
-            k = 0
-            while k < len(self._running):
-                (i, c), arrays = self._running[k]
-                k += 1
+            n = 0
+            while n < len(self._running):  # the list grows as the feeder starts chains
+                (i, c), arrays = self._running[n]
+                n += 1
                 while not all(a.is_ready() for a in arrays):
                     if self._stopping.wait(0.01):
                         return
@@ -398,12 +404,6 @@ class Sampler:
         """PyMC: chain ``task``, sampled here now or by its worker."""
         if self._pool is None:  # one process: run the chain now
             return _run_chain(task)
-        job = self._pending[task]
-        while not job.done():
-            raise_if_stopped()
-            futures.wait([job], timeout=0.1)
-            if self.progress is not None:
-                self.progress(int(self._counter.value), self.total)
         return self._result(task)
 
     def _result(self, task: tuple[int, int]) -> Any:
@@ -462,8 +462,9 @@ def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, t
 
     Returns
     -------
-    list of (InferenceData, list)
-        Per prior set: its chains and the ``after`` result of each chain.
+    list of (Groups, list)
+        Per prior set: its chains (:class:`~plausibly.models.results.Groups`,
+        ArviZ's layout) and the ``after`` result of each chain.
     """
     with Sampler(net, priors, draws=draws, tune=tune, chains=chains, seed=seed, after=after,
                  progress=progress, sampler=sampler) as sampler_:
@@ -473,6 +474,6 @@ def sample_sets(net: Network, priors: Sequence[ParameterPrior], *, draws: int, t
 def sample_posterior(net: Network, prior: ParameterPrior, *, draws: int, tune: int,
                      chains: int, seed: int, progress: Progress | None = None,
                      sampler: str = SAMPLER) -> Any:
-    """Sample one prior set (see :func:`sample_sets`); InferenceData with ``z``."""
+    """Sample one prior set (see :func:`sample_sets`); its groups, ``z`` in the posterior."""
     return sample_sets(net, [prior], draws=draws, tune=tune, chains=chains, seed=seed,
                        progress=progress, sampler=sampler)[0][0]

@@ -83,6 +83,39 @@ def test_every_seed_in_range_samples_and_saves(seed, tmp_path):
     assert load_run(out).seed == seed
 
 
+# ----------------------------------------------------------------------------- --sampler
+
+
+@pytest.mark.slow
+def test_both_samplers_run_from_the_command_line_and_say_which_ran(tmp_path):
+    """--sampler pymc and the default (blackjax), end to end in processes of their own
+    (see above), saved: the run records the sampler; the same seed, other numbers."""
+    from plausibly.models.store import load_run
+
+    runs = {}
+    for sampler in ("blackjax", "pymc"):
+        out = tmp_path / f"{sampler}.nc"
+        result = subprocess.run([sys.executable, "-m", "plausibly.cli", "estimate", SQUAD, "-p",
+                                 JUDGED, *FEW, "--sampler", sampler, "-o", str(out), "--format",
+                                 "json"], capture_output=True, text=True, timeout=900,
+                                check=False)
+        assert result.returncode == 0, result.stderr
+        runs[sampler] = json.loads(result.stdout)
+        saved = load_run(out).idata
+        assert saved.posterior.attrs["inference_library"] == sampler
+    assert runs["blackjax"]["results"] != runs["pymc"]["results"]
+    assert [r["pod"] for r in runs["blackjax"]["results"]] == [
+        r["pod"] for r in runs["pymc"]["results"]]
+
+
+def test_an_unknown_sampler_is_refused(no_sampling):
+    result = runner.invoke(app, ["estimate", SQUAD, "-p", JUDGED, "--sampler", "stan"])
+    assert result.exit_code == 2
+    said = " ".join(result.output.replace("│", " ").split())  # the box wraps the message
+    assert "Invalid value for '--sampler': Value error, 'stan' is not one of 'blackjax', " \
+        "'pymc'." in said
+
+
 # ----------------------------------------------------------------------------- --chains
 
 

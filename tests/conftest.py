@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,18 @@ def sampler_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("plausibly-cache")
     os.environ["PLAUSIBLY_CACHE_DIR"] = str(cache)
     return cache
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ctrl_c_raises() -> None:
+    """Ctrl-C raises KeyboardInterrupt here even if this process was started ignoring it.
+
+    A shell starts a background job (``pytest &``) with SIGINT ignored, which
+    the commands the tests start would inherit; the tests that send a Ctrl-C,
+    to this process or to such a command, test what a user at a terminal gets.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -165,21 +165,28 @@ def test_same_seed_same_json_across_processes():
 def test_simulation_based_calibration():
     """Talts et al. (2018): ranks of the true parameter among posterior draws are uniform.
 
-    A -> B, both observed, and a reference-class row on A of 2 trials; 40
-    replications with truths drawn from the prior; 100 thinned posterior draws
-    each; a chi-square test on 5 rank bins per parameter, Bonferroni over the 3
-    parameters at family level 0.01. At most 12 histories are possible (the
-    sampler compiles one program per history, so the row has 2 trials, not 6):
-    the replications that share one are sampled together, one chain each.
+    A -> B, both observed, and a reference-class row on A of 6 trials. Truths
+    are drawn from the prior and a history simulated from each; the truths
+    whose history is one of two chosen ones are kept (rejection), so each kept
+    truth is an exact draw from the posterior given its history, and its rank
+    among that posterior's MCMC draws is uniform. 40 truths per history, one
+    independent chain each, 100 thinned draws; a chi-square test on 5 rank
+    bins per parameter, Bonferroni over the 3 parameters at family level 0.01.
+    Conditioning on a few histories is what keeps this to one compiled program
+    per history (two), where unconditioned SBC meets every possible history.
+    It fails on a model prior 0.6 times as wide as the truth's on either of B's
+    parameters, and on a row read with one success too many.
     """
     from scipy import stats
 
     from plausibly.models.sampling import sample_posterior
 
+    trials = 6
     base = {"id": "ab", "title": "AB", "outcome": "b", "source": "sbc",
             "nodes": {"a": {"label": "A", "year": 1}, "b": {"label": "B", "year": 2}},
             "edges": [{"cause": "a", "effect": "b", "claim": "A moves B.", "by": ["#1 t"]}],
-            "pods": {}, "data": [{"node": "a", "successes": 0, "trials": 2, "note": "ref"}]}
+            "pods": {}, "data": [{"node": "a", "successes": 0, "trials": trials,
+                                  "note": "ref"}]}
     s = parse_scenario(base)
     priors = parse_prior_set({"id": "p", "name": "p", "scenario": "ab", "summary": "s",
                               "nodes": {"a": {"base": [0.1, 0.4, 0.8], "why": "w"},
@@ -187,28 +194,31 @@ def test_simulation_based_calibration():
                                               "given": {"a": [0.3, 0.7, 0.95]}, "why": "w"}}},
                              s)
     layout = fit_prior_set(priors, s).parameter_prior(s)
-    rng = np.random.default_rng(2024)
-    truths: dict[tuple[float, float, int], list[np.ndarray]] = {}
-    for _ in range(40):
+    rng = np.random.default_rng(7)
+    chosen = [(1.0, 1.0, 3), (0.0, 0.0, 2)]  # (A, B, successes of the row): common ones
+    truths: dict[tuple[float, float, int], list[np.ndarray]] = {h: [] for h in chosen}
+    while any(len(group) < 40 for group in truths.values()):
         z_true = rng.standard_normal(layout.free.size)
         a, b = layout.to_ab(z_true[None])
         pa = 1 / (1 + np.exp(-a[0, 0]))
         xa = float(rng.random() < pa)
         pb = 1 / (1 + np.exp(-(a[0, 1] + b[0, 1, 0] * xa)))
         xb = float(rng.random() < pb)
-        truths.setdefault((xa, xb, int(rng.binomial(2, pa))), []).append(z_true)
+        history = (xa, xb, int(rng.binomial(trials, pa)))
+        if history in truths and len(truths[history]) < 40:
+            truths[history].append(z_true)
     ranks = []
     for (xa, xb, k), group in truths.items():
         net = Network.from_scenario(s).with_history((xa, xb))
         net = Network(net.nodes, net.parents, net.history, net.outcome, net.name,
-                      ((0, (), k, 2, False),))
-        # one chain per replication: chains are independent given their seeds
+                      ((0, (), k, trials, False),))
+        # one chain per kept truth: chains are independent given their seeds
         idata = sample_posterior(net, layout, draws=500, tune=300, chains=len(group),
                                  seed=int(rng.integers(1 << 30)))
         z = idata.posterior["z"].values  # (chain, draw, param)
         ranks += [(z[j, ::5] < z_true).sum(axis=0) for j, z_true in enumerate(group)]
     ranks = np.array(ranks)  # (reps, params), each in 0..100
-    assert len(truths) <= 12 and ranks.shape[0] == 40
+    assert ranks.shape[0] == 80
     for j in range(ranks.shape[1]):
         counts = np.histogram(ranks[:, j], bins=5, range=(0, 101))[0]
         assert stats.chisquare(counts).pvalue > 0.01 / ranks.shape[1], counts

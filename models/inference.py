@@ -19,6 +19,7 @@ from plausibly.models.diagnostics import Diagnostics, diagnose_run
 from plausibly.models.factors import DrawWeights
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
+from plausibly.models.pointwise import pointwise_log_likelihood
 from plausibly.models.queries import answer_pods
 from plausibly.models.results import (
     QUERIES,
@@ -79,7 +80,7 @@ def estimate(scenario: Scenario, prior: ParameterPrior, pods: Sequence[str] | No
 def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
                   pods: Sequence[str] | None = None,
                   settings: Settings | None = None, progress: Progress | None = None,
-                  alongside: Alongside | None = None) -> list[Run]:
+                  alongside: Alongside | None = None, pointwise: bool = False) -> list[Run]:
     """:func:`estimate` for several prior sets at once, one run each.
 
     Every prior set's chains are sampled at once (see
@@ -93,6 +94,11 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
     A soft POD whose strength a prior set judges gets that strength drawn per
     posterior draw (see :func:`strength_seed`): chain ``c`` of set ``p``
     depends on the seed, ``p``'s id and ``c`` only.
+
+    With ``pointwise``, each sampled chain's log-likelihood terms
+    (:func:`~plausibly.models.pointwise.pointwise_log_likelihood`) are
+    computed in the worker beside its queries, and kept on the run
+    (``Run.log_likelihood``), where comparing prior sets by stacking reads them.
     """
     settings = settings or Settings()
     chosen = [scenario.pod(p) for p in pods] if pods else list(scenario.pods)
@@ -118,12 +124,13 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
                        np.repeat(b, rep, axis=0), *(np.stack([c[j] for c in per])
                                                     for j in (1, 2, 3, 4)), pod_ids=per[0][0])
 
-    def after(i: int, chain: int, z: np.ndarray) -> _Answers:
+    def after(i: int, chain: int, z: np.ndarray) -> tuple[_Answers, dict[str, np.ndarray]]:
         prior = priors[sampled[i]]
         a, b = prior.to_ab(z)
-        return _answers(net, a, b, _with_strengths(net, todo, prior, a.shape[0],
-                                                   strength_seed(settings.seed, prior.id,
-                                                                 chain)))
+        answers = _answers(net, a, b, _with_strengths(net, todo, prior, a.shape[0],
+                                                      strength_seed(settings.seed, prior.id,
+                                                                    chain)))
+        return answers, (pointwise_log_likelihood(net, a, b) if pointwise else {})
 
     jobs = alongside if alongside is not None else Alongside()
     if not sampled:
@@ -137,9 +144,11 @@ def estimate_many(scenario: Scenario, sets: Sequence[ParameterPrior],
             k = sampled[i]
             z = idata.posterior["z"].values  # (chain, draw, param)
             a, b = priors[k].to_ab(z.reshape(z.shape[0] * z.shape[1], -1))
+            got = [c[0] for c in per_chain]
+            terms = {t: np.stack([c[1][t] for c in per_chain]) for t in per_chain[0][1]}
             runs[k] = _run(scenario, sets[k], settings, idata, a, b,
-                           *(np.stack([c[j] for c in per_chain]) for j in (1, 2, 3, 4)),
-                           pod_ids=per_chain[0][0])
+                           *(np.stack([c[j] for c in got]) for j in (1, 2, 3, 4)),
+                           pod_ids=got[0][0], log_likelihood=terms or None)
     return [runs[k] for k in range(len(sets))]
 
 
@@ -202,10 +211,12 @@ def _answers(net: Network, a: np.ndarray, b: np.ndarray, todo: dict[str, Any],
 
 def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: Any,
          a: np.ndarray, b: np.ndarray, plaus: np.ndarray, rewrite: np.ndarray,
-         differs: np.ndarray, chance: np.ndarray, *, pod_ids: list[str]) -> Run:
+         differs: np.ndarray, chance: np.ndarray, *, pod_ids: list[str],
+         log_likelihood: dict[str, np.ndarray] | None = None) -> Run:
     """A :class:`Run` from the answers per chain: plaus (chain, draw, pod, outcome, query).
 
-    ``chance`` is the POD chance (chain, draw, pod).
+    ``chance`` is the POD chance (chain, draw, pod); ``log_likelihood`` the
+    pointwise terms, each (chain, draw), if computed.
     """
     chains, draws = plaus.shape[:2]
     a = a if a.ndim == 3 else a[:, :, None]
@@ -231,7 +242,8 @@ def _run(scenario: Scenario, prior: ParameterPrior, settings: Settings, idata: A
                             _for_diagnosis(plaus, rewrite, chance),
                             int(stats["diverging"].sum()) if "diverging" in stats else 0)
         idata = _with_probabilities(idata, scenario, a, b, chains, draws)
-    return Run(scenario, prior.id, prior.name, ds, diag, settings.seed, idata)
+    return Run(scenario, prior.id, prior.name, ds, diag, settings.seed, idata,
+               log_likelihood=log_likelihood)
 
 
 def _for_diagnosis(plaus: np.ndarray, rewrite: np.ndarray, chance: np.ndarray) -> np.ndarray:

@@ -198,7 +198,11 @@ class Run:
 
     ``groups`` holds the sampled parameters as ArviZ's groups (None when
     exact); :attr:`idata` is ArviZ's ``InferenceData`` of them, made (and
-    ArviZ imported) when first asked for.
+    ArviZ imported) when first asked for. ``log_likelihood`` holds the
+    pointwise log-likelihood terms of the draws
+    (:func:`~plausibly.models.pointwise.pointwise_log_likelihood`, each
+    ``(chain, draw)``) when they were computed with the queries; otherwise
+    :func:`~plausibly.models.store.history_groups` computes them.
     """
 
     scenario: Scenario
@@ -209,6 +213,8 @@ class Run:
     seed: int
     groups: Groups | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    #: the pointwise log-likelihood terms, each (chain, draw), when the sampler computed them
+    log_likelihood: dict[str, np.ndarray] | None = None
 
     @functools.cached_property
     def idata(self) -> Any:

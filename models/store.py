@@ -153,11 +153,13 @@ def history_groups(run: Run) -> dict[str, Any]:
     if "a" not in run.draws or "b" not in run.draws:
         return {}
     s = run.scenario
-    net = Network.from_scenario(s)
     a, b = run.draws["a"].values, run.draws["b"].values
     chains, draws = a.shape[:2]
-    terms = pointwise_log_likelihood(net, a.reshape(chains * draws, *a.shape[2:]),
-                                     b.reshape(chains * draws, *b.shape[2:]))
+    terms = run.log_likelihood
+    if terms is None:  # not computed with the queries: now, over every draw at once
+        terms = pointwise_log_likelihood(Network.from_scenario(s),
+                                         a.reshape(chains * draws, *a.shape[2:]),
+                                         b.reshape(chains * draws, *b.shape[2:]))
     observed: dict[str, xr.DataArray] = {}
     for node in s.nodes:
         h = node.history

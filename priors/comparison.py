@@ -412,7 +412,7 @@ def compare(scenario: Scenario, sets: Sequence[FittedPriors], *, pool: str = "li
                                          draws=evidence_draws, seed=settings.seed)
                        for f in sets])
     runs = estimate_many(scenario, [f.parameter_prior(scenario) for f in sets], pods, settings,
-                         progress, alongside=weigh)
+                         progress, alongside=weigh, pointwise=True)  # for set_stacking
     evidence: tuple[Evidence, ...] = tuple(weigh.results)
     post, se = posterior_weights(evidence, w)
     stacking = set_stacking(runs)

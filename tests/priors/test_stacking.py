@@ -83,3 +83,37 @@ def test_relative_efficiency_is_arvizs_over_every_posterior_scalar():
     want = np.hstack([ess[v].values.ravel() for v in ess.data_vars]).mean() / 800
     assert relative_efficiency(post) == pytest.approx(want, rel=1e-10)
     assert relative_efficiency(post.isel(chain=[0])) == 1.0
+
+
+@pytest.mark.slow
+def test_the_terms_computed_with_each_chain_are_those_of_the_saved_draws():
+    """Through the sampler: the pointwise log-likelihood that ``compare`` takes from the
+    workers (one chain at a time) is the one computed afterwards from the run's draws of
+    the mechanism, term by term, to the last bit; and a run without it still has them."""
+    from pathlib import Path
+
+    from plausibly.models.inference import estimate_many
+    from plausibly.models.network import Network
+    from plausibly.models.pointwise import pointwise_log_likelihood
+    from plausibly.models.scenario import load_scenario
+    from plausibly.models.settings import Settings
+    from plausibly.models.store import history_groups
+    from plausibly.priors.elicitation import load_prior_set
+    from plausibly.priors.fit import fit_prior_set
+
+    data = Path(__file__).parents[1] / "data"
+    s = load_scenario(data / "firing_squad.toml")
+    prior = fit_prior_set(load_prior_set(data / "firing_squad_priors.toml", s), s)
+    settings = Settings(draws=200, tune=200, chains=2, seed=1)
+    [run] = estimate_many(s, [prior.parameter_prior(s)], settings=settings, pointwise=True)
+    [plain] = estimate_many(s, [prior.parameter_prior(s)], settings=settings)
+    assert run.log_likelihood is not None and plain.log_likelihood is None
+    a, b = run.draws["a"].values, run.draws["b"].values
+    want = pointwise_log_likelihood(Network.from_scenario(s), a.reshape(400, *a.shape[2:]),
+                                    b.reshape(400, *b.shape[2:]))
+    assert list(run.log_likelihood) == list(want) and len(want) >= 3
+    for term, values in want.items():
+        assert run.log_likelihood[term].shape == (2, 200)
+        np.testing.assert_array_equal(run.log_likelihood[term].reshape(-1), values)
+    with_terms, without = history_groups(run), history_groups(plain)
+    assert with_terms["log_likelihood"].equals(without["log_likelihood"])

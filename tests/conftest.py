@@ -17,9 +17,15 @@ def sampler_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Set before any test starts JAX, so XLA's compilation cache is there too, and
     inherited by the commands the CLI tests run: each model is built and
-    compiled once per session.
+    compiled once per session (the two test processes share it; a program
+    both build at once is written whole by each, see ``nuts.program``). A
+    test about a cold build gives its command a cache of its own.
     """
-    cache = tmp_path_factory.mktemp("plausibly-cache")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # one cache for all of pytest-xdist's workers
+        cache = tmp_path_factory.getbasetemp().parent / "plausibly-cache"
+        cache.mkdir(exist_ok=True)
+    else:
+        cache = tmp_path_factory.mktemp("plausibly-cache")
     os.environ["PLAUSIBLY_CACHE_DIR"] = str(cache)
     return cache
 

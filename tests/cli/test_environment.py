@@ -117,10 +117,13 @@ def test_a_read_only_compile_directory_is_replaced_before_sampling(tmp_path, how
     """Said on stderr before any work; then the command is interrupted (compiling costs ~40 s
     of CPU), and the temporary directory goes with it."""
     with read_only_mount(tmp_path / "ro") as ro:
+        own = str(tmp_path / "sampler")  # a cold sampler cache: the model is built, so compiled
         if how == "compiledir":
-            env = env_with(PYTENSOR_FLAGS=f"floatX=float64,compiledir={ro}/compiled")
+            env = env_with(PYTENSOR_FLAGS=f"floatX=float64,compiledir={ro}/compiled",
+                           PLAUSIBLY_CACHE_DIR=own)
         else:  # the default, under a home made read-only
-            env = env_with(HOME=str(ro), XDG_CACHE_HOME=str(tmp_path), MPLCONFIGDIR=str(tmp_path))
+            env = env_with(HOME=str(ro), XDG_CACHE_HOME=str(tmp_path), MPLCONFIGDIR=str(tmp_path),
+                           PLAUSIBLY_CACHE_DIR=own)
         with subprocess.Popen([*COMMAND, "estimate", str(SQUAD), "-p", str(JUDGED), "-f", "json",
                                "--draws", "50", "--tune", "50", "--allow-unconverged"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -151,7 +154,9 @@ def test_sampling_with_a_read_only_compile_directory_works(tmp_path):
     with read_only_mount(tmp_path / "ro") as ro:
         done = run(["estimate", str(SQUAD), "-p", str(JUDGED), "-f", "json", "--draws", "50",
                     "--tune", "50", "--allow-unconverged"],
-                   env_with(PYTENSOR_FLAGS=f"compiledir={ro}/compiled"), timeout=600)
+                   env_with(PYTENSOR_FLAGS=f"compiledir={ro}/compiled",
+                            PLAUSIBLY_CACHE_DIR=str(tmp_path / "sampler")),  # cold: built here
+                   timeout=600)
     stderr = done.stderr.decode()
     assert done.returncode == 0, stderr
     assert "Traceback" not in stderr

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    uv run --frozen python bench/sweep.py [--sets 100] [--batch 10] [--pymc-sets 10]
+    uv run --frozen python bench/sweep.py [--sets 100] [--batch 5] [--pymc-sets 10]
 
 The prior sets are made from the bundled ones of ``ussr_1930``: set ``k``
 is bundled set ``k mod 5`` (fitted, as ``ParameterPrior``) with the prior
@@ -212,7 +212,8 @@ def run_arm(sampler: str, sets: int, opts: argparse.Namespace) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", type=int, default=100, help="BlackJAX's prior sets")
-    parser.add_argument("--batch", type=int, default=10, help="sets per estimate_many call")
+    parser.add_argument("--batch", type=int, default=5,
+                        help="sets per estimate_many call (5: the peak memory stays under 2 GB)")
     parser.add_argument("--pymc-sets", type=int, default=10,
                         help="PyMC's prior sets (its rate is extrapolated to --sets)")
     parser.add_argument("--seed", type=int, default=0)

@@ -296,8 +296,19 @@ class Sampler:
             self.progress(self._done, self.total)
 
     def _wait(self, done: Callable[[], bool]) -> None:
-        """Poll until ``done()``, showing progress (a feeder thread hands chains on)."""
-        while not done():
+        """Poll until ``done()``, showing progress (a feeder thread hands chains on).
+
+        Progress is shown at least once, even when ``done()`` already holds: a
+        BlackJAX chain counts only when it ends, and one that ended while JAX
+        was loading would otherwise never be shown (nor a Ctrl-C given there
+        seen before the results are used).
+        """
+        while True:
+            finished = done()  # before counting, so the count shown includes it
+            if self.progress is not None:
+                self.progress(self._iterations_done(), self.total)
+            if finished:
+                return
             raise_if_stopped()  # a Ctrl-C or SIGTERM whose exception Python dropped
             if self._fed_error:
                 if isinstance(self._fed_error[0], BrokenProcessPool):
@@ -309,8 +320,6 @@ class Sampler:
                 futures.wait(running, timeout=0.05, return_when=futures.FIRST_COMPLETED)
             else:
                 time.sleep(0.02)
-            if self.progress is not None:
-                self.progress(self._iterations_done(), self.total)
 
     def alongside(self) -> list[Any]:
         """The results of the ``alongside`` jobs, in order.

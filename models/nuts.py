@@ -28,6 +28,7 @@ import functools
 import hashlib
 import os
 import sys
+from concurrent import futures
 from dataclasses import dataclass, fields, is_dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -207,6 +208,26 @@ class Program:
     cells: int
     call: Any
     cached: bool  # read from the cache (else built and exported in this process)
+
+    def load(self, devices: int) -> None:
+        """Load the machine code for the first ``devices`` devices at once, a thread each.
+
+        JAX compiles a program for each device it runs on: from XLA's cache,
+        about 0.6 s a device, mostly outside Python's lock. Loaded one after
+        another, as the first chain on each device asked, they held up the
+        second core's first chain. Afterwards :meth:`start` finds them loaded.
+        """
+        jx = jax()
+        spec = ((2,), np.uint32), ((self.free,), np.float64), ((self.cells,), np.float64), \
+            ((self.free,), np.float64)
+
+        def one(device: Any) -> None:
+            self.call.lower(*(jx.device_put(np.zeros(shape, dtype), device)
+                              for shape, dtype in spec)).compile()
+
+        chosen = jx.devices()[:max(1, devices)]
+        with futures.ThreadPoolExecutor(len(chosen), thread_name_prefix="plausibly-load") as pool:
+            list(pool.map(one, chosen))  # an error is raised here, as the chain's own would be
 
     def start(self, prior: ParameterPrior, seed: int, start: np.ndarray,
               device: int = 0) -> tuple[Any, ...]:

@@ -238,13 +238,17 @@ class Sampler:
         waits for a few chains at most: JAX cannot cancel one that has begun.
         """
         self._started = time.perf_counter()
+        self._devices = nuts.devices()
+        loaded: set[str] = set()
         for i, prior in enumerate(self.priors):
             program = nuts.program(self.net, prior, draws=draws, tune=tune)
+            if program.key not in loaded:  # on every device the chains will use, at once
+                program.load(min(self._devices, len(self.tasks)))
+                loaded.add(program.key)
             starts = chain_starts(seeds, prior.free.size)
             self._queue.extend(((i, c), functools.partial(program.start, prior, seeds[c],
                                                           starts[c]))
                                for c in range(self.chains))
-        self._devices = nuts.devices()
         for _ in range(min(len(self._queue), _AHEAD * self._devices)):
             self._start_next()
         self._feeder = threading.Thread(target=self._feed, name="plausibly-feeder", daemon=True)

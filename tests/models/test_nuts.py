@@ -492,6 +492,41 @@ def test_a_set_gives_the_same_draws_on_any_device(squad, cold):
     assert_bit_identical(run(program, prior, device=1), cold[2])
 
 
+_LOADS = """
+import io, logging, sys
+import numpy as np
+sys.path[:0] = sys.argv[1:3]
+import test_nuts as T
+from plausibly.models import nuts
+net, prior = T.load_squad()
+jx = nuts.jax()
+jx.config.update("jax_log_compiles", True)
+log = io.StringIO()
+logging.getLogger("jax").addHandler(logging.StreamHandler(log))
+def compiles():
+    return log.getvalue().count("Finished XLA compilation of jit(call)")
+program = nuts.program(net, prior, **T.SHAPE)
+before = compiles()
+program.load(2)
+loaded = compiles()
+seeds, starts = T.seeded(prior)
+z = [np.asarray(program.start(prior, seeds[0], starts[0], device=d)[0]) for d in (0, 1)]
+print(program.cached, before, loaded, compiles(), z[0].tobytes() == z[1].tobytes())
+"""
+
+
+@pytest.mark.skipif(os.cpu_count() == 1, reason="one XLA CPU device in a process on one core")
+def test_a_program_is_loaded_on_both_devices_at_once_before_its_chains(cold):
+    """``Program.load`` compiles (from XLA's cache) for each device, in threads; the chains
+    then start on either device without compiling, and give the same draws."""
+    where, _, _ = cold
+    here = Path(__file__).parent
+    done = subprocess.run([sys.executable, "-c", _LOADS, str(here), str(here.parent)],
+                          env={**os.environ, "PLAUSIBLY_CACHE_DIR": str(where)},
+                          capture_output=True, text=True, timeout=300, check=True)
+    assert done.stdout.split() == ["True", "0", "2", "2", "True"], done.stderr
+
+
 # ------------------------------------------------------------ BlackJAX and PyMC agree
 
 

@@ -64,7 +64,13 @@ def workload(rng: np.random.Generator) -> tuple[Network, dict[str, dict[int, obj
         rng.shuffle(pool)
         parents.append(tuple(sorted(pool[: min(int(rng.integers(1, 4)), len(pool))])))
     gated = {10: parents[10][0], 20: parents[20][0], 27: parents[27][0]}
-    paired = [i for i in (12, 22, 29) if len(parents[i]) >= 2]
+    # three interactions, on the first events from 12, 22 and 29 on with two causes that
+    # influence them (not a gate): with this seed event 12 has one cause
+    paired: list[int] = []
+    for start in (12, 22, 29):
+        paired.append(next(i for i in [*range(start, n), *range(start)]
+                           if i not in paired
+                           and len([p for p in parents[i] if gated.get(i) != p]) >= 2))
     terms, gates = [], []
     for i in range(n):
         own = []
@@ -182,6 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             C.interventional(net, a, b, do)
             C.counterfactual(net, a, b, do)
 
+    def shared() -> None:  # one table cache for the batch, as the single queries allow
+        cache: C.Cache = {}
+        for do in pods.values():
+            C.interventional(net, a, b, do, cache=cache)
+            C.counterfactual(net, a, b, do, cache=cache)
+
     def answers() -> None:
         C.answer_pods(net, a, b, pods)
 
@@ -190,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         fn()
         return time.perf_counter() - t0
 
-    cold = {"batch": timed(batch), "answer_pods": timed(answers)}
-    runs: dict[str, list[float]] = {"batch": [], "answer_pods": []}
-    for _ in range(args.repeat):
-        runs["batch"].append(timed(batch))
-        runs["answer_pods"].append(timed(answers))
+    jobs = {"batch": batch, "shared": shared, "answer_pods": answers}
+    cold = {name: timed(fn) for name, fn in jobs.items()}
+    runs: dict[str, list[float]] = {name: [] for name in jobs}
+    for _ in range(args.repeat):  # interleaved, so that a slower spell hits them all
+        for name, fn in jobs.items():
+            runs[name].append(timed(fn))
     hard_only = {"hard": 0.0}
 
     def hard_batch() -> None:
@@ -214,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n{'workload':<58}{'cold s':>8}{'best s':>8}{'median s':>9}")
     for name, label in (("batch", f"every POD x both queries ({2 * len(pods)} queries)"),
+                        ("shared", "  the same, one table cache shared by the queries"),
                         ("answer_pods", "answer_pods (history row, differs, POD chance)")):
         print(f"{label:<58}{cold[name]:>8.3f}{min(runs[name]):>8.3f}"
               f"{statistics.median(runs[name]):>9.3f}")
@@ -227,10 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"agreement on those draws: max |diff| = {worst:.2e} ({'OK' if ok else 'FAIL'}, "
           f"tolerance {TOL:g})")
     ratio = pgmpy_total / hard_only["hard"]
-    best = min(runs["batch"])
     print("\ntargets:")
-    print(f"  every POD x both queries x {args.draws} draws under {TARGET_BATCH_S:g} s: best "
-          f"{best:.3f} s {'MET' if best < TARGET_BATCH_S else 'NOT MET'}")
+    print(f"  every POD x both queries x {args.draws} draws under {TARGET_BATCH_S:g} s:")
+    for name, how in (("answer_pods", "answer_pods, as estimate asks them"),
+                      ("shared", "one query at a time, one table cache"),
+                      ("batch", "one query at a time, no cache")):
+        best = min(runs[name])
+        print(f"    {how:<38} best {best:.3f} s "
+              f"{'MET' if best < TARGET_BATCH_S else 'NOT MET'}")
     print(f"  >= {TARGET_RATIO:g}x the pgmpy loop (like for like): {ratio:,.0f}x "
           f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'}")
     return 0 if ok else 1

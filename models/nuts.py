@@ -198,6 +198,16 @@ def _sampler(log_density: Any, *, draws: int, tune: int) -> Any:
     return chain
 
 
+def _signature(free: int, cells: int) -> tuple[tuple[tuple[int, ...], Any], ...]:
+    """The program's inputs, each as ``(shape, dtype)``.
+
+    The chain's key, its start, the prior's ``mu`` per cell and ``sigma`` per
+    free parameter: the order in which :meth:`Program.start` passes them.
+    """
+    return ((2,), np.uint32), ((free,), np.float64), ((cells,), np.float64), \
+        ((free,), np.float64)
+
+
 @dataclass
 class Program:
     """One model's compiled sampler, ready to run any prior set with its fixed/free pattern."""
@@ -218,12 +228,10 @@ class Program:
         second core's first chain. Afterwards :meth:`start` finds them loaded.
         """
         jx = jax()
-        spec = ((2,), np.uint32), ((self.free,), np.float64), ((self.cells,), np.float64), \
-            ((self.free,), np.float64)
 
         def one(device: Any) -> None:
             self.call.lower(*(jx.device_put(np.zeros(shape, dtype), device)
-                              for shape, dtype in spec)).compile()
+                              for shape, dtype in _signature(self.free, self.cells))).compile()
 
         chosen = jx.devices()[:max(1, devices)]
         with futures.ThreadPoolExecutor(len(chosen), thread_name_prefix="plausibly-load") as pool:
@@ -265,11 +273,8 @@ def program(net: Network, prior: ParameterPrior, *, draws: int, tune: int) -> Pr
         from plausibly.models.pymc_model import jax_log_density
 
         run = _sampler(jax_log_density(net, prior), draws=draws, tune=tune)
-        f64, u32 = jx.numpy.float64, jx.numpy.uint32
-        specs = (jx.ShapeDtypeStruct((2,), u32),
-                 jx.ShapeDtypeStruct((prior.free.size,), f64),
-                 jx.ShapeDtypeStruct(prior.mu.shape, f64),
-                 jx.ShapeDtypeStruct((prior.free.size,), f64))
+        specs = tuple(jx.ShapeDtypeStruct(shape, dtype)
+                      for shape, dtype in _signature(prior.free.size, prior.mu.size))
         blob = bytes(export.export(jx.jit(run))(*specs).serialize())
         _write(path, hashlib.sha256(blob).digest() + blob)  # replaces an unreadable entry
         exported = export.deserialize(bytearray(blob))  # as a warm run will call it

@@ -16,7 +16,7 @@ goes first alternating:
   chains, 300 tuning steps and 1,700 draws each, the default seed), in this process (no
   query workers), from warm caches (the untimed ``estimate`` below compiles). The
   figure is the process's CPU time (``time.process_time``: every thread, so
-  BlackJAX's two devices count in full, and PyMC's chains one after the
+  BlackJAX's two chain threads count in full, and PyMC's chains one after the
   other), with the wall time beside it.
 * **untimed**, first: ``estimate`` with the same settings, which samples the
   same draws (the bench checks every timed run's, bit for bit) and answers
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nESS per CPU-second of sampling, BlackJAX / PyMC: {ratio:.1f}x "
           f"(target >= {TARGET:g}x: {'MET' if ratio >= TARGET else 'NOT MET'})")
     print(f"ESS per wall-second of sampling, BlackJAX / PyMC: {(eb / wb) / (ep / wp):.1f}x "
-          f"(BlackJAX runs the two chains on two devices at once, PyMC here one after the "
+          f"(BlackJAX runs the two chains at once, a thread each, PyMC here one after the "
           f"other)")
     return 0
 

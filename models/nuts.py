@@ -17,9 +17,12 @@ the machine code beside it. A warm run reads both and imports neither PyMC
 nor PyTensor. Cold and warm runs call the same deserialised program, so they
 give the same numbers.
 
-The chains of a run are spread over one XLA CPU device per core
-(``--xla_force_host_platform_device_count``); every device runs the same
-machine code, so a chain's draws do not depend on which device ran it.
+The chains of a run run at once on one XLA CPU device, one thread per core
+(:func:`chain_threads`): a program runs in the thread that calls it
+(``jax_cpu_enable_async_dispatch`` off), without Python's lock, and one
+device runs programs from several threads at once. So the machine code is
+compiled (or read from the cache) once, not once per device, and a chain's
+draws do not depend on the thread that ran it or on what ran beside it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ import functools
 import hashlib
 import os
 import sys
-from concurrent import futures
 from dataclasses import dataclass, fields, is_dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,8 +44,8 @@ from plausibly.models.outputs import write_atomic
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.results import Groups
 
-__all__ = ["STATS", "Program", "cache_dir", "chain_key", "devices", "fingerprint", "groups",
-           "jax", "program"]
+__all__ = ["STATS", "Program", "cache_dir", "chain_key", "chain_threads", "fingerprint",
+           "groups", "jax", "program"]
 
 #: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
 TARGET_ACCEPT = 0.8
@@ -77,22 +79,19 @@ def jax() -> Any:
     """``jax``, imported once and configured for the sampler.
 
     Double precision (as PyTensor's model), the CPU only (a device's own
-    arithmetic would change the numbers), one CPU device per core this process
-    may use (the chains are spread over them), and XLA's compilation cache in
-    :func:`cache_dir`. The device count is read when JAX starts its CPU
-    client: if something imported and started JAX before, its count stays.
+    arithmetic would change the numbers), each program run in the thread
+    that calls it (see the module's notes), and XLA's compilation cache in
+    :func:`cache_dir`. The settings that JAX reads when it starts its CPU
+    client keep their values if something else started JAX before.
     """
     global _JAX
     if _JAX is not None:
         return _JAX
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    flag = f"--xla_force_host_platform_device_count={max(1, cores or 1)}"
-    if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
     import jax as jx
 
     jx.config.update("jax_enable_x64", True)
     jx.config.update("jax_platforms", "cpu")
+    jx.config.update("jax_cpu_enable_async_dispatch", False)
     xla = cache_dir() / "xla"
     try:
         xla.mkdir(parents=True, exist_ok=True)
@@ -102,13 +101,17 @@ def jax() -> Any:
         jx.config.update("jax_compilation_cache_dir", str(xla))
         jx.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jx.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    # its CPU client starts now: PyMC's JAX module, imported for a cold build, would
+    # otherwise make it start 100 devices (it sets XLA_FLAGS when imported)
+    jx.devices()
     _JAX = jx
     return jx
 
 
-def devices() -> int:
-    """How many XLA CPU devices the chains are spread over (one per core, see :func:`jax`)."""
-    return len(jax().devices())
+def chain_threads() -> int:
+    """How many chains run at once: one per core this process may use."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, cores or 1)
 
 
 @functools.cache
@@ -219,35 +222,21 @@ class Program:
     call: Any
     cached: bool  # read from the cache (else built and exported in this process)
 
-    def load(self, devices: int) -> None:
-        """Load the machine code for the first ``devices`` devices at once, a thread each.
+    def load(self) -> None:
+        """Compile the program (from XLA's cache when warm: about 0.6 s) before its chains.
 
-        JAX compiles a program for each device it runs on: from XLA's cache,
-        about 0.6 s a device, mostly outside Python's lock. Loaded one after
-        another, as the first chain on each device asked, they held up the
-        second core's first chain. Afterwards :meth:`start` finds them loaded.
+        Chains started at once from several threads would otherwise each
+        compile it.
         """
         jx = jax()
+        self.call.lower(*(jx.numpy.zeros(shape, dtype)
+                          for shape, dtype in _signature(self.free, self.cells))).compile()
 
-        def one(device: Any) -> None:
-            self.call.lower(*(jx.device_put(np.zeros(shape, dtype), device)
-                              for shape, dtype in _signature(self.free, self.cells))).compile()
-
-        chosen = jx.devices()[:max(1, devices)]
-        with futures.ThreadPoolExecutor(len(chosen), thread_name_prefix="plausibly-load") as pool:
-            list(pool.map(one, chosen))  # an error is raised here, as the chain's own would be
-
-    def start(self, prior: ParameterPrior, seed: int, start: np.ndarray,
-              device: int = 0) -> tuple[Any, ...]:
-        """Dispatch one chain; returns JAX arrays that are computed in the background.
-
-        ``(z (draw, param), *STATS (draw,))``; read them with
-        :func:`numpy.asarray`, which waits.
-        """
-        jx = jax()
-        where = jx.devices()[device % len(jx.devices())]
+    def start(self, prior: ParameterPrior, seed: int, start: np.ndarray
+              ) -> tuple[np.ndarray, ...]:
+        """Run one chain, in this thread: ``(z (draw, param), *STATS (draw,))``."""
         args = (chain_key(seed), start, prior.mu, prior.sigma[prior.free])
-        return tuple(self.call(*(jx.device_put(np.asarray(x), where) for x in args)))
+        return tuple(np.asarray(a) for a in self.call(*(np.asarray(x) for x in args)))
 
 
 _PROGRAMS: dict[str, Program] = {}

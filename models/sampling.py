@@ -75,7 +75,7 @@ class _Job:
 _JOB: _Job | None = None
 
 
-#: chains dispatched ahead per device (one running, one waiting)
+#: chains started ahead per thread (one running, one waiting)
 _AHEAD = 2
 
 #: draws a worker answers, and throws away, to plan its queries before the first chain
@@ -153,11 +153,11 @@ class Sampler:
         self._done = 0
         self._level = logging.NOTSET
         self._finished = False
-        # BlackJAX: each chain's arrays, computing, in the order they were started
-        self._running: list[tuple[tuple[int, int], tuple[Any, ...]]] = []
-        self._queue: collections.deque[tuple[tuple[int, int], Callable[..., Any]]] = (
-            collections.deque())
-        self._devices = 1
+        # BlackJAX: each chain's draws to come, in the order they were started
+        self._running: list[tuple[tuple[int, int], futures.Future[tuple[np.ndarray, ...]]]] = []
+        self._queue: collections.deque[tuple[tuple[int, int], Callable[[], Any]]] = \
+            collections.deque()
+        self._chain_pool: futures.ThreadPoolExecutor | None = None
         self._sampled: dict[int, tuple[np.ndarray, dict[str, np.ndarray], float]] = {}
         self._answered: dict[tuple[int, int], Any] = {}
         self._started = 0.0
@@ -232,32 +232,35 @@ class Sampler:
         return functools.partial(after, 0, 0, np.zeros((_WARM_DRAWS, size)))
 
     def _dispatch(self, draws: int, tune: int, seeds: tuple[int, ...]) -> None:
-        """Start the first chains, one device (core) after another; the feeder starts the rest.
+        """Start the first chains, a thread per core; the feeder starts the rest.
 
-        At most :data:`_AHEAD` chains wait per device, so that a stop (Ctrl-C)
-        waits for a few chains at most: JAX cannot cancel one that has begun.
+        At most :data:`_AHEAD` chains are started per thread, so that a stop
+        (Ctrl-C) waits for the few running chains only: JAX cannot cancel one
+        that has begun, and one not begun is cancelled.
         """
         self._started = time.perf_counter()
-        self._devices = nuts.devices()
         loaded: set[str] = set()
         for i, prior in enumerate(self.priors):
             program = nuts.program(self.net, prior, draws=draws, tune=tune)
-            if program.key not in loaded:  # on every device the chains will use, at once
-                program.load(min(self._devices, len(self.tasks)))
+            if program.key not in loaded:  # once, before its chains
+                program.load()
                 loaded.add(program.key)
             starts = chain_starts(seeds, prior.free.size)
             self._queue.extend(((i, c), functools.partial(program.start, prior, seeds[c],
                                                           starts[c]))
                                for c in range(self.chains))
-        for _ in range(min(len(self._queue), _AHEAD * self._devices)):
+        threads = min(nuts.chain_threads(), len(self.tasks))
+        self._chain_pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="plausibly-chain")
+        for _ in range(min(len(self._queue), _AHEAD * threads)):
             self._start_next()
         self._feeder = threading.Thread(target=self._feed, name="plausibly-feeder", daemon=True)
         self._feeder.start()
 
     def _start_next(self) -> None:
-        """Dispatch the next chain waiting, on the next device in turn."""
+        """Start the next chain waiting, in the next free thread."""
         task, start = self._queue.popleft()
-        self._running.append((task, start(device=len(self._running) % self._devices)))
+        assert self._chain_pool is not None
+        self._running.append((task, self._chain_pool.submit(start)))
 
     def __exit__(self, *exc: object) -> None:
         global _JOB
@@ -268,6 +271,8 @@ class Sampler:
             with self._lock:
                 self._stopping.set()  # no chain is handed on from now
             self._feeder.join()
+        if self._chain_pool is not None:  # the chains not begun are dropped
+            self._chain_pool.shutdown(wait=False, cancel_futures=True)
         if self._pool is None:
             return
         if not self._finished:  # an error, Ctrl-C or SIGTERM: stop the chains still running
@@ -377,14 +382,14 @@ class Sampler:
         try:
             n = 0
             while n < len(self._running):  # the list grows as the feeder starts chains
-                (i, c), arrays = self._running[n]
+                (i, c), drawn = self._running[n]
                 n += 1
-                while not all(a.is_ready() for a in arrays):
+                while not drawn.done():
                     if self._stopping.wait(0.01):
                         return
                 if self._queue and not self._stopping.is_set():
-                    self._start_next()  # this chain's device is free
-                taken[(i, c)] = tuple(np.asarray(a) for a in arrays)
+                    self._start_next()  # a thread is free
+                taken[(i, c)] = drawn.result()
                 if after is not None and self._pool is not None:
                     with self._lock:
                         if self._stopping.is_set():

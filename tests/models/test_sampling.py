@@ -292,7 +292,7 @@ def test_ctrl_c_to_one_worker_interrupts_the_run_even_with_one_chain_per_set(squ
 
     def slow(i: int, c: int, z: np.ndarray) -> float:
         """A chain's work that is still running when the Ctrl-C comes: BlackJAX's two
-        chains run at once, on two devices, and would otherwise both be answered by
+        chains run at once, a thread each, and would otherwise both be answered by
         then (the few draws of a worker's warm-up are answered at once)."""
         if len(z) > 4:
             time.sleep(3)

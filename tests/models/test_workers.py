@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,22 @@ def test_a_worker_reuses_the_large_blocks_numpy_frees():
                                capture_output=True, text=True, check=True).stdout)
     assert plain > 5_000  # glibc's default: mapped afresh and unmapped, again and again
     assert in_worker < 500, in_worker  # the freed blocks reused, their pages already there
+
+
+_IN_CLI = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from test_workers import _page_faults_of_work as f
+from plausibly.cli.common import sampling_progress
+with sampling_progress("1 prior set", 2, 10, 10):
+    print(f())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_a_sampling_command_reuses_the_large_blocks_numpy_frees(tmp_path):
+    """The command's own process (diagnostics, summaries) keeps them too, as its workers."""
+    env = {**os.environ, "PLAUSIBLY_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-c", _IN_CLI, str(Path(__file__).parent)],
+                          capture_output=True, text=True, check=True, env=env)
+    assert int(done.stdout) < 500, done.stdout

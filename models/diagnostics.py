@@ -82,12 +82,13 @@ def diagnose_run(z: np.ndarray, values: np.ndarray, divergences: int) -> Diagnos
     ``z`` is (chain, draw, param) and ``values`` (chain, draw, ...). A quantity
     that is constant across draws (an event the POD cannot reach) has no
     R-hat, and is skipped there; its ESS is the number of draws, as in arviz.
+    The quantities are diagnosed in a thread per core (the same numbers).
     """
     from plausibly.models.convergence import diagnose
 
     checked = np.concatenate([z.reshape(*z.shape[:2], -1),
                               values.reshape(*values.shape[:2], -1)], axis=-1)
-    rhat, bulk, tail = diagnose(checked)
+    rhat, bulk, tail = diagnose(checked, threads=settings.cores())
 
     def extreme(vals: np.ndarray, fn: Any) -> float:
         vals = vals[np.isfinite(vals)]

@@ -43,6 +43,7 @@ from plausibly.models.network import Network
 from plausibly.models.outputs import write_atomic
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.results import Groups
+from plausibly.models.settings import cores
 
 __all__ = ["STATS", "Program", "cache_dir", "chain_key", "chain_threads", "fingerprint",
            "groups", "jax", "program"]
@@ -110,8 +111,7 @@ def jax() -> Any:
 
 def chain_threads() -> int:
     """How many chains run at once: one per core this process may use."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, cores or 1)
+    return cores()
 
 
 @functools.cache

@@ -15,14 +15,14 @@ max R-hat 1.0072, min bulk ESS 2,401, min tail ESS 1,528.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from plausibly.models.errors import Problem, UsageError
 
 __all__ = ["CHAINS", "DRAWS", "ESS_MIN", "HDI_PROB", "MAX_CHAINS", "MAX_DRAWS", "MAX_TUNE",
            "MEMORY_BUDGET", "MIN_CHAINS", "R_HAT_MAX", "SAMPLER", "SAMPLERS", "SEED", "SEED_MAX",
-           "TUNE", "Settings",
-           "too_few_chains"]
+           "TUNE", "Settings", "cores", "too_few_chains"]
 
 DRAWS = 1700
 TUNE = 300
@@ -49,6 +49,12 @@ ESS_MIN = 400
 MIN_CHAINS = 2
 #: numpy seeds any integer >= 0, but a saved run keeps the seed as a NetCDF int64
 SEED_MAX = 2**63 - 1
+
+
+def cores() -> int:
+    """How many cores this process may use (its CPU affinity, where the system has one)."""
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, n or 1)
 
 
 def too_few_chains(chains: int) -> str:

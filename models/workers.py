@@ -22,6 +22,8 @@ from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from plausibly.models.settings import cores
+
 __all__ = ["WorkerPool", "keep_freed_memory", "signals_blocked", "workers_for"]
 
 
@@ -34,7 +36,7 @@ def workers_for(tasks: int) -> int:
     """
     if not sys.platform.startswith("linux"):
         return 1
-    return max(1, min(tasks, len(os.sched_getaffinity(0))))
+    return max(1, min(tasks, cores()))
 
 
 class WorkerPool:

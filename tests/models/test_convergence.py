@@ -112,6 +112,22 @@ def test_diagnose_is_the_three_at_once(chains, draws):
         np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("threads", [2, 3, 50])
+def test_diagnose_in_threads_gives_the_same_numbers_to_the_bit(threads, monkeypatch):
+    """The blocks of columns fix the arithmetic, not the threads that diagnose them (as a
+    run does, a thread per core); a NaN draw and the trailing shape are kept."""
+    monkeypatch.setattr(cv, "_BLOCK", 5)  # 3 blocks of 5 and one of 3 over 18 columns
+    x = columns(np.random.default_rng(13), 2, 600)
+    x[0, 5, 9] = np.nan
+    x = np.concatenate([x, x[..., :4] * 2.0], axis=-1).reshape(2, 600, 3, 6)
+    one = cv.diagnose(x)
+    split = cv.diagnose(x, threads=threads)
+    for got, want in zip(split, one, strict=True):
+        assert got.shape == (3, 6)
+        assert got.tobytes() == want.tobytes()
+    assert np.isnan(split[0][1, 3])
+
+
 def test_tail_quantile_is_arviz_to_the_last_bit():
     """Ties at a tail quantile (NUTS staying put) make the last bit matter:
     ``numpy.quantile`` differs from arviz's ``mquantiles`` there, ours does not."""

@@ -228,8 +228,8 @@ class Program:
     def load(self) -> None:
         """Compile the program (from XLA's cache when warm: about 0.6 s) before its chains.
 
-        Chains started at once from several threads would otherwise each
-        compile it.
+        So a program that cannot be loaded fails before any chain starts, and
+        the chains' threads find it ready (JAX compiles it once either way).
         """
         jx = jax()
         self.call.lower(*(jx.numpy.zeros(shape, dtype)

@@ -516,18 +516,24 @@ seeds, starts = T.seeded(prior)
 with futures.ThreadPoolExecutor(2) as pool:
     z = list(pool.map(lambda c: np.asarray(program.start(prior, seeds[0], starts[0])[0]), (0, 1)))
 print(program.cached, before, loaded, compiles(), z[0].tobytes() == z[1].tobytes())
+nuts._PROGRAMS.clear()  # as in a new process: the Sampler's run compiles it
+before = compiles()
+from plausibly.models import sampling
+sampling.sample_sets(net, [prior], **T.SHAPE, chains=2, seed=T.SEED)
+print(compiles() - before)
 """
 
 
 def test_a_program_is_compiled_once_before_its_chains(cold):
     """``Program.load`` compiles the program (from XLA's cache) once; chains started at
-    once from two threads then compile nothing, and give the same draws."""
+    once from two threads then compile nothing, and give the same draws. A sampler's
+    run, its two chains in two threads, compiles it once too."""
     where, _, _ = cold
     here = Path(__file__).parent
     done = subprocess.run([sys.executable, "-c", _LOADS, str(here), str(here.parent)],
                           env={**os.environ, "PLAUSIBLY_CACHE_DIR": str(where)},
                           capture_output=True, text=True, timeout=300, check=True)
-    assert done.stdout.split() == ["True", "0", "1", "1", "True"], done.stderr
+    assert done.stdout.split() == ["True", "0", "1", "1", "True", "1"], done.stderr
 
 
 # ------------------------------------------------------------ BlackJAX and PyMC agree

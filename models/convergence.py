@@ -22,6 +22,8 @@ import numpy as np
 from scipy import special
 from scipy.fft import irfft, next_fast_len, rfft
 
+from plausibly.models.workers import in_blocks
+
 __all__ = ["diagnose", "ess_bulk", "ess_mean", "ess_tail", "rhat"]
 
 #: Blom's (1958) fractional offset for back-transforming ranks to normal scores
@@ -226,14 +228,7 @@ def diagnose(draws: np.ndarray, threads: int = 1) -> tuple[np.ndarray, np.ndarra
     x, shape = _columns(draws)
     if _too_short(x, min_chains=1):
         return np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
-    blocks = [slice(k, k + _BLOCK) for k in range(0, x.shape[2], _BLOCK)]
-    if threads > 1 and len(blocks) > 1:
-        from concurrent import futures
-
-        with futures.ThreadPoolExecutor(min(threads, len(blocks))) as pool:
-            parts = list(pool.map(lambda cols: _diagnose(x[:, :, cols]), blocks))
-    else:
-        parts = [_diagnose(x[:, :, cols]) for cols in blocks]
+    parts = in_blocks(lambda cols: _diagnose(x[:, :, cols]), x.shape[2], _BLOCK, threads)
     r, bulk, tail = (np.concatenate(p) for p in zip(*parts, strict=True))
     return _with_nan(x, r, shape), _with_nan(x, bulk, shape), _with_nan(x, tail, shape)
 

@@ -18,9 +18,9 @@ nor PyTensor. Cold and warm runs call the same deserialised program, so they
 give the same numbers.
 
 The chains of a run run at once on one XLA CPU device, one thread per core
-(:func:`chain_threads`): a program runs in the thread that calls it
-(``jax_cpu_enable_async_dispatch`` off), without Python's lock, and one
-device runs programs from several threads at once. So the machine code is
+(:func:`~plausibly.models.settings.cores`): a program runs in the thread
+that calls it (``jax_cpu_enable_async_dispatch`` off), without Python's
+lock, and one device runs programs from several threads at once. So the machine code is
 compiled (or read from the cache) once, not once per device, and a chain's
 draws do not depend on the thread that ran it or on what ran beside it.
 """
@@ -43,10 +43,9 @@ from plausibly.models.network import Network
 from plausibly.models.outputs import write_atomic
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.results import Groups
-from plausibly.models.settings import cores
 
-__all__ = ["STATS", "Program", "cache_dir", "chain_key", "chain_threads", "fingerprint",
-           "groups", "jax", "program"]
+__all__ = ["STATS", "Program", "cache_dir", "chain_key", "fingerprint", "groups", "jax",
+           "program"]
 
 #: PyMC's NUTS defaults: the acceptance the step size is tuned towards, and the tree depth
 TARGET_ACCEPT = 0.8
@@ -107,11 +106,6 @@ def jax() -> Any:
     jx.devices()
     _JAX = jx
     return jx
-
-
-def chain_threads() -> int:
-    """How many chains run at once: one per core this process may use."""
-    return cores()
 
 
 @functools.cache

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +16,7 @@ from plausibly.models.diagnostics import Diagnostics
 from plausibly.models.errors import Problem, RunFileError, UsageError
 from plausibly.models.scenario import HISTORY_ROW, YES_NO, Outcome, Scenario
 from plausibly.models.validate import suggest
+from plausibly.models.workers import in_blocks
 
 __all__ = ["CSV_HEADER", "NO_POD_CHANCE", "QUANTITIES", "QUERIES", "RANK_BY", "PodResult",
            "Run", "Summary", "by_outcome", "csv_rows", "edge_effects", "hdis", "history_json",
@@ -93,12 +93,8 @@ def summaries(draws: np.ndarray, hdi_prob: float) -> list[Summary]:
     Python's lock); a column's numbers do not depend on its block.
     """
     draws = np.asarray(draws, dtype=float)
-    blocks = [slice(k, k + 128) for k in range(0, draws.shape[1], 128)]
-    if (threads := min(settings.cores(), len(blocks))) < 2:
-        return _summaries(draws, hdi_prob)
-    with futures.ThreadPoolExecutor(threads) as pool:
-        parts = pool.map(lambda cols: _summaries(draws[:, cols], hdi_prob), blocks)
-        return [one for part in parts for one in part]
+    parts = in_blocks(lambda cols: _summaries(draws[:, cols], hdi_prob), draws.shape[1], 128)
+    return [one for part in parts for one in part]
 
 
 def _summaries(draws: np.ndarray, hdi_prob: float) -> list[Summary]:

@@ -38,7 +38,7 @@ from plausibly.models.errors import (
 from plausibly.models.network import Network
 from plausibly.models.parameters import ParameterPrior
 from plausibly.models.pymc_model import compiled
-from plausibly.models.settings import SAMPLER, SAMPLERS
+from plausibly.models.settings import SAMPLER, SAMPLERS, cores
 from plausibly.models.workers import WorkerPool, signals_blocked, workers_for
 
 __all__ = ["SAMPLERS", "Progress", "Sampler", "chain_seeds", "chain_starts", "sample_posterior",
@@ -249,7 +249,7 @@ class Sampler:
             self._queue.extend(((i, c), functools.partial(program.start, prior, seeds[c],
                                                           starts[c]))
                                for c in range(self.chains))
-        threads = min(nuts.chain_threads(), len(self.tasks))
+        threads = min(cores(), len(self.tasks))
         self._chain_pool = futures.ThreadPoolExecutor(threads, thread_name_prefix="plausibly-chain")
         for _ in range(min(len(self._queue), _AHEAD * threads)):
             self._start_next()

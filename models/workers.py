@@ -5,7 +5,8 @@ A :class:`WorkerPool` is a ``concurrent.futures`` process pool, not
 the executor and every waiting future, where ``Pool`` would wait for its lost
 task for ever. Workers are forked on Linux only (:func:`workers_for`), all of
 them at the first submit, with Ctrl-C and SIGTERM blocked until each has set
-its own handling (:func:`_start_worker`).
+its own handling (:func:`_start_worker`). And :func:`in_blocks`: numpy work
+over blocks of columns, a thread per core, the same numbers for any count.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from plausibly.models.settings import cores
 
-__all__ = ["WorkerPool", "keep_freed_memory", "signals_blocked", "workers_for"]
+__all__ = ["WorkerPool", "in_blocks", "keep_freed_memory", "signals_blocked", "workers_for"]
+
+_T = TypeVar("_T")
 
 
 def workers_for(tasks: int) -> int:
@@ -37,6 +40,23 @@ def workers_for(tasks: int) -> int:
     if not sys.platform.startswith("linux"):
         return 1
     return max(1, min(tasks, cores()))
+
+
+def in_blocks(fn: Callable[[slice], _T], width: int, size: int,
+              threads: int | None = None) -> list[_T]:
+    """``fn`` of each block of ``size`` of ``width`` columns, in order, in up to ``threads``.
+
+    For numpy work that lets go of Python's lock (sorts, sums, FFTs); one
+    thread per core by default. The blocks, not the threads, decide what
+    each call computes, so the results do not depend on how many threads
+    there are. No columns still make one (empty) block.
+    """
+    blocks = [slice(k, k + size) for k in range(0, max(width, 1), size)]
+    n = min(cores() if threads is None else threads, len(blocks))
+    if n < 2:
+        return [fn(b) for b in blocks]
+    with futures.ThreadPoolExecutor(n) as pool:
+        return list(pool.map(fn, blocks))
 
 
 class WorkerPool:

@@ -68,14 +68,14 @@ def test_summaries_of_every_column_at_once_equal_each_column_alone(n):
 @pytest.mark.parametrize("cores", [1, 2, 3])
 def test_summaries_are_the_same_for_any_number_of_threads(monkeypatch, cores):
     """Blocks of 128 columns, a thread per core: the summaries do not depend on how many."""
-    from plausibly.models import results, settings
+    from plausibly.models import results, workers
 
     rng = np.random.default_rng(5)
     draws = np.concatenate([rng.beta(0.5, 3.0, size=(3400, 300)), np.full((3400, 20), 0.25),
                             rng.integers(0, 3, size=(3400, 9)).astype(float)], axis=1)
-    monkeypatch.setattr(settings, "cores", lambda: 1)
+    monkeypatch.setattr(workers, "cores", lambda: 1)
     alone = results.summaries(draws, 0.94)
-    monkeypatch.setattr(settings, "cores", lambda: cores)
+    monkeypatch.setattr(workers, "cores", lambda: cores)
     assert results.summaries(draws, 0.94) == alone  # 329 columns: blocks of 128, 128, 73
     assert len(alone) == 329
 
